@@ -1,0 +1,133 @@
+"""Exercise checkers: a reader passes their function and learns whether it is right, and if not,
+on which input it went wrong and by how much.
+
+Each exercise is registered with a reference implementation and a list of test cases::
+
+    >>> from cgen_lessons.exercises import check
+    >>> result = check("softmax", my_softmax)      # doctest: +SKIP
+    ✗ softmax: wrong on case 'large logits (overflow test)' ...
+
+A chapter adds its exercises by calling ``register`` in ``cgen_lessons.exercises``.
+"""
+
+from __future__ import annotations
+
+import math
+import traceback
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+__all__ = ["Exercise", "CheckResult", "register", "check", "list_exercises"]
+
+
+@dataclass
+class Exercise:
+    name: str
+    reference: Callable
+    cases: Callable[[], list[tuple[str, tuple]]]  # builds (description, args) pairs on demand
+    hint: str = ""
+    atol: float = 1e-5
+    rtol: float = 1e-4
+
+
+@dataclass
+class CheckResult:
+    name: str
+    passed: bool
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __repr__(self) -> str:
+        return ("✓ " if self.passed else "✗ ") + f"{self.name}: {self.message}"
+
+
+_REGISTRY: dict[str, Exercise] = {}
+
+
+def register(exercise: Exercise) -> Exercise:
+    if exercise.name in _REGISTRY:
+        raise ValueError(f"an exercise named {exercise.name!r} is already registered")
+    _REGISTRY[exercise.name] = exercise
+    return exercise
+
+
+def list_exercises() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def _compare(expected, got, atol: float, rtol: float) -> str | None:
+    """None when ``got`` matches ``expected``; otherwise a sentence saying how it differs."""
+    if isinstance(expected, torch.Tensor):
+        if not isinstance(got, torch.Tensor):
+            return f"expected a tensor, got {type(got).__name__}"
+        if got.shape != expected.shape:
+            return f"expected shape {tuple(expected.shape)}, got {tuple(got.shape)}"
+        try:
+            torch.testing.assert_close(got.to(expected.dtype), expected, atol=atol, rtol=rtol, equal_nan=True)
+        except AssertionError as err:
+            return str(err).splitlines()[0] + " " + " ".join(str(err).splitlines()[1:4])
+        return None
+    if isinstance(expected, (tuple, list)):
+        if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+            return f"expected a sequence of {len(expected)} items, got {got!r:.80}"
+        for i, (e, g) in enumerate(zip(expected, got)):
+            problem = _compare(e, g, atol, rtol)
+            if problem:
+                return f"item {i}: {problem}"
+        return None
+    if isinstance(expected, float):
+        g = float(got.item() if isinstance(got, torch.Tensor) else got)
+        if not math.isclose(g, expected, abs_tol=atol, rel_tol=rtol):
+            return f"expected {expected:.6g}, got {g:.6g}"
+        return None
+    return None if got == expected else f"expected {expected!r:.80}, got {got!r:.80}"
+
+
+def check(name: str, fn: Callable) -> CheckResult:
+    """Run ``fn`` on every case of exercise ``name`` and compare with the reference."""
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown exercise {name!r}; known: {', '.join(list_exercises())}")
+    if not callable(fn):
+        raise ValueError(f"pass the function itself, got {type(fn).__name__}")
+    ex = _REGISTRY[name]
+    cases = ex.cases()
+    for description, args in cases:
+        expected = ex.reference(*args)
+        try:
+            got = fn(*[a.clone() if isinstance(a, torch.Tensor) else a for a in args])
+        except Exception as err:  # the reader's code raised: say where
+            where = traceback.format_exception_only(type(err), err)[-1].strip()
+            return CheckResult(name, False, f"raised on case {description!r}: {where}")
+        problem = _compare(expected, got, ex.atol, ex.rtol)
+        if problem:
+            hint = f" Hint: {ex.hint}" if ex.hint else ""
+            return CheckResult(name, False, f"wrong on case {description!r}: {problem}.{hint}")
+    return CheckResult(name, True, f"all {len(cases)} cases pass")
+
+
+# --------------------------------------------------------------------------- chapter 00
+def _softmax_reference(logits: torch.Tensor) -> torch.Tensor:
+    """softmax(z)_i = exp(z_i − max z) / Σ_j exp(z_j − max z), over the last dimension."""
+    return torch.softmax(logits, dim=-1)
+
+
+def _softmax_cases():
+    g = torch.Generator().manual_seed(0)
+    return [
+        ("one row", (torch.tensor([[1.0, 2.0, 3.0]]),)),
+        ("a batch of random rows", (torch.randn(4, 7, generator=g),)),
+        ("large logits (overflow test)", (torch.tensor([[1000.0, 1001.0, 1002.0]]),)),
+        ("a 3-D tensor, softmax over the last axis", (torch.randn(2, 3, 5, generator=g),)),
+    ]
+
+
+register(Exercise(
+    name="softmax",
+    reference=_softmax_reference,
+    cases=_softmax_cases,
+    hint="subtract the row maximum before exponentiating, and normalise over dim=-1.",
+))

@@ -1,0 +1,34 @@
+"""The course's bilingual glossary, kept as data in ``data/glossary.csv`` (columns
+``term_en, term_zh, chapter, definition``); later chapters append their rows to that file."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+__all__ = ["GLOSSARY_PATH", "load_glossary", "glossary_markdown"]
+
+GLOSSARY_PATH = Path(__file__).resolve().parent.parent / "data" / "glossary.csv"
+COLUMNS = ["term_en", "term_zh", "chapter", "definition"]
+
+
+def load_glossary(chapter: str | None = None, path: Path = GLOSSARY_PATH) -> list[dict[str, str]]:
+    """All glossary rows, or only those introduced in ``chapter`` (e.g. ``"01"``)."""
+    if not Path(path).exists():
+        raise ValueError(f"glossary file not found at {path}; run the course from its repository checkout")
+    with open(path, encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        if reader.fieldnames != COLUMNS:
+            raise ValueError(f"{path} must have the columns {COLUMNS}, found {reader.fieldnames}")
+        rows = list(reader)
+    if chapter is not None:
+        rows = [r for r in rows if r["chapter"] == chapter]
+    return rows
+
+
+def glossary_markdown(chapter: str | None = None) -> str:
+    """The glossary as a Markdown table (render with ``IPython.display.Markdown``)."""
+    lines = ["| English | 中文 | ch. | meaning |", "|---|---|---|---|"]
+    for r in load_glossary(chapter):
+        lines.append(f"| {r['term_en']} | {r['term_zh']} | {r['chapter']} | {r['definition']} |")
+    return "\n".join(lines)

@@ -1,0 +1,238 @@
+"""The one training loop of the course.
+
+``fit`` runs ``steps`` optimisation steps of
+
+    θ ← θ − η ∇_θ L(θ; batch),   batch = batch_fn(generator)
+
+with a progress bar (widgets in notebooks, text in terminals), a loss history, periodic
+evaluation, and checkpoints that resume *exactly*: the model, the optimiser(s), the scheduler,
+the data generator's state and the global RNG state are saved together, so a run stopped at
+step k and resumed gives the same weights as an uninterrupted run (``tests/test_train.py``).
+Checkpoints hold only tensors and plain containers and are loaded with ``weights_only=True``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from .utils import check_positive_int, get_device
+
+__all__ = ["History", "fit", "save_checkpoint", "load_checkpoint", "move_to"]
+
+
+@dataclass
+class History:
+    """What a run recorded: ``train[name]`` and ``eval[name]`` are lists aligned with ``train['step']``
+    and ``eval['step']``."""
+
+    train: dict[str, list[float]] = field(default_factory=lambda: {"step": []})
+    eval: dict[str, list[float]] = field(default_factory=lambda: {"step": []})
+
+    def log(self, kind: str, step: int, values: dict[str, float]) -> None:
+        record = self.train if kind == "train" else self.eval
+        record["step"].append(step)
+        for name, value in values.items():
+            record.setdefault(name, []).append(float(value))
+
+    def last(self, name: str, kind: str = "train") -> float:
+        record = self.train if kind == "train" else self.eval
+        if not record.get(name):
+            raise ValueError(f"no {kind} value named {name!r} has been recorded")
+        return record[name][-1]
+
+    def state_dict(self) -> dict:
+        return {"train": self.train, "eval": self.eval}
+
+    @classmethod
+    def from_state_dict(cls, state: dict) -> "History":
+        return cls(train={k: list(v) for k, v in state["train"].items()},
+                   eval={k: list(v) for k, v in state["eval"].items()})
+
+
+def move_to(batch, device: torch.device):
+    """Move a tensor, or a tuple/list/dict of tensors, to ``device``."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device)
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(move_to(b, device) for b in batch)
+    if isinstance(batch, dict):
+        return {k: move_to(v, device) for k, v in batch.items()}
+    return batch
+
+
+def _default_loss(model, batch):
+    out = model(*batch) if isinstance(batch, (tuple, list)) else model(batch)
+    if isinstance(out, tuple) and len(out) == 2 and out[1] is not None:
+        return out[1]  # the course LM interface: (logits, loss)
+    if isinstance(out, torch.Tensor) and out.dim() == 0:
+        return out
+    raise ValueError("the model did not return a loss: pass loss_fn=, or use model(idx, targets) -> (logits, loss)")
+
+
+def _optimizers(optimizer) -> dict[str, torch.optim.Optimizer]:
+    if isinstance(optimizer, torch.optim.Optimizer):
+        return {"optimizer": optimizer}
+    if isinstance(optimizer, dict) and optimizer and all(isinstance(o, torch.optim.Optimizer) for o in optimizer.values()):
+        return dict(optimizer)
+    raise ValueError("optimizer must be a torch.optim.Optimizer or a non-empty dict of them")
+
+
+def save_checkpoint(path, model, optimizers, step, history, generator, scheduler=None) -> None:
+    """Write everything needed for an exact resume to ``path`` (atomically)."""
+    state = {
+        "model": model.state_dict(),
+        "optimizers": {k: o.state_dict() for k, o in _optimizers(optimizers).items()},
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "step": int(step),
+        "history": history.state_dict(),
+        "data_rng": generator.get_state(),
+        "torch_rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "python_rng": random.getstate(),
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path, map_location="cpu") -> dict:
+    """Load a checkpoint written by ``save_checkpoint`` (``weights_only=True``: no code runs)."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"no checkpoint at {path}")
+    return torch.load(path, map_location=map_location, weights_only=True)
+
+
+def _restore_python_rng(state) -> None:
+    version, internal, gauss = state
+    random.setstate((version, tuple(internal), gauss))
+
+
+def fit(
+    model: torch.nn.Module,
+    optimizer,
+    batch_fn: Callable[[torch.Generator], object],
+    *,
+    steps: int,
+    loss_fn: Callable | None = None,
+    step_fn: Callable | None = None,
+    eval_fn: Callable[[torch.nn.Module], dict] | None = None,
+    eval_every: int = 0,
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_every: int = 0,
+    resume: bool = False,
+    scheduler=None,
+    grad_clip: float | None = None,
+    seed: int = 0,
+    device=None,
+    progress: bool = True,
+    desc: str = "training",
+    history: History | None = None,
+) -> History:
+    """Train ``model`` for ``steps`` steps and return its ``History``.
+
+    - ``batch_fn(generator)`` returns one batch; it must draw its randomness from the given
+      ``torch.Generator`` (seeded with ``seed``) so that resumed runs see the same batches.
+    - ``loss_fn(model, batch)`` returns a scalar loss; by default the model is called with the
+      batch and the second element of its ``(logits, loss)`` output is used.
+    - ``step_fn(model, batch, optimizers)`` replaces the whole update for multi-optimiser
+      methods (e.g. GANs) and returns a dict of floats to log.
+    - ``eval_fn(model)`` returns a dict of floats; it runs under ``torch.no_grad()`` in eval
+      mode every ``eval_every`` steps and after the last step.
+    - With ``checkpoint`` set, state is saved every ``checkpoint_every`` steps and at the end;
+      with ``resume=True`` an existing checkpoint is loaded first and training continues from it.
+    """
+    steps = check_positive_int(steps, "steps")
+    if eval_every < 0 or checkpoint_every < 0:
+        raise ValueError("eval_every and checkpoint_every must be >= 0")
+    if loss_fn is not None and step_fn is not None:
+        raise ValueError("pass loss_fn or step_fn, not both")
+    if grad_clip is not None and grad_clip <= 0:
+        raise ValueError(f"grad_clip must be positive, got {grad_clip!r}")
+    if (checkpoint_every or resume) and checkpoint is None:
+        raise ValueError("checkpoint_every and resume need a checkpoint path")
+    optimizers = _optimizers(optimizer)
+    if step_fn is None and len(optimizers) != 1:
+        raise ValueError("several optimizers need a step_fn that says how to use them")
+    device = get_device() if device is None else torch.device(device)
+    model.to(device)
+    generator = torch.Generator().manual_seed(seed)
+    history = history if history is not None else History()
+    start = 0
+
+    if resume and checkpoint is not None and Path(checkpoint).exists():
+        state = load_checkpoint(checkpoint, map_location=device)
+        model.load_state_dict(state["model"])
+        for name, opt in optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
+        if scheduler is not None and state["scheduler"] is not None:
+            scheduler.load_state_dict(state["scheduler"])
+        history = History.from_state_dict(state["history"])
+        generator.set_state(state["data_rng"].cpu())
+        torch.set_rng_state(state["torch_rng"].cpu())
+        if state["cuda_rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
+        _restore_python_rng(state["python_rng"])
+        start = state["step"]
+        if start > steps:
+            raise ValueError(f"the checkpoint is at step {start}, beyond the requested {steps} steps")
+
+    def run_eval(step: int) -> None:
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            history.log("eval", step, eval_fn(model))
+        model.train(was_training)
+
+    bar = _progress_bar(total=steps, initial=start, desc=desc, disable=not progress)
+    model.train()
+    for step in range(start + 1, steps + 1):
+        batch = move_to(batch_fn(generator), device)
+        if step_fn is not None:
+            values = step_fn(model, batch, optimizers if len(optimizers) > 1 else optimizers["optimizer"])
+        else:
+            opt = optimizers["optimizer"]
+            opt.zero_grad(set_to_none=True)
+            loss = (loss_fn or _default_loss)(model, batch)
+            if not torch.isfinite(loss):
+                bar.close()
+                raise FloatingPointError(f"the loss became {loss.item()} at step {step}")
+            loss.backward()
+            values = {"loss": loss.item()}
+            if grad_clip is not None:
+                values["grad_norm"] = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip).item()
+            opt.step()
+        if scheduler is not None:
+            scheduler.step()
+        history.log("train", step, values)
+        if eval_fn is not None and eval_every and step % eval_every == 0:
+            run_eval(step)
+        if checkpoint is not None and checkpoint_every and step % checkpoint_every == 0:
+            save_checkpoint(checkpoint, model, optimizers, step, history, generator, scheduler)
+        bar.update(1)
+        if step % max(1, steps // 50) == 0 or step == steps:
+            bar.set_postfix({k: f"{v:.4g}" for k, v in values.items()}, refresh=False)
+    bar.close()
+    if eval_fn is not None and (not history.eval["step"] or history.eval["step"][-1] != steps):
+        run_eval(steps)
+    if checkpoint is not None and start < steps:
+        save_checkpoint(checkpoint, model, optimizers, steps, history, generator, scheduler)
+    return history
+
+
+def _progress_bar(**kwargs):
+    """tqdm with widgets in Jupyter and text elsewhere; ``CGEN_PROGRESS=text`` forces text
+    (used when committing notebooks, so that their saved output is readable without a kernel)."""
+    if os.environ.get("CGEN_PROGRESS") == "text":
+        from tqdm.std import tqdm
+    else:
+        from tqdm.auto import tqdm
+    return tqdm(mininterval=0.5, **kwargs)

@@ -1,0 +1,100 @@
+"""Small helpers used by every chapter: seeding, device choice, showing source code, timing."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import random
+import time
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+
+__all__ = ["seed_everything", "get_device", "show_source", "timer", "check_positive_int"]
+
+
+def check_positive_int(value, name: str) -> int:
+    """Return ``value`` as an int, or raise ``ValueError`` if it is not a positive integer."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def seed_everything(seed: int = 0, deterministic: bool = False) -> torch.Generator:
+    """Seed Python's ``random``, NumPy and PyTorch (CPU and CUDA) with one integer.
+
+    Returns a fresh ``torch.Generator`` seeded with ``seed`` for code that prefers an explicit
+    generator over the global one. With ``deterministic=True`` PyTorch is also asked to use
+    deterministic kernels (slower on GPU, no effect on most CPU code).
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    os.environ["PYTHONHASHSEED"] = str(seed)  # only affects sub-processes started later
+    if deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    return torch.Generator().manual_seed(seed)
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """Pick the device to compute on: ``prefer`` if given, else CUDA when present, else CPU.
+
+    The environment variable ``CGEN_DEVICE`` (e.g. ``cpu``) overrides the automatic choice,
+    which is how CI pins every notebook to the CPU.
+    """
+    choice = prefer or os.environ.get("CGEN_DEVICE")
+    if choice is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if choice not in {"cpu", "cuda"} and not choice.startswith("cuda:"):
+        raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {choice!r}")
+    if choice.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {choice!r} was requested but CUDA is not available here")
+    return torch.device(choice)
+
+
+def show_source(obj) -> "object":
+    """Display the source code of a function, class or module of the package.
+
+    In a notebook it renders as a highlighted Markdown code block; elsewhere the returned
+    object prints as plain text. Notebooks call this instead of copying package code.
+    """
+    try:
+        source = inspect.getsource(obj)
+    except (TypeError, OSError) as err:
+        raise ValueError(f"cannot show the source of {obj!r}: {err}") from None
+    module = inspect.getmodule(obj)
+    where = module.__name__ if module is not None else "?"
+    title = f"`{where}.{getattr(obj, '__qualname__', getattr(obj, '__name__', ''))}`".replace("..", ".")
+    try:
+        from IPython.display import Markdown
+    except ImportError:  # pragma: no cover - IPython is installed with the course
+        return _PlainSource(source)
+    return Markdown(f"{title}\n\n```python\n{source}```")
+
+
+class _PlainSource(str):
+    def __repr__(self) -> str:  # pragma: no cover - trivial
+        return str(self)
+
+
+@contextmanager
+def timer(label: str = "elapsed", verbose: bool = True):
+    """Context manager that measures wall-clock time; ``t['seconds']`` holds the result.
+
+    >>> with timer("training", verbose=False) as t:
+    ...     pass
+    >>> t["seconds"] >= 0
+    True
+    """
+    record: dict[str, float] = {}
+    start = time.perf_counter()
+    try:
+        yield record
+    finally:
+        record["seconds"] = time.perf_counter() - start
+        if verbose:
+            print(f"{label}: {record['seconds']:.1f} s")

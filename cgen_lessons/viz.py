@@ -1,0 +1,113 @@
+"""Figures used across the course: image grids, 2-D scatter plots, loss curves, and a CJK font."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import torch
+
+__all__ = ["image_grid", "scatter_2d", "loss_curves", "use_cjk_font"]
+
+
+def image_grid(images: torch.Tensor, nrow: int = 10, ax=None, title: str | None = None, cmap: str = "gray_r"):
+    """Tile images of shape (N, 1, H, W) or (N, H, W), values in [0, 1], into one picture."""
+    if not isinstance(images, torch.Tensor) or images.dim() not in (3, 4):
+        raise ValueError("images must be a tensor of shape (N, 1, H, W) or (N, H, W)")
+    if isinstance(nrow, bool) or not isinstance(nrow, int) or nrow <= 0:
+        raise ValueError(f"nrow must be a positive integer, got {nrow!r}")
+    x = images.detach().float().cpu()
+    if x.dim() == 4:
+        if x.shape[1] != 1:
+            raise ValueError(f"only single-channel images are supported, got {x.shape[1]} channels")
+        x = x[:, 0]  # (N, H, W)
+    n, h, w = x.shape
+    ncol = min(nrow, n)
+    rows = -(-n // ncol)
+    canvas = torch.ones(rows * (h + 1) - 1, ncol * (w + 1) - 1) * float("nan")
+    for i in range(n):
+        r, c = divmod(i, ncol)
+        canvas[r * (h + 1): r * (h + 1) + h, c * (w + 1): c * (w + 1) + w] = x[i]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.5 * ncol + 0.5, 0.5 * rows + 0.5))
+    cm = plt.get_cmap(cmap).with_extremes(bad="white")
+    ax.imshow(canvas.numpy(), cmap=cm, vmin=0.0, vmax=1.0, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def scatter_2d(points: torch.Tensor, reference: torch.Tensor | None = None, ax=None, title: str | None = None,
+               s: float = 2.0, lim: float | None = None):
+    """Scatter (N, 2) points, optionally over reference points (e.g. the data) in grey."""
+    if not isinstance(points, torch.Tensor) or points.dim() != 2 or points.shape[1] != 2:
+        raise ValueError("points must be a tensor of shape (N, 2)")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3.2, 3.2))
+    if reference is not None:
+        ref = reference.detach().cpu()
+        ax.scatter(ref[:, 0], ref[:, 1], s=s, c="0.75", label="data")
+    p = points.detach().cpu()
+    ax.scatter(p[:, 0], p[:, 1], s=s, c="C0", label="samples")
+    ax.set_aspect("equal")
+    if lim is not None:
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def loss_curves(histories: dict, key: str = "loss", kind: str = "train", ax=None, smooth: int = 1,
+                ylabel: str | None = None, logy: bool = False):
+    """Plot ``history.<kind>[key]`` against steps for each named ``History`` in ``histories``.
+
+    ``smooth`` > 1 applies a trailing moving average of that many points.
+    """
+    if not isinstance(histories, dict) or not histories:
+        raise ValueError("histories must be a non-empty dict of name -> History")
+    if isinstance(smooth, bool) or not isinstance(smooth, int) or smooth < 1:
+        raise ValueError(f"smooth must be a positive integer, got {smooth!r}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3))
+    for name, hist in histories.items():
+        record = hist.train if kind == "train" else hist.eval
+        if key not in record:
+            raise ValueError(f"history {name!r} has no {kind} values named {key!r}")
+        y = torch.tensor(record[key], dtype=torch.float64)
+        if smooth > 1 and len(y) >= smooth:
+            kernel = torch.ones(smooth, dtype=torch.float64) / smooth
+            y = torch.nn.functional.conv1d(y[None, None], kernel[None, None])[0, 0]
+            steps = record["step"][smooth - 1:]
+        else:
+            steps = record["step"]
+        ax.plot(steps, y.numpy(), label=name)
+    ax.set_xlabel("step")
+    ax.set_ylabel(ylabel or key)
+    if logy:
+        ax.set_yscale("log")
+    ax.legend()
+    return ax
+
+
+def use_cjk_font() -> bool:
+    """Register a Chinese-capable font with matplotlib if one is installed; return whether one was.
+
+    Looks for WenQuanYi Micro Hei from Debian's fonts-wqy-microhei, or a wheel that ships it.
+    Without one, Chinese labels render as boxes but nothing fails.
+    """
+    from matplotlib import font_manager
+
+    candidates = [Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")]
+    spec = importlib.util.find_spec("paperang_p2_fonts_cjk")
+    if spec is not None and spec.origin:
+        candidates += sorted(Path(spec.origin).parent.rglob("*.tt[cf]"))
+    for path in candidates:
+        if path.exists():
+            font_manager.fontManager.addfont(str(path))
+            name = font_manager.FontProperties(fname=str(path)).get_name()
+            plt.rcParams["font.sans-serif"] = [name] + list(plt.rcParams["font.sans-serif"])
+            return True
+    return False

@@ -1,0 +1,124 @@
+import socket
+
+import pytest
+import torch
+
+from cgen_lessons import data
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Any attempt to open a network connection fails the test: the data must be on disk."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("a data loader tried to use the network")
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def test_digits_shapes_ranges_and_split():
+    s = data.load_digits(test_fraction=0.2, seed=0)
+    assert s.x_train.shape[1:] == (1, 8, 8) and s.x_test.shape[1:] == (1, 8, 8)
+    assert len(s.x_train) + len(s.x_test) == 1797 and len(s.x_test) == 360
+    assert s.x_train.dtype == torch.float32 and s.y_train.dtype == torch.int64
+    assert s.x_train.min() >= 0 and s.x_train.max() <= 1 and s.x_train.max() == 1
+    assert set(s.y_test.tolist()) == set(range(10))
+    # stratified: every class is 18-20 % of its own count in the test set
+    counts = torch.bincount(s.y_test, minlength=10)
+    assert counts.min() >= 35 and counts.max() <= 37
+
+
+def test_digits_split_is_repeatable_and_seed_dependent():
+    a, b, c = data.load_digits(seed=0), data.load_digits(seed=0), data.load_digits(seed=1)
+    torch.testing.assert_close(a.x_test, b.x_test)
+    assert not torch.equal(a.y_test, c.y_test)
+
+
+@pytest.mark.parametrize("bad", [0, 1, 1.5, -0.1, "0.2"])
+def test_digits_rejects_bad_fraction(bad):
+    with pytest.raises(ValueError, match="test_fraction"):
+        data.load_digits(test_fraction=bad)
+
+
+@pytest.mark.parametrize("name", data.TOY_2D)
+def test_toy_2d_shapes_and_repeatability(name):
+    x = data.toy_2d(name, 500, generator=torch.Generator().manual_seed(0))
+    y = data.toy_2d(name, 500, generator=torch.Generator().manual_seed(0))
+    assert x.shape == (500, 2) and torch.isfinite(x).all()
+    torch.testing.assert_close(x, y)
+
+
+@pytest.mark.parametrize("name,k", [("8gaussians", 8), ("25gaussians", 25)])
+def test_mixture_samples_sit_on_their_modes(name, k):
+    modes = data.toy_modes(name)
+    assert modes.shape == (k, 2)
+    x = data.toy_2d(name, 4000, generator=torch.Generator().manual_seed(1))
+    dist, nearest = torch.cdist(x, modes).min(dim=1)
+    assert dist.max() < 0.05 * 6  # within 6 sigma of a mode
+    assert torch.bincount(nearest, minlength=k).min() > 4000 / k * 0.6  # every mode is used
+
+
+def test_toy_errors():
+    with pytest.raises(ValueError, match="unknown 2-D data set"):
+        data.toy_2d("spiral", 10)
+    with pytest.raises(ValueError, match="positive integer"):
+        data.toy_2d("moons", 0)
+    with pytest.raises(ValueError, match="no modes"):
+        data.toy_modes("moons")
+
+
+def test_english_corpus_is_always_there():
+    text = data.load_corpus("english")
+    assert len(text) > 300_000 and "def" in text
+    assert data.available_corpora()["english"]
+
+
+def test_unknown_corpus_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown corpus 'klingon'"):
+        data.load_corpus("klingon")
+
+
+def test_missing_optional_corpus_gives_install_advice(monkeypatch, tmp_path):
+    monkeypatch.setattr(data, "FORTUNES_DIR", tmp_path)
+    with pytest.raises(data.CorpusNotFoundError, match="apt-get install fortunes-zh"):
+        data.load_corpus("tang")
+    assert data.available_corpora()["tang"] is False
+
+
+def test_tang_poems_when_installed():
+    if not data.available_corpora()["tang"]:
+        pytest.skip("fortunes-zh is not installed")
+    poems = data.load_poems("tang")
+    assert len(poems) == 313
+    assert all("\x1b" not in p["body"] + p["title"] for p in poems)
+    assert "床前明月光" in data.load_corpus("tang")
+
+
+def test_char_tokenizer_round_trip_and_errors():
+    tok = data.CharTokenizer.from_text("hello world")
+    assert tok.vocab_size == 8
+    ids = tok.encode("hello")
+    assert ids.dtype == torch.int64 and tok.decode(ids) == "hello"
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        tok.encode("xyz")
+    with pytest.raises(ValueError, match="out of range"):
+        tok.decode([99])
+    with pytest.raises(ValueError):
+        data.CharTokenizer(["a", "a"])
+
+
+def test_lm_batch_targets_are_shifted_inputs():
+    ids = torch.arange(100)
+    x, y = data.lm_batch(ids, block_size=8, batch_size=5, generator=torch.Generator().manual_seed(0))
+    assert x.shape == y.shape == (5, 8)
+    torch.testing.assert_close(y, x + 1)  # ids are consecutive integers
+    with pytest.raises(ValueError, match="block_size"):
+        data.lm_batch(ids, block_size=0, batch_size=2)
+    with pytest.raises(ValueError, match="at least"):
+        data.lm_batch(torch.arange(5), block_size=8, batch_size=2)
+
+
+def test_split_ids():
+    train, val = data.split_ids(torch.arange(100), 0.1)
+    assert len(train) == 90 and val[0] == 90
+    with pytest.raises(ValueError, match="val_fraction"):
+        data.split_ids(torch.arange(10), 1.0)

@@ -1,0 +1,53 @@
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from cgen_lessons.utils import get_device, seed_everything, show_source, timer
+
+
+def test_seed_everything_repeats_all_generators():
+    seed_everything(123)
+    a = (random.random(), np.random.rand(), torch.rand(3))
+    seed_everything(123)
+    b = (random.random(), np.random.rand(), torch.rand(3))
+    assert a[0] == b[0] and a[1] == b[1]
+    torch.testing.assert_close(a[2], b[2])
+    seed_everything(124)
+    assert not torch.equal(torch.rand(3), a[2])
+
+
+def test_seed_everything_returns_seeded_generator():
+    g1, g2 = seed_everything(5), seed_everything(5)
+    torch.testing.assert_close(torch.rand(4, generator=g1), torch.rand(4, generator=g2))
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "3", True])
+def test_seed_everything_rejects_bad_seeds(bad):
+    with pytest.raises(ValueError, match="seed"):
+        seed_everything(bad)
+
+
+def test_get_device(monkeypatch):
+    assert get_device("cpu").type == "cpu"
+    monkeypatch.setenv("CGEN_DEVICE", "cpu")
+    assert get_device().type == "cpu"
+    with pytest.raises(ValueError, match="device must be"):
+        get_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            get_device("cuda")
+
+
+def test_show_source_contains_the_code():
+    md = show_source(seed_everything)
+    assert "def seed_everything" in md.data and "```python" in md.data
+    with pytest.raises(ValueError, match="cannot show the source"):
+        show_source(3)
+
+
+def test_timer_records_seconds():
+    with timer(verbose=False) as t:
+        sum(range(1000))
+    assert t["seconds"] >= 0

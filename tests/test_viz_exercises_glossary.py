@@ -1,0 +1,84 @@
+import matplotlib.pyplot as plt
+import pytest
+import torch
+
+from cgen_lessons import exercises, glossary, viz
+from cgen_lessons.train import History
+
+
+def test_image_grid_tiles_images():
+    ax = viz.image_grid(torch.rand(12, 1, 8, 8), nrow=5)
+    canvas = ax.images[0].get_array()
+    assert canvas.shape == (3 * 9 - 1, 5 * 9 - 1)
+    plt.close("all")
+    with pytest.raises(ValueError, match="shape"):
+        viz.image_grid(torch.rand(8, 8))
+    with pytest.raises(ValueError, match="nrow"):
+        viz.image_grid(torch.rand(2, 8, 8), nrow=0)
+
+
+def test_scatter_and_loss_curves():
+    ax = viz.scatter_2d(torch.randn(10, 2), reference=torch.randn(20, 2))
+    assert len(ax.collections) == 2
+    h = History()
+    for s in range(1, 11):
+        h.log("train", s, {"loss": 1.0 / s})
+    ax = viz.loss_curves({"run": h}, smooth=3)
+    assert len(ax.lines[0].get_xdata()) == 8
+    plt.close("all")
+    with pytest.raises(ValueError, match="no train values named 'acc'"):
+        viz.loss_curves({"run": h}, key="acc")
+    with pytest.raises(ValueError, match="points"):
+        viz.scatter_2d(torch.randn(10, 3))
+
+
+def test_checker_accepts_a_correct_softmax():
+    result = exercises.check("softmax", lambda z: torch.softmax(z, dim=-1))
+    assert result.passed and "all 4 cases pass" in repr(result)
+
+
+def test_checker_catches_a_naive_softmax_and_says_where():
+    def naive(z):
+        e = torch.exp(z)
+        return e / e.sum(dim=-1, keepdim=True)
+
+    result = exercises.check("softmax", naive)
+    assert not result.passed
+    assert "large logits" in result.message and "Hint" in result.message
+
+
+def test_checker_catches_wrong_axis_and_exceptions():
+    wrong_axis = exercises.check("softmax", lambda z: torch.softmax(z, dim=0))
+    assert not wrong_axis.passed and "wrong on case 'one row'" in wrong_axis.message
+
+    def broken(z):
+        raise RuntimeError("oops")
+
+    crashed = exercises.check("softmax", broken)
+    assert not crashed.passed and "RuntimeError: oops" in crashed.message
+
+
+def test_checker_rejects_unknown_names_and_non_functions():
+    with pytest.raises(ValueError, match="unknown exercise"):
+        exercises.check("nope", lambda z: z)
+    with pytest.raises(ValueError, match="pass the function"):
+        exercises.check("softmax", 3)
+    with pytest.raises(ValueError, match="already registered"):
+        exercises.register(exercises.Exercise("softmax", torch.softmax, lambda: []))
+
+
+def test_glossary_is_bilingual_and_complete():
+    rows = glossary.load_glossary()
+    assert len(rows) >= 30
+    for r in rows:
+        assert r["term_en"] and r["term_zh"] and r["definition"]
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in r["term_zh"]) or r["term_zh"] == r["term_en"]
+        assert r["chapter"].isdigit() and len(r["chapter"]) == 2
+    assert len({r["term_en"] for r in rows}) == len(rows)
+    assert glossary.load_glossary("01") and all(r["chapter"] == "01" for r in glossary.load_glossary("01"))
+    assert glossary.glossary_markdown().startswith("| English | 中文")
+
+
+def test_glossary_missing_file(tmp_path):
+    with pytest.raises(ValueError, match="glossary file not found"):
+        glossary.load_glossary(path=tmp_path / "nope.csv")
