@@ -1,0 +1,361 @@
+"""Classic generative models, fitted by counting or by EM, with the course's interfaces.
+
+- ``NGramLM``: character n-gram LM, smoothed recursively toward the next-lower order
+  (a hierarchical Dirichlet prior, MacKay & Peto 1995):
+
+      p_m(c | h) = (C(h, c) + β · p_{m−1}(c | h⁻)) / (C(h) + β),   p_0(c) = 1 / V,
+
+  where h⁻ drops the oldest symbol of h. With β = kV over a uniform p_{m−1} this is add-k.
+  It has the course LM interface ``model(idx, targets=None) -> (logits, loss)``.
+- ``CategoricalNaiveBayes``: p(y) Π_i p(x_i | y) over discrete pixel values, Laplace smoothed.
+- ``GaussianMixture``: p(x) = Σ_k π_k N(x; μ_k, Σ_k), fitted by EM; log-likelihood never decreases.
+- ``HMM``: discrete hidden Markov model; forward algorithm
+  α_t(j) = b_j(o_t) Σ_i α_{t−1}(i) a_ij, p(o_1..T) = Σ_j α_T(j), in log space; Baum–Welch EM.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .utils import check_positive_int
+
+__all__ = ["NGramLM", "CategoricalNaiveBayes", "GaussianMixture", "HMM"]
+
+
+# --------------------------------------------------------------------------- n-gram LM
+class NGramLM(torch.nn.Module):
+    """Character n-gram language model with hierarchical Dirichlet smoothing (see module doc)."""
+
+    def __init__(self, vocab_size: int, n: int = 3, beta: float = 1.0):
+        super().__init__()
+        self.V = check_positive_int(vocab_size, "vocab_size")
+        self.n = check_positive_int(n, "n")
+        if not (isinstance(beta, (int, float)) and beta > 0):
+            raise ValueError(f"beta must be a positive number, got {beta!r}")
+        if self.V ** self.n >= 2**62:
+            raise ValueError(f"V^n = {self.V}^{self.n} overflows the int64 context codes; use a smaller n")
+        self.beta = float(beta)
+        self.fitted = False
+
+    def _codes(self, ids: torch.Tensor, m: int) -> torch.Tensor:
+        """Integer code of every window of m symbols, Σ_j ids[i+j] V^(m−1−j); (..., T − m + 1)."""
+        T = ids.shape[-1]
+        code = torch.zeros(ids.shape[:-1] + (T - m + 1,), dtype=torch.int64)
+        for j in range(m):
+            code = code * self.V + ids[..., j: T - m + 1 + j]
+        return code
+
+    def fit(self, ids: torch.Tensor) -> "NGramLM":
+        """Count every (context, next symbol) pair of orders 0..n−1 in a 1-D id stream."""
+        if ids.dim() != 1 or len(ids) <= self.n:
+            raise ValueError(f"ids must be a 1-D stream longer than n = {self.n}")
+        if int(ids.min()) < 0 or int(ids.max()) >= self.V:
+            raise ValueError(f"ids must lie in [0, {self.V})")
+        ids = ids.long()
+        self.tables = []
+        for m in range(self.n):  # m = context length
+            target = ids[m:]  # (N − m,)
+            ctx = self._codes(ids, m)[: len(target)]  # the m symbols just before each target
+            joint, joint_count = torch.unique(ctx * self.V + target, return_counts=True)
+            keys, key_count = torch.unique(ctx, return_counts=True)
+            self.tables.append((joint, joint_count.double(), keys, key_count.double()))
+        self.fitted = True
+        return self
+
+    def _context_counts(self, ctx: torch.Tensor, m: int):
+        """Dense C(h, ·) of shape (N, V) and C(h) of shape (N,) for context codes ctx (N,)."""
+        joint, joint_count, keys, key_count = self.tables[m]
+        N = ctx.shape[0]
+        lo = torch.searchsorted(joint, ctx * self.V)
+        hi = torch.searchsorted(joint, ctx * self.V + self.V)
+        lengths = hi - lo  # (N,)
+        rows = torch.repeat_interleave(torch.arange(N), lengths)
+        offsets = torch.arange(int(lengths.sum())) - torch.repeat_interleave(torch.cumsum(lengths, 0) - lengths, lengths)
+        pos = lo[rows] + offsets
+        dense = torch.zeros(N, self.V, dtype=torch.float64)
+        dense[rows, joint[pos] % self.V] = joint_count[pos]
+        k = torch.searchsorted(keys, ctx).clamp(max=len(keys) - 1)
+        total = torch.where(keys[k] == ctx, key_count[k], torch.zeros_like(key_count[k]))
+        return dense, total
+
+    def probs(self, history: torch.Tensor) -> torch.Tensor:
+        """p(· | h) for each row of ``history`` (N, L) whose last min(L, n−1) symbols are used; (N, V)."""
+        if not self.fitted:
+            raise ValueError("call fit(ids) before asking for probabilities")
+        N, L = history.shape
+        p = torch.full((N, self.V), 1.0 / self.V, dtype=torch.float64)  # p_0: uniform
+        for m in range(min(L, self.n - 1) + 1):
+            ctx = self._codes(history[:, L - m:], m)[:, 0] if m > 0 else torch.zeros(N, dtype=torch.int64)
+            counts, total = self._context_counts(ctx, m)
+            p = (counts + self.beta * p) / (total + self.beta)[:, None]
+        return p
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
+        """Course LM interface: log-probabilities as logits (B, T, V), mean NLL in nats as loss.
+
+        Position t predicts x_{t+1} from the last min(t + 1, n − 1) symbols of idx[:, :t+1].
+        """
+        if idx.dim() != 2:
+            raise ValueError(f"idx must have shape (B, T), got {tuple(idx.shape)}")
+        B, T = idx.shape
+        k = self.n - 1
+        logp = torch.empty(B, T, self.V, dtype=torch.float64)
+        if k == 0:
+            logp[:] = self.probs(idx.new_zeros(B * T, 0)).log().view(B, T, self.V)
+        else:
+            for t in range(min(k - 1, T)):  # the first positions have shorter histories
+                logp[:, t] = self.probs(idx[:, : t + 1]).log()
+            if T >= k:
+                hist = idx.unfold(1, k, 1)  # (B, T − k + 1, k): window w ends at position w + k − 1
+                logp[:, k - 1:] = self.probs(hist.reshape(-1, k)).log().view(B, -1, self.V)
+        loss = None
+        if targets is not None:
+            loss = torch.nn.functional.nll_loss(logp.flatten(0, 1), targets.flatten())
+        return logp, loss
+
+# --------------------------------------------------------------------------- naive Bayes
+class CategoricalNaiveBayes:
+    """Generative classifier p(x, y) = p(y) Π_d p(x_d | y) over features with values 0..n_values−1.
+
+    Fitting is maximum likelihood with Laplace (add-α) smoothing:
+    p(x_d = v | y = c) = (N_cdv + α) / (N_c + α · n_values).
+    Being generative, it can also *sample* x for a chosen class.
+    """
+
+    def __init__(self, n_values: int, alpha: float = 1.0):
+        self.n_values = check_positive_int(n_values, "n_values")
+        if not (isinstance(alpha, (int, float)) and alpha > 0):
+            raise ValueError(f"alpha must be positive, got {alpha!r}")
+        self.alpha = float(alpha)
+
+    def fit(self, x: torch.Tensor, y: torch.Tensor) -> "CategoricalNaiveBayes":
+        if x.dim() != 2 or y.dim() != 1 or len(x) != len(y):
+            raise ValueError("x must be (N, D) and y (N,) with the same N")
+        if int(x.min()) < 0 or int(x.max()) >= self.n_values:
+            raise ValueError(f"feature values must lie in [0, {self.n_values})")
+        x, y = x.long(), y.long()
+        self.n_classes = int(y.max()) + 1
+        class_count = torch.bincount(y, minlength=self.n_classes).double()  # (C,)
+        self.log_prior = (class_count / class_count.sum()).log()  # (C,)
+        onehot = torch.nn.functional.one_hot(x, self.n_values).double()  # (N, D, n_values)
+        counts = torch.einsum("nc,ndv->cdv", torch.nn.functional.one_hot(y, self.n_classes).double(), onehot)
+        self.log_theta = ((counts + self.alpha) / (class_count[:, None, None] + self.alpha * self.n_values)).log()
+        return self
+
+    def log_joint(self, x: torch.Tensor) -> torch.Tensor:
+        """log p(x, y = c) for every class; (N, C)."""
+        D = self.log_theta.shape[1]
+        if x.dim() != 2 or x.shape[1] != D:
+            raise ValueError(f"x must have shape (N, {D})")
+        lt = self.log_theta[:, torch.arange(D)[None, :], x.long()]  # (C, N, D)
+        return self.log_prior[:, None] + lt.sum(-1)  # (C, N)  then transposed below
+
+    def predict_log_proba(self, x: torch.Tensor) -> torch.Tensor:
+        joint = self.log_joint(x).T  # (N, C)
+        return joint - torch.logsumexp(joint, dim=1, keepdim=True)
+
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        return self.log_joint(x).argmax(dim=0)
+
+    def sample(self, y: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Draw x ~ p(x | y) for each requested class; (N, D) integer values."""
+        probs = self.log_theta[y.long()].exp()  # (N, D, n_values)
+        return torch.multinomial(probs.flatten(0, 1), 1, generator=generator).view(probs.shape[:2])
+
+
+# --------------------------------------------------------------------------- Gaussian mixture
+class GaussianMixture:
+    """Full-covariance Gaussian mixture fitted by expectation–maximisation (float64).
+
+    E-step: r_nk = π_k N(x_n; μ_k, Σ_k) / Σ_j π_j N(x_n; μ_j, Σ_j)
+    M-step: N_k = Σ_n r_nk, π_k = N_k / N, μ_k = Σ_n r_nk x_n / N_k,
+            Σ_k = Σ_n r_nk (x_n − μ_k)(x_n − μ_k)ᵀ / N_k + ε I.
+    Each iteration never decreases the log-likelihood (up to the small ε I regulariser).
+    """
+
+    def __init__(self, n_components: int, reg_covar: float = 1e-6):
+        self.K = check_positive_int(n_components, "n_components")
+        if reg_covar < 0:
+            raise ValueError(f"reg_covar must be >= 0, got {reg_covar!r}")
+        self.reg_covar = float(reg_covar)
+        self.weights = self.means = self.covariances = None
+
+    def init_params(self, x: torch.Tensor, generator: torch.Generator | None = None) -> None:
+        """Means at K distinct random data points, every covariance the data covariance, equal weights."""
+        x = self._check_x(x, fitted=False)
+        if len(x) < self.K:
+            raise ValueError(f"need at least n_components = {self.K} points, got {len(x)}")
+        idx = torch.randperm(len(x), generator=generator)[: self.K]
+        self.means = x[idx].clone()  # (K, D)
+        cov = torch.cov(x.T).reshape(x.shape[1], x.shape[1]) + self.reg_covar * torch.eye(x.shape[1], dtype=x.dtype)
+        self.covariances = cov.expand(self.K, -1, -1).clone()  # (K, D, D)
+        self.weights = torch.full((self.K,), 1.0 / self.K, dtype=x.dtype)  # (K,)
+
+    def _check_x(self, x: torch.Tensor, fitted: bool = True) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor) or x.dim() != 2:
+            raise ValueError("x must be a tensor of shape (N, D)")
+        if fitted and self.means is None:
+            raise ValueError("the mixture has no parameters yet: call fit or init_params first")
+        if fitted and x.shape[1] != self.means.shape[1]:
+            raise ValueError(f"x has {x.shape[1]} features, the mixture {self.means.shape[1]}")
+        return x.double()
+
+    def component_log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """log π_k + log N(x_n; μ_k, Σ_k); (N, K)."""
+        x = self._check_x(x)
+        D = x.shape[1]
+        L = torch.linalg.cholesky(self.covariances)  # (K, D, D)
+        diff = (x[None] - self.means[:, None]).transpose(1, 2)  # (K, D, N)
+        sol = torch.linalg.solve_triangular(L, diff, upper=False)  # (K, D, N)
+        maha = (sol**2).sum(1)  # (K, N)
+        logdet = 2 * torch.log(torch.diagonal(L, dim1=1, dim2=2)).sum(-1)  # (K,)
+        log_n = -0.5 * (D * math.log(2 * math.pi) + logdet[:, None] + maha)  # (K, N)
+        return (self.weights.log()[:, None] + log_n).T
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """log p(x_n) = logsumexp_k (log π_k + log N(x_n; μ_k, Σ_k)); (N,)."""
+        return torch.logsumexp(self.component_log_prob(x), dim=1)
+
+    def em_step(self, x: torch.Tensor) -> float:
+        """One E-step and one M-step; returns the mean log-likelihood *before* the update."""
+        x = self._check_x(x)
+        comp = self.component_log_prob(x)  # (N, K)
+        log_px = torch.logsumexp(comp, dim=1, keepdim=True)  # (N, 1)
+        r = (comp - log_px).exp()  # (N, K) responsibilities
+        Nk = r.sum(0) + 10 * torch.finfo(x.dtype).eps  # (K,)
+        self.weights = Nk / Nk.sum()
+        self.means = (r.T @ x) / Nk[:, None]  # (K, D)
+        diff = x[None] - self.means[:, None]  # (K, N, D)
+        self.covariances = torch.einsum("nk,knd,kne->kde", r, diff, diff) / Nk[:, None, None]
+        self.covariances += self.reg_covar * torch.eye(x.shape[1], dtype=x.dtype)
+        return log_px.mean().item()
+
+    def fit(self, x: torch.Tensor, n_iter: int = 100, generator: torch.Generator | None = None,
+            init: bool = True) -> list[float]:
+        """Run ``n_iter`` EM iterations; returns the mean log-likelihood after each one."""
+        n_iter = check_positive_int(n_iter, "n_iter")
+        if init or self.means is None:
+            self.init_params(x, generator)
+        x = self._check_x(x)
+        history = []
+        for _ in range(n_iter):
+            self.em_step(x)
+            history.append(self.log_prob(x).mean().item())
+        return history
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """x ~ Σ_k π_k N(μ_k, Σ_k): pick k, then x = μ_k + L_k ε with L_k L_kᵀ = Σ_k; (n, D)."""
+        n = check_positive_int(n, "n")
+        self._check_x(self.means)
+        k = torch.multinomial(self.weights, n, replacement=True, generator=generator)  # (n,)
+        eps = torch.randn(n, self.means.shape[1], 1, dtype=self.means.dtype, generator=generator)
+        L = torch.linalg.cholesky(self.covariances)  # (K, D, D)
+        return self.means[k] + (L[k] @ eps)[..., 0]
+
+
+# --------------------------------------------------------------------------- hidden Markov model
+class HMM:
+    """Discrete HMM with initial distribution π (S,), transitions A (S, S), emissions B (S, O).
+
+    p(o_1..T) = Σ_{s_1..T} π_{s_1} b_{s_1}(o_1) Π_{t>1} a_{s_{t−1} s_t} b_{s_t}(o_t), computed in
+    O(T S²) by the forward recursion α_1(j) = π_j b_j(o_1), α_t(j) = b_j(o_t) Σ_i α_{t−1}(i) a_ij.
+    """
+
+    def __init__(self, pi: torch.Tensor, A: torch.Tensor, B: torch.Tensor):
+        pi, A, B = (torch.as_tensor(t, dtype=torch.float64) for t in (pi, A, B))
+        S = pi.shape[0]
+        if pi.dim() != 1 or A.shape != (S, S) or B.dim() != 2 or B.shape[0] != S:
+            raise ValueError("shapes must be pi (S,), A (S, S), B (S, O)")
+        for name, t in (("pi", pi), ("A", A), ("B", B)):
+            if (t < 0).any() or not torch.allclose(t.sum(-1), torch.ones((), dtype=t.dtype), atol=1e-6, rtol=0):
+                raise ValueError(f"{name} must be non-negative with rows summing to 1")
+        self.pi, self.A, self.B = pi, A, B
+
+    @classmethod
+    def random(cls, n_states: int, n_symbols: int, generator: torch.Generator | None = None) -> "HMM":
+        S, O = check_positive_int(n_states, "n_states"), check_positive_int(n_symbols, "n_symbols")
+        def rows(*shape):
+            return torch.softmax(torch.randn(*shape, generator=generator, dtype=torch.float64), dim=-1)
+        return cls(rows(S), rows(S, S), rows(S, O))
+
+    def _check_obs(self, obs) -> torch.Tensor:
+        obs = torch.as_tensor(obs, dtype=torch.int64)
+        if obs.dim() != 1 or len(obs) == 0:
+            raise ValueError("obs must be a non-empty 1-D sequence of symbol ids")
+        if int(obs.min()) < 0 or int(obs.max()) >= self.B.shape[1]:
+            raise ValueError(f"symbol ids must lie in [0, {self.B.shape[1]})")
+        return obs
+
+    def forward_log(self, obs) -> torch.Tensor:
+        """log α_t(j) for every t and state; (T, S)."""
+        obs = self._check_obs(obs)
+        logA, logB = self.A.log(), self.B.log()
+        log_alpha = torch.empty(len(obs), len(self.pi), dtype=torch.float64)
+        log_alpha[0] = self.pi.log() + logB[:, obs[0]]
+        for t in range(1, len(obs)):
+            log_alpha[t] = logB[:, obs[t]] + torch.logsumexp(log_alpha[t - 1][:, None] + logA, dim=0)
+        return log_alpha
+
+    def backward_log(self, obs) -> torch.Tensor:
+        """log β_t(i) = log p(o_{t+1..T} | s_t = i); (T, S)."""
+        obs = self._check_obs(obs)
+        logA, logB = self.A.log(), self.B.log()
+        log_beta = torch.zeros(len(obs), len(self.pi), dtype=torch.float64)
+        for t in range(len(obs) - 2, -1, -1):
+            log_beta[t] = torch.logsumexp(logA + (logB[:, obs[t + 1]] + log_beta[t + 1])[None, :], dim=1)
+        return log_beta
+
+    def log_likelihood(self, obs) -> float:
+        """log p(o_1..T) by the forward algorithm."""
+        return torch.logsumexp(self.forward_log(obs)[-1], dim=0).item()
+
+    def brute_force_log_likelihood(self, obs) -> float:
+        """log p(o_1..T) by summing over all S^T state paths — exponential, for checking only."""
+        import itertools
+
+        obs = self._check_obs(obs)
+        S, T = len(self.pi), len(obs)
+        if S**T > 2_000_000:
+            raise ValueError(f"S^T = {S}^{T} paths is too many to enumerate")
+        total = torch.zeros((), dtype=torch.float64)
+        for path in itertools.product(range(S), repeat=T):
+            p = self.pi[path[0]] * self.B[path[0], obs[0]]
+            for t in range(1, T):
+                p = p * self.A[path[t - 1], path[t]] * self.B[path[t], obs[t]]
+            total = total + p
+        return total.log().item()
+
+    def sample(self, T: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Ancestral sampling: s_1 ~ π, o_t ~ B[s_t], s_{t+1} ~ A[s_t]; returns (states, obs), each (T,)."""
+        T = check_positive_int(T, "T")
+        states = torch.empty(T, dtype=torch.int64)
+        obs = torch.empty(T, dtype=torch.int64)
+        s = torch.multinomial(self.pi, 1, generator=generator).item()
+        for t in range(T):
+            states[t] = s
+            obs[t] = torch.multinomial(self.B[s], 1, generator=generator).item()
+            s = torch.multinomial(self.A[s], 1, generator=generator).item()
+        return states, obs
+
+    def baum_welch(self, obs, n_iter: int = 20) -> list[float]:
+        """EM for (π, A, B) on one sequence; returns log p(obs) before each update (non-decreasing)."""
+        n_iter = check_positive_int(n_iter, "n_iter")
+        obs = self._check_obs(obs)
+        history = []
+        onehot = torch.nn.functional.one_hot(obs, self.B.shape[1]).double()  # (T, O)
+        for _ in range(n_iter):
+            la, lb = self.forward_log(obs), self.backward_log(obs)
+            log_p = torch.logsumexp(la[-1], 0)
+            history.append(log_p.item())
+            gamma = (la + lb - log_p).exp()  # (T, S) p(s_t | o)
+            # ξ_t(i, j) = α_t(i) a_ij b_j(o_{t+1}) β_{t+1}(j) / p(o), summed over t
+            log_xi = (la[:-1, :, None] + self.A.log()[None] + (self.B.log()[:, obs[1:]].T + lb[1:])[:, None, :] - log_p)
+            xi = log_xi.exp().sum(0)  # (S, S)
+            self.pi = gamma[0]
+            self.A = xi / xi.sum(1, keepdim=True)
+            self.B = (gamma.T @ onehot) / gamma.sum(0)[:, None]
+            self.B = self.B.clamp_min(1e-300)
+            self.B = self.B / self.B.sum(1, keepdim=True)
+        return history
