@@ -37,6 +37,7 @@ class NGramLM(torch.nn.Module):
         if self.V ** self.n >= 2**62:
             raise ValueError(f"V^n = {self.V}^{self.n} overflows the int64 context codes; use a smaller n")
         self.beta = float(beta)
+        self.context_size = self.n - 1  # tokens of history it reads (see decoding.sample)
         self.fitted = False
 
     def _codes(self, ids: torch.Tensor, m: int) -> torch.Tensor:

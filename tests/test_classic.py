@@ -191,3 +191,20 @@ def test_hmm_bad_arguments():
         hmm.log_likelihood(torch.tensor([0, 5]))
     with pytest.raises(ValueError, match="too many"):
         HMM.random(4, 2).brute_force_log_likelihood(torch.zeros(20, dtype=torch.long))
+
+
+def test_sampler_with_ngram_is_seeded_and_validates():
+    from cgen_lessons.decoding import sample
+
+    lm = NGramLM(4, 2).fit(torch.tensor([0, 1, 2, 3] * 20))
+    a = sample(lm, torch.tensor([[0]]), 12, generator=torch.Generator().manual_seed(0))
+    b = sample(lm, torch.tensor([[0]]), 12, generator=torch.Generator().manual_seed(0))
+    assert a.shape == (1, 13) and torch.equal(a, b)
+    cold = sample(lm, torch.tensor([[0]]), 8, generator=torch.Generator().manual_seed(1), temperature=0.05)
+    assert cold[0].tolist() == [0, 1, 2, 3, 0, 1, 2, 3, 0]  # near-greedy follows the cycle
+    with pytest.raises(ValueError, match="temperature"):
+        sample(lm, torch.tensor([[0]]), 3, temperature=0)
+    with pytest.raises(ValueError, match="max_new_tokens"):
+        sample(lm, torch.tensor([[0]]), 0)
+    with pytest.raises(ValueError, match="idx"):
+        sample(lm, torch.tensor([0]), 3)

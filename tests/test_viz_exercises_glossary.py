@@ -1,3 +1,5 @@
+import math
+
 import matplotlib.pyplot as plt
 import pytest
 import torch
@@ -82,3 +84,33 @@ def test_glossary_is_bilingual_and_complete():
 def test_glossary_missing_file(tmp_path):
     with pytest.raises(ValueError, match="glossary file not found"):
         glossary.load_glossary(path=tmp_path / "nope.csv")
+
+
+def test_chapter01_checkers_accept_right_and_reject_wrong():
+    import math
+
+    import torch.nn.functional as F
+
+    assert exercises.check("perplexity", lambda z, y: math.exp(F.cross_entropy(z, y).item())).passed
+    assert not exercises.check("perplexity", lambda z, y: 2 ** F.cross_entropy(z, y).item()).passed
+    good_kl = lambda p, q: torch.where(p > 0, p * (p / q).log(), torch.zeros_like(p)).sum(-1)
+    assert exercises.check("kl_divergence", good_kl).passed
+    assert not exercises.check("kl_divergence", lambda p, q: good_kl(q, p)).passed
+    assert not exercises.check("kl_divergence", lambda p, q: (p * (p / q).log()).sum(-1)).passed  # 0 log 0
+
+    def e_step(x, w, m, v):
+        return torch.softmax(w.log() + torch.distributions.Normal(m, v.sqrt()).log_prob(x[:, None]), 1)
+
+    assert exercises.check("gmm_e_step", e_step).passed
+    assert not exercises.check("gmm_e_step", lambda x, w, m, v: e_step(x, torch.ones_like(w) / len(w), m, v)).passed
+
+
+def test_perplexity_metric():
+    from cgen_lessons.metrics import perplexity
+
+    assert abs(perplexity(torch.tensor(math.log(7.0))) - 7.0) < 1e-5
+    assert abs(perplexity(math.log(7.0)) - 7.0) < 1e-12
+    with pytest.raises(ValueError, match="non-negative"):
+        perplexity(-1.0)
+    with pytest.raises(ValueError, match="finite"):
+        perplexity(float("nan"))

@@ -61,13 +61,12 @@ def setup() -> Path:
 def course_env() -> dict:
     env = dict(os.environ)
     env["JUPYTER_PATH"] = str(VENV / "share" / "jupyter") + os.pathsep + env.get("JUPYTER_PATH", "")
-    env.setdefault("MPLBACKEND", "Agg")
+    env.pop("MPLBACKEND", None)  # notebooks use the inline backend, so figures are saved
     return env
 
 
 def lab(py: Path) -> None:
     env = course_env()
-    env.pop("MPLBACKEND")
     os.chdir(NOTEBOOKS)
     run([py, "-m", "jupyterlab"], env=env)
 
