@@ -203,3 +203,51 @@ register(Exercise(
     hint="multiply each component's density by its weight π_k before normalising; variances are σ², not σ.",
     atol=1e-8, rtol=1e-6,
 ))
+
+
+# --------------------------------------------------------------------------- chapter 02
+def _lstm_step_reference(x, h, c, W_ih, W_hh, b):
+    """(h_t, c_t) of an LSTM with stacked gate weights in the order (i, f, g, o); b = b_ih + b_hh."""
+    i, f, g, o = (x @ W_ih.T + h @ W_hh.T + b).chunk(4, dim=-1)
+    c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return (torch.sigmoid(o) * torch.tanh(c_new), c_new)
+
+
+def _lstm_step_cases():
+    g = torch.Generator().manual_seed(4)
+    def case(B, D, H):
+        return (torch.randn(B, D, generator=g), torch.randn(B, H, generator=g), torch.randn(B, H, generator=g),
+                torch.randn(4 * H, D, generator=g) * 0.5, torch.randn(4 * H, H, generator=g) * 0.5, torch.randn(4 * H, generator=g))
+    return [("batch 1, D = 3, H = 2", case(1, 3, 2)), ("batch 5, D = 4, H = 6", case(5, 4, 6))]
+
+
+register(Exercise(
+    name="lstm_step",
+    reference=_lstm_step_reference,
+    cases=_lstm_step_cases,
+    hint="gates are ordered (i, f, g, o); c_t = f ⊙ c_{t−1} + i ⊙ g with g = tanh(·); h_t = o ⊙ tanh(c_t), "
+         "using the new c_t.",
+))
+
+
+def _clip_reference(grads: list, max_norm: float) -> list:
+    """g ← g · min(1, max_norm / ‖g‖₂) with ‖g‖₂ the norm of all gradients concatenated."""
+    total = torch.sqrt(sum((gr.double() ** 2).sum() for gr in grads))
+    scale = min(1.0, max_norm / (total.item() + 1e-6))
+    return [gr * scale for gr in grads]
+
+
+def _clip_cases():
+    g = torch.Generator().manual_seed(5)
+    big = [torch.randn(3, 4, generator=g) * 10, torch.randn(5, generator=g) * 10]
+    small = [torch.randn(2, 2, generator=g) * 0.01]
+    return [("large gradients in two tensors (global norm, not per tensor)", (big, 1.0)),
+            ("small gradients are left unchanged", (small, 1.0))]
+
+
+register(Exercise(
+    name="clip_grad_norm",
+    reference=_clip_reference,
+    cases=_clip_cases,
+    hint="compute ONE norm over all tensors together, and never scale up (min(1, ·)).",
+))

@@ -1,0 +1,610 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 02 · Recurrent language models: RNN, LSTM, GRU
+#
+# *Mirrors article A §2.2, §3 and §4 (its language-model formulas).*
+#
+# Chapter 01's n-gram model forgets everything more than n − 1 characters back and must count
+# every context separately. A recurrent network instead carries a fixed-size state h_t through
+# the sequence and shares its parameters across time and across similar contexts. This chapter
+# writes the three classic recurrent cells from their equations, checks each against PyTorch,
+# trains character-level language models on English and Chinese, and measures why the gated
+# cells (LSTM, GRU) were needed: gradients through time.
+
+# %%
+import json
+import math
+import time
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
+
+from cgen_lessons import data, viz
+from cgen_lessons.utils import seed_everything, show_source
+
+chapter_start = time.perf_counter()
+torch.set_num_threads(1)  # small recurrent matmuls run faster on one thread than on two
+viz.use_cjk_font()
+seed_everything(0);
+
+# %% [markdown]
+# ## 1 · Background: language modelling as next-token prediction
+#
+# By the chain rule of probability, any distribution over sequences factorises as
+#
+# $$p(x_1, \dots, x_T) = \prod_{t=1}^{T} p(x_t \mid x_1, \dots, x_{t-1}),$$
+#
+# so a language model only has to predict the next token given the ones before it. Training
+# maximises the log-likelihood of real text, i.e. minimises the mean per-token cross-entropy
+#
+# $$\mathcal{L} = -\frac{1}{T} \sum_{t=1}^{T} \log p_\theta(x_t \mid x_{<t}),$$
+#
+# and the held-out value of this loss, exponentiated, is the perplexity of chapter 01. During
+# training the model is fed the *true* previous tokens (**teacher forcing**), so all T
+# predictions come from one pass over the sequence. At generation time it is fed its own
+# samples instead.
+#
+# An n-gram model conditions on a fixed window. A **recurrent neural network** (Elman 1990)
+# summarises the whole prefix in a state vector updated once per token,
+# h_t = f(x_t, h_{t−1}), and predicts p(x_{t+1} | x_≤t) = softmax(W_out h_t + b_out). Its
+# weakness, analysed by Hochreiter (1991) and Bengio, Simard & Frasconi (1994), is that
+# gradients through many steps vanish or explode. The LSTM (Hochreiter & Schmidhuber 1997,
+# with the forget gate of Gers, Schmidhuber & Cummins 2000) and the GRU (Cho et al. 2014) add
+# gates that let information and gradients pass through time nearly unchanged.
+
+# %% [markdown]
+# ## 2 · The three cells, from their equations
+#
+# Following PyTorch's conventions (so that weights can be copied across for checking), each
+# cell has input weights W_ih, recurrent weights W_hh and two bias vectors, with the gates'
+# blocks stacked in one matrix.
+#
+# **Vanilla RNN**: $h_t = \tanh(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})$.
+#
+# **LSTM**: four gate pre-activations from x_t and h_{t−1}, then an *additive* memory update:
+#
+# $$\begin{aligned}
+# i_t &= \sigma(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi}), &
+# f_t &= \sigma(W_{if} x_t + b_{if} + W_{hf} h_{t-1} + b_{hf}),\\
+# g_t &= \tanh(W_{ig} x_t + b_{ig} + W_{hg} h_{t-1} + b_{hg}), &
+# o_t &= \sigma(W_{io} x_t + b_{io} + W_{ho} h_{t-1} + b_{ho}),\\
+# c_t &= f_t \odot c_{t-1} + i_t \odot g_t, &
+# h_t &= o_t \odot \tanh(c_t).
+# \end{aligned}$$
+#
+# **GRU**: a reset gate r_t decides how much of h_{t−1} enters the candidate n_t; an update
+# gate z_t interpolates between the old state and the candidate:
+#
+# $$\begin{aligned}
+# r_t &= \sigma(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}), &
+# z_t &= \sigma(W_{iz} x_t + b_{iz} + W_{hz} h_{t-1} + b_{hz}),\\
+# n_t &= \tanh(W_{in} x_t + b_{in} + r_t \odot (W_{hn} h_{t-1} + b_{hn})), &
+# h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}.
+# \end{aligned}$$
+#
+# (Cho et al. write h_t = z_t ⊙ h_{t−1} + (1 − z_t) ⊙ h̃_t with the reset gate applied to h_{t−1}
+# *before* the matrix product; PyTorch and cuDNN apply it after, as above. Both are GRUs; we
+# follow PyTorch so the check below is exact.)
+#
+# First the RNN step inline, in three lines, checked against `torch.nn.RNNCell`:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+torch.manual_seed(0)
+ref_rnn = torch.nn.RNNCell(5, 7).double()
+W_ih, W_hh, b_ih, b_hh = ref_rnn.weight_ih, ref_rnn.weight_hh, ref_rnn.bias_ih, ref_rnn.bias_hh
+x_t, h_prev = torch.randn(3, 5, dtype=torch.float64), torch.randn(3, 7, dtype=torch.float64)
+
+h_t = torch.tanh(x_t @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh)  # (B, H)
+
+torch.testing.assert_close(h_t, ref_rnn(x_t, h_prev))
+print("inline RNN step equals torch.nn.RNNCell (float64): True")
+
+# %% [markdown]
+# The package's cells implement the equations above; the LM precomputes the input half
+# W_ih x_t + b_ih for all time steps at once (one large matrix product instead of T small ones),
+# and each step adds only the recurrent half.
+
+# %%
+from cgen_lessons.rnn import GRUCell, LSTMCell, RNNCell
+
+show_source(LSTMCell.recur)
+
+# %%
+show_source(GRUCell.recur)
+
+# %% [markdown]
+# Each of our cells against PyTorch's, with PyTorch's weights loaded into ours, in float32 and
+# float64 (the unit tests repeat this for more shapes):
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for ours, ref in [(RNNCell, torch.nn.RNNCell), (LSTMCell, torch.nn.LSTMCell), (GRUCell, torch.nn.GRUCell)]:
+    for dtype, tol in [(torch.float32, dict(atol=1e-6, rtol=1e-5)), (torch.float64, dict(atol=1e-12, rtol=1e-10))]:
+        torch.manual_seed(1)
+        r = ref(6, 8).to(dtype)
+        o = ours(6, 8).to(dtype)
+        o.load_state_dict(r.state_dict())
+        x, h, c = (torch.randn(4, n, dtype=dtype) for n in (6, 8, 8))
+        got, want = (o(x, (h, c)), r(x, (h, c))) if ours is LSTMCell else ((o(x, h),), (r(x, h),))
+        for a, b in zip(got, want):
+            torch.testing.assert_close(a, b, **tol)
+    print(f"{ours.__name__:8} equals torch.nn.{ref.__name__} in float32 and float64: True")
+
+# %% [markdown]
+# ## 3 · One language model for all three cells
+#
+# `RecurrentLM` embeds each character, runs the chosen cell over the sequence and reads out
+# next-character logits. It has the course-wide interface `model(idx, targets) -> (logits, loss)`,
+# so the shared training loop `fit` and the shared sampler work unchanged.
+
+# %%
+from cgen_lessons.rnn import RecurrentLM
+
+show_source(RecurrentLM.forward_with_state)
+
+# %% [markdown]
+# ### 3.1 Training on English
+#
+# Same corpus, tokenizer and 80/10/10 split as chapter 01. Each model has a 64-dimensional
+# embedding and 128 hidden units, and trains for 400 steps of Adam on batches of 32 random
+# windows of 64 characters, with gradient clipping at norm 1 — between 5 and 25 seconds per
+# cell on a 2-core CPU. Test perplexity is measured on the same test split as chapter 01's n-gram.
+
+# %%
+from cgen_lessons.classic import NGramLM
+from cgen_lessons.decoding import sample
+from cgen_lessons.metrics import stream_nll
+from cgen_lessons.train import fit
+
+english = data.load_corpus("english")
+tok = data.CharTokenizer.from_text(english)
+train_ids, rest = data.split_ids(tok.encode(english), val_fraction=0.2)
+val_ids, test_ids = data.split_ids(rest, val_fraction=0.5)
+
+D_EMBED, D_HIDDEN, BLOCK, BATCH, STEPS, LR = 64, 128, 64, 32, 400, 3e-3
+
+
+def train_lm(cell, train, vocab_size, steps=STEPS, d_hidden=D_HIDDEN, block=BLOCK, seed=0):
+    seed_everything(seed)
+    model = RecurrentLM(vocab_size, cell, D_EMBED, d_hidden)
+    opt = torch.optim.Adam(model.parameters(), lr=LR)
+    t0 = time.perf_counter()
+    hist = fit(model, opt, lambda g: data.lm_batch(train, block, BATCH, g), steps=steps,
+               grad_clip=1.0, desc=f"{cell} LM", seed=seed)
+    return model, hist, time.perf_counter() - t0
+
+
+models, histories, seconds = {}, {}, {}
+for cell in ["rnn", "lstm", "gru"]:
+    models[cell], histories[cell], seconds[cell] = train_lm(cell, train_ids, tok.vocab_size)
+
+# %%
+ngram = NGramLM(tok.vocab_size, n=9, beta=30.0).fit(train_ids)  # chapter 01's choice on validation
+results = {"9-gram (chapter 01)": (stream_nll(ngram, test_ids), None, 0)}
+for cell, model in models.items():
+    n_params = sum(p.numel() for p in model.parameters())
+    results[cell.upper()] = (stream_nll(model, test_ids), seconds[cell], n_params)
+print(f"{'model':<22}{'test NLL (nats/char)':>22}{'perplexity':>12}{'train time':>12}{'parameters':>12}")
+for name, (nll, sec, n_params) in results.items():
+    sec_text = f"{sec:.0f} s" if sec is not None else "counting"
+    print(f"{name:<22}{nll:>22.3f}{math.exp(nll):>12.2f}{sec_text:>12}{n_params:>12,}")
+viz.loss_curves({c.upper(): h for c, h in histories.items()}, smooth=20, ylabel="train cross-entropy (nats/char)")
+plt.show()
+
+# %% [markdown]
+# After only 400 steps (about 820,000 training characters seen, roughly two passes over the
+# training text), all three networks have learned a good deal of English spelling, but the
+# 9-gram with its half a million memorised contexts is still competitive: the networks are far
+# from converged. The benchmark script `benchmarks/rnn_long_run.py` trains the same three models
+# with the same settings for 4,000 steps; its saved results show what ten times more training buys:
+
+# %%
+long_run_file = Path("..") / "benchmarks" / "results" / "rnn_long_run.json"
+if long_run_file.exists():
+    long_run = json.loads(long_run_file.read_text())
+    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    for cell, run in long_run["runs"].items():
+        ax.plot(run["step"], [math.exp(v) for v in run["test_nll"]], "o-", ms=3, label=f"{cell.upper()} ({run['seconds'] / 60:.0f} min)")
+    ax.axhline(math.exp(results["9-gram (chapter 01)"][0]), color="k", ls="--", label="9-gram")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("test perplexity")
+    ax.set_ylim(top=8)
+    ax.set_title("longer training (benchmarks/rnn_long_run.py, 1 CPU thread)")
+    ax.legend()
+    plt.show()
+    for cell, run in long_run["runs"].items():
+        print(f"{cell.upper():5} after {run['step'][-1]} steps: test perplexity {math.exp(run['test_nll'][-1]):.2f}")
+else:
+    print("run `python benchmarks/rnn_long_run.py` to produce", long_run_file)
+
+# %% [markdown]
+# Samples from each model, all from the same prompt and the same random seed, through the
+# course's one sampler:
+
+# %%
+prompt = tok.encode("The function ")[None]
+for cell, model in models.items():
+    out = sample(model, prompt, 200, generator=torch.Generator().manual_seed(0), temperature=0.8)
+    print(f"--- {cell.upper()}\n{tok.decode(out[0])}\n")
+
+# %% [markdown]
+# ### 3.2 Training on Tang poems
+#
+# The same three models on Chinese: 313 Tang poems (Debian `fortunes-zh`), ~2,500 distinct
+# characters, ~25,000 characters in all, with the last 10 % held out. With this little text and
+# this large a vocabulary, the models mostly learn the *form* — line lengths, the comma and
+# full stop at the half-line and line ends, frequent characters — rather than meaning.
+
+# %%
+if data.available_corpora()["tang"]:
+    tang = data.load_corpus("tang")
+    tok_zh = data.CharTokenizer.from_text(tang)
+    train_zh, test_zh = data.split_ids(tok_zh.encode(tang), val_fraction=0.1)
+    ngram_zh = NGramLM(tok_zh.vocab_size, 2, beta=100.0).fit(train_zh)
+    print(f"{'model':<8}{'test perplexity':>16}")
+    print(f"{'bigram':<8}{math.exp(stream_nll(ngram_zh, test_zh)):>16.0f}")
+    models_zh = {}
+    for cell in ["rnn", "lstm", "gru"]:
+        models_zh[cell], _, _ = train_lm(cell, train_zh, tok_zh.vocab_size, steps=250, d_hidden=96, block=32)
+        print(f"{cell.upper():<8}{math.exp(stream_nll(models_zh[cell], test_zh)):>16.0f}")
+    for cell, model in models_zh.items():
+        out = sample(model, tok_zh.encode("春")[None], 47, generator=torch.Generator().manual_seed(0), temperature=0.8)
+        print(f"--- {cell.upper()}\n{tok_zh.decode(out[0])}")
+else:
+    print("fortunes-zh is not installed: the Tang-poem models are skipped (sudo apt-get install fortunes-zh).")
+
+# %% [markdown]
+# ## 4 · Gradients through time
+#
+# ### 4.1 Why they vanish or explode
+#
+# For the vanilla RNN, h_t = tanh(a_t) with a_t = W_ih x_t + W_hh h_{t−1} + b, so the Jacobian of
+# one step is ∂h_t/∂h_{t−1} = diag(1 − h_t²) W_hh, and by the chain rule
+#
+# $$\frac{\partial \mathcal L_T}{\partial h_t} = \frac{\partial \mathcal L_T}{\partial h_T}\prod_{s=t+1}^{T} \operatorname{diag}(1 - h_s^2)\, W_{hh}.$$
+#
+# A product of T − t matrices shrinks geometrically when their norms are below 1 (the tanh
+# derivative is at most 1, so a W_hh with spectral norm < 1 guarantees it) and can grow
+# geometrically when they are above 1. The LSTM's cell state is updated additively,
+# c_t = f_t ⊙ c_{t−1} + …, so along the cell path ∂c_t/∂c_{t−1} contains diag(f_t) — which the
+# network can hold near 1 — instead of a repeated matrix product. First, a check that the
+# product formula is what autograd computes:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+torch.manual_seed(0)
+cell = RNNCell(4, 6).double()
+xs = torch.randn(12, 1, 4, dtype=torch.float64)
+hs = [torch.zeros(1, 6, dtype=torch.float64, requires_grad=True)]
+for t in range(12):
+    hs.append(cell(xs[t], hs[-1]))
+
+def final_state(h0):
+    h = h0
+    for t in range(12):
+        h = cell(xs[t], h)
+    return h
+
+
+jac_autograd = torch.autograd.functional.jacobian(final_state, hs[0].detach())[0, :, 0, :]  # (H, H) ∂h_12/∂h_0
+jac_product = torch.eye(6, dtype=torch.float64)
+for t in range(1, 13):
+    jac_product = torch.diag(1 - hs[t][0].detach() ** 2) @ cell.weight_hh.detach() @ jac_product
+torch.testing.assert_close(jac_autograd, jac_product)
+print("∂h_T/∂h_0 from autograd equals the product of diag(1 − h_t²) W_hh over 12 steps: True")
+
+# %% [markdown]
+# ### 4.2 Measured on the trained models
+#
+# We feed each trained English model a 300-character window of test text, take the loss at
+# the **last** position only, and measure ‖∂L_T/∂h_t‖ for every earlier step t: how much the
+# final prediction's gradient reaches back to the state t steps before.
+
+# %%
+def grad_norms_through_time(model, idx):
+    """‖∂L_T/∂h_t‖ for t = 0..T−1, with L_T the loss at the last position (one layer)."""
+    cell = model.cells[0]
+    x = model.embed(idx)  # (1, T, E)
+    gi = cell.input_proj(x)
+    state = cell.init_state(1)
+    hs = []
+    for t in range(idx.shape[1]):
+        state = cell.recur(gi[:, t], state)
+        h = state[0] if isinstance(state, tuple) else state
+        h.retain_grad()
+        hs.append(h)
+    loss = F.cross_entropy(model.head(hs[-1]), test_ids[300:301])
+    loss.backward()
+    return torch.tensor([h.grad.norm().item() for h in hs])
+
+
+window = test_ids[:300][None]
+norms = {cell.upper(): grad_norms_through_time(models[cell], window) for cell in models}
+fig, ax = plt.subplots(figsize=(6, 3.2))
+for name, g_norm in norms.items():
+    ax.semilogy(range(299, -1, -1), g_norm.numpy(), label=name)
+ax.set_xlabel("steps back from the prediction (T − t)")
+ax.set_ylabel("‖∂L_T / ∂h_t‖")
+ax.set_title("how far back the gradient of one prediction reaches")
+ax.legend()
+plt.show()
+for name, g_norm in norms.items():
+    print(f"{name:5} gradient norm 1 step back {g_norm[-2]:.2e}, 50 steps back {g_norm[-51]:.2e}, "
+          f"100 steps back {g_norm[-101]:.2e}")
+
+# %% [markdown]
+# For the vanilla RNN the gradient shrinks by orders of magnitude within a few dozen steps:
+# the loss at step T is practically insensitive to what happened 100 characters earlier, so
+# gradient descent cannot learn dependencies that long. The gated cells keep a much larger
+# share of the gradient over the same distance.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+ratio = {name: (g[-101] / g[-2]).item() for name, g in norms.items()}
+print("RNN gradient 100 steps back is below 1e-3 of its value 1 step back:", ratio["RNN"] < 1e-3)
+print("LSTM keeps a larger share of the gradient 100 steps back than the RNN:", ratio["LSTM"] > 10 * ratio["RNN"])
+print("GRU keeps a larger share of the gradient 100 steps back than the RNN:", ratio["GRU"] > 10 * ratio["RNN"])
+
+# %% [markdown]
+# ### 4.3 Exploding gradients and clipping
+#
+# The opposite failure: scale an RNN's recurrent weights up and the same product grows
+# geometrically. The standard remedy (Pascanu, Mikolov & Bengio 2013) is to rescale the whole
+# gradient when its global norm exceeds a threshold c:
+#
+# $$g \leftarrow g \cdot \min\!\left(1, \frac{c}{\lVert g \rVert_2}\right),$$
+#
+# which keeps its direction and bounds the step. `fit(..., grad_clip=1.0)` does this through
+# `torch.nn.utils.clip_grad_norm_`; we check that function against the formula.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+torch.manual_seed(0)
+big = RecurrentLM(tok.vocab_size, "rnn", 16, 64)
+with torch.no_grad():
+    big.cells[0].weight_hh.mul_(3.0)  # spectral norm well above 1
+_, loss = big(test_ids[:201][None, :-1], test_ids[1:201][None])
+loss.backward()
+grads = [p.grad.clone() for p in big.parameters()]
+norm_before = torch.sqrt(sum((g.double() ** 2).sum() for g in grads)).float()
+expected = [g * min(1.0, 1.0 / (norm_before.item() + 1e-6)) for g in grads]
+returned = torch.nn.utils.clip_grad_norm_(big.parameters(), max_norm=1.0)
+torch.testing.assert_close(returned, norm_before)
+for p, e in zip(big.parameters(), expected):
+    torch.testing.assert_close(p.grad, e)
+print("gradient norm with recurrent weights scaled ×3 exceeds 1,000:", norm_before.item() > 1e3)
+print("clip_grad_norm_ equals g · min(1, c/‖g‖) and leaves a norm of 1:",
+      abs(torch.sqrt(sum((p.grad**2).sum() for p in big.parameters())).item() - 1.0) < 1e-4)
+
+# %% [markdown]
+# ### 4.4 Truncated backpropagation through time
+#
+# Backpropagating through an entire book is impossible, so long streams are cut into chunks of
+# K steps. The state is carried from one chunk to the next (the model still *sees* the whole
+# past), but the graph is cut at the boundary with `detach`, so gradients flow back at most K
+# steps. `RecurrentLM.forward_with_state` and `detach_state` support exactly this; the check
+# below shows the cut is real: the loss of chunk 2 depends on the inputs of chunk 1 (through
+# the carried state) but sends them no gradient.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+from cgen_lessons.rnn import detach_state
+
+lm = models["gru"]
+stream = test_ids[:129][None]
+emb_inputs = lm.embed(stream[:, :128]).detach().requires_grad_(True)  # (1, 128, E) so we can ask for its gradient
+
+
+def chunk_loss(cut):
+    gi = lm.cells[0].input_proj(emb_inputs)
+    h = lm.cells[0].init_state(1)
+    outputs = []
+    for t in range(128):
+        if cut and t == 64:
+            h = detach_state([h])[0]
+        h = lm.cells[0].recur(gi[:, t], h)
+        outputs.append(h)
+    logits = lm.head(torch.stack(outputs[64:], 1))  # chunk 2 only
+    return F.cross_entropy(logits.flatten(0, 1), stream[0, 65:129])
+
+
+for cut in (False, True):
+    emb_inputs.grad = None
+    chunk_loss(cut).backward()
+    reach = emb_inputs.grad[0, :64].abs().sum().item()
+    print(f"{'with' if cut else 'without'} the cut, chunk 2's loss sends gradient to chunk 1's inputs:", reach > 0)
+
+# %% [markdown]
+# ## 5 · Applications
+#
+# Recurrent LMs powered the first wave of neural text generation: speech-recognition
+# rescoring (Mikolov et al. 2010), character-level generation of text, code and markup
+# (Sutskever, Martens & Hinton 2011; Graves 2013; Karpathy 2015), handwriting synthesis
+# (Graves 2013), and, as encoder–decoder pairs, neural machine translation (Sutskever, Vinyals
+# & Le 2014; Bahdanau, Cho & Bengio 2015 added attention). Since 2018 Transformers (chapter 03)
+# have replaced them wherever training data and hardware allow parallel training. RNNs remain
+# in use where a constant-size state and constant cost per step matter — streaming speech on
+# devices, small keyboard models, time series — and the idea has returned in modern
+# linear-time sequence models (state-space models such as Mamba, Gu & Dao 2023; RWKV,
+# Peng et al. 2023), which keep a recurrent state but train in parallel.
+
+# %% [markdown]
+# ## 6 · Corrections to the source articles
+#
+# **Article A §4.1 and §4.3 — the "LSTM" formula.** A gives the LSTM as
+# h_t = tanh(W_h h_{t−1} + W_x x_t + b_h). *Why it is wrong:* this is the vanilla (Elman) RNN —
+# no input, forget or output gate and no memory cell c_t, i.e. none of what makes an LSTM an
+# LSTM. *Demonstration:* with the same weights, the article's formula reproduces
+# `torch.nn.RNNCell` exactly, and no LSTM at all.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+def article_lstm(x, h, W_x, W_h, b_h):
+    """Article A's 'LSTM': h_t = tanh(W_h h_{t−1} + W_x x_t + b_h) — no gates, no cell."""
+    return torch.tanh(h @ W_h.T + x @ W_x.T + b_h)
+
+
+torch.manual_seed(0)
+rnn_ref, lstm_ref = torch.nn.RNNCell(5, 7).double(), torch.nn.LSTMCell(5, 7).double()
+x, h, c = torch.randn(3, 5, dtype=torch.float64), torch.randn(3, 7, dtype=torch.float64), torch.randn(3, 7, dtype=torch.float64)
+h_article = article_lstm(x, h, rnn_ref.weight_ih, rnn_ref.weight_hh, rnn_ref.bias_ih + rnn_ref.bias_hh)
+print("article's 'LSTM' equals torch.nn.RNNCell with the same weights:", torch.allclose(h_article, rnn_ref(x, h)))
+print("it has 1 weight block per matrix; an LSTM has", lstm_ref.weight_ih.shape[0] // 7, "(gates i, f, g, o)")
+
+# %% [markdown]
+# **Article A §4.1 and §4.3 — the "GRU" formulas.** A writes r_t = σ(W_r [h_{t−1}, x_t] + b_r),
+# then z_t = r_t ⊙ tanh(W_z h_{t−1} + W_x x_t + b_z) and h_t = (1 − r_t) h_{t−1} + z_t. *Why it
+# is wrong:* there is only one gate. The update interpolates with the "reset" gate r_t, the
+# candidate always sees the full h_{t−1} (so nothing can be *reset*), and z_t — the GRU's
+# update gate — has become the gated candidate. It is a single-gate recurrent cell, not a GRU.
+# *Demonstration:* give the article's cell the GRU's own weights in the most faithful mapping
+# (its r gets the GRU's update-gate weights, its candidate the GRU's candidate weights). When
+# the GRU's reset gate is open (r ≈ 1) the two agree; when the GRU resets (r ≈ 0), they do not.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+def article_gru(x, h, W_r, b_r, W_z, W_x, b_z):
+    """Article A's 'GRU', transcribed: one gate r, candidate z, h_t = (1 − r) h + z."""
+    r = torch.sigmoid(torch.cat([h, x], dim=1) @ W_r.T + b_r)
+    z = r * torch.tanh(h @ W_z.T + x @ W_x.T + b_z)
+    return (1 - r) * h + z
+
+
+def compare_with_gru(reset_bias):
+    torch.manual_seed(0)
+    gru = torch.nn.GRUCell(5, 7).double()
+    with torch.no_grad():
+        gru.bias_ih[:7] = reset_bias  # push the GRU's reset gate open (+) or shut (−)
+    H = 7
+    W_ir, W_iz, W_in = gru.weight_ih.split(H)
+    W_hr, W_hz, W_hn = gru.weight_hh.split(H)
+    b_r, b_z, b_n = (gru.bias_ih + gru.bias_hh).split(H)
+    # the article's r plays the role of (1 − update gate): h_t = (1 − r) h + r ⊙ candidate
+    W_r = -torch.cat([W_hz, W_iz], dim=1)
+    out_article = article_gru(x, h, W_r, -b_z, W_hn, W_in, b_n)
+    return (out_article - gru(x, h)).abs().max().item()
+
+
+print("reset gate open (GRU bias +20): article's cell matches the GRU to 1e-6:", compare_with_gru(20.0) < 1e-6)
+print("reset gate shut (GRU bias −20): article's cell differs from the GRU by more than 0.1:", compare_with_gru(-20.0) > 0.1)
+
+# %% [markdown]
+# *Correct version:* the GRU equations of §2, checked against `torch.nn.GRUCell` above.
+#
+# **Article A §4.3 — the loss.** A writes the LM loss as −(1/N) Σ_i Σ_t log P(x_t | x_<t): a
+# sum over the T positions of each of N sequences. That is a valid per-*sequence* NLL, but the
+# article then uses it as if it were the quantity behind perplexity. *Why it matters:*
+# perplexity is exp of the per-*token* mean; exponentiating a per-sequence sum gives
+# astronomically wrong numbers, and a per-sequence loss scales the gradient (and so the right
+# learning rate) with T. *Check:*
+
+# %%
+# NBVAL_CHECK_OUTPUT
+x_chunk, y_chunk = test_ids[:-1].unfold(0, 64, 64)[:50], test_ids[1:].unfold(0, 64, 64)[:50]  # N = 50 sequences, T = 64
+with torch.no_grad():
+    logp = torch.log_softmax(models["gru"](x_chunk)[0], -1).gather(-1, y_chunk[..., None])[..., 0]  # (N, T)
+per_sequence = -logp.sum(1).mean()  # the article's loss
+per_token = -logp.mean()  # the loss behind perplexity
+print("article's per-sequence loss = T × per-token loss:", torch.allclose(per_sequence, 64 * per_token))
+print("exp(per-sequence loss) exceeds 1e30, exp(per-token loss) is a sensible perplexity < 10:",
+      math.exp(per_sequence.item()) > 1e30 and math.exp(per_token.item()) < 10)
+
+# %% [markdown]
+# **Article A §2.2 — "the GRU is a more efficient variant of the LSTM".** This is a fair
+# summary if read as "fewer parameters per step": with the same sizes a GRU has three weight
+# blocks to the LSTM's four. It is not a variant in the sense of being derived from it (Cho et
+# al. introduced it independently for machine translation), and neither cell is uniformly
+# better: Chung et al. (2014) and Jozefowicz et al. (2015) found the ranking task-dependent.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+n_lstm = sum(p.numel() for p in LSTMCell(64, 128).parameters())
+n_gru = sum(p.numel() for p in GRUCell(64, 128).parameters())
+print(f"recurrent parameters at D = 64, H = 128: LSTM {n_lstm:,}, GRU {n_gru:,}; GRU/LSTM = {n_gru / n_lstm:.2f}")
+
+# %% [markdown]
+# ## 7 · Exercises
+#
+# **Exercise 1 — one LSTM step.** Given x (B, D), h and c (B, H), stacked weights W_ih (4H, D),
+# W_hh (4H, H) and a combined bias b (4H,), return (h_t, c_t). The attempt below makes two
+# classic mistakes.
+
+# %%
+from cgen_lessons.exercises import check
+
+
+def my_lstm_step(x, h, c, W_ih, W_hh, b):
+    i, f, g, o = torch.sigmoid(x @ W_ih.T + h @ W_hh.T + b).chunk(4, dim=-1)
+    c_new = f * c + i * g
+    h_new = o * torch.tanh(c)
+    return h_new, c_new
+
+
+check("lstm_step", my_lstm_step)
+
+# %% [markdown]
+# **Exercise 2 — gradient clipping.** Given a list of gradient tensors and max_norm, return the
+# clipped list. This attempt clips each tensor separately.
+
+# %%
+def my_clip(grads, max_norm):
+    return [g * min(1.0, max_norm / (g.norm().item() + 1e-6)) for g in grads]
+
+
+check("clip_grad_norm", my_clip)
+
+# %% [markdown]
+# **Exercise 3 (open).** Train the LSTM with truncated BPTT on contiguous chunks (carry the
+# state between batches with `forward_with_state` and `detach_state`, inside a `step_fn` for
+# `fit`) and compare its test perplexity with the random-window training above at the same
+# number of steps.
+
+# %% [markdown]
+# ## 8 · Summary
+#
+# - A language model predicts the next token; training minimises the per-token cross-entropy
+#   with teacher forcing; perplexity = exp of its held-out value.
+# - RNN, LSTM and GRU, written from their equations, equal PyTorch's cells to float precision.
+# - In 400 CPU steps all three recurrent LMs learn a lot of English and approach the 9-gram;
+#   longer training (benchmark) takes them past it.
+# - The RNN's gradient through time vanishes within tens of steps; the gated cells keep it
+#   much longer. Clipping bounds exploding gradients; truncated BPTT bounds the backward reach.
+
+# %%
+print(f"chapter run time: {time.perf_counter() - chapter_start:.0f} s")
+
+# %% [markdown]
+# **References**
+#
+# - Bahdanau, D., Cho, K., Bengio, Y. (2015). Neural machine translation by jointly learning to align and translate. *ICLR*.
+# - Bengio, Y., Simard, P., Frasconi, P. (1994). Learning long-term dependencies with gradient descent is difficult. *IEEE Trans. Neural Networks* 5(2).
+# - Cho, K. et al. (2014). Learning phrase representations using RNN encoder–decoder for statistical machine translation. *EMNLP*.
+# - Chung, J., Gulcehre, C., Cho, K., Bengio, Y. (2014). Empirical evaluation of gated recurrent neural networks on sequence modeling. *NeurIPS Deep Learning Workshop*.
+# - Elman, J. L. (1990). Finding structure in time. *Cognitive Science* 14(2).
+# - Gers, F. A., Schmidhuber, J., Cummins, F. (2000). Learning to forget: continual prediction with LSTM. *Neural Computation* 12(10).
+# - Graves, A. (2013). Generating sequences with recurrent neural networks. arXiv:1308.0850.
+# - Gu, A., Dao, T. (2023). Mamba: linear-time sequence modeling with selective state spaces. arXiv:2312.00752.
+# - Hochreiter, S. (1991). Untersuchungen zu dynamischen neuronalen Netzen. Diploma thesis, TU München.
+# - Hochreiter, S., Schmidhuber, J. (1997). Long short-term memory. *Neural Computation* 9(8).
+# - Jozefowicz, R., Zaremba, W., Sutskever, I. (2015). An empirical exploration of recurrent network architectures. *ICML*.
+# - Karpathy, A. (2015). The unreasonable effectiveness of recurrent neural networks. Blog post.
+# - Mikolov, T., Karafiát, M., Burget, L., Černocký, J., Khudanpur, S. (2010). Recurrent neural network based language model. *Interspeech*.
+# - Pascanu, R., Mikolov, T., Bengio, Y. (2013). On the difficulty of training recurrent neural networks. *ICML*.
+# - Peng, B. et al. (2023). RWKV: reinventing RNNs for the Transformer era. *Findings of EMNLP*.
+# - Sutskever, I., Martens, J., Hinton, G. (2011). Generating text with recurrent neural networks. *ICML*.
+# - Sutskever, I., Vinyals, O., Le, Q. V. (2014). Sequence to sequence learning with neural networks. *NeurIPS*.
