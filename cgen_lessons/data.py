@@ -26,6 +26,7 @@ from .utils import check_positive_int
 __all__ = [
     "Split", "load_digits", "TOY_2D", "toy_2d", "toy_modes", "CORPORA", "CorpusNotFoundError",
     "available_corpora", "load_corpus", "load_poems", "CharTokenizer", "split_ids", "lm_batch",
+    "date_pairs", "encode_pairs", "PAD", "BOS", "EOS",
 ]
 
 
@@ -258,3 +259,54 @@ def lm_batch(ids: torch.Tensor, block_size: int, batch_size: int, generator: tor
     offsets = torch.arange(block_size + 1)  # (T + 1,)
     windows = ids[starts[:, None] + offsets[None, :]]  # (B, T + 1)
     return windows[:, :-1], windows[:, 1:]
+
+
+# --------------------------------------------------------------------------- seq2seq: dates
+_DATE_FORMATS = ("{d} {Month} {y}", "{Mon} {d}, {y}", "{dd}/{mm}/{y}", "{y}.{mm}.{dd}", "{Weekday}, {d} {Month} {y}",
+                 "{Month} {d} {y}", "{d}.{m}.{y}", "{Mon}. {dd} {y}")
+PAD, BOS, EOS = "\x00", "^", "$"
+
+
+def date_pairs(n: int, generator: torch.Generator | None = None, years: tuple[int, int] = (1950, 2049)) -> list[tuple[str, str]]:
+    """``n`` (written date, ISO date) pairs such as ("Sunday, 22 November 2026", "2026-11-22").
+
+    Dates are uniform over the given years; the written form uses one of eight formats (day–month
+    order is never ambiguous: numeric forms are always day/month/year). A real, if small,
+    sequence-to-sequence task that needs no download.
+    """
+    import calendar
+    import datetime
+
+    n = check_positive_int(n, "n")
+    first, last = datetime.date(years[0], 1, 1).toordinal(), datetime.date(years[1], 12, 31).toordinal()
+    days = torch.randint(first, last + 1, (n,), generator=generator).tolist()
+    styles = torch.randint(0, len(_DATE_FORMATS), (n,), generator=generator).tolist()
+    pairs = []
+    for day, style in zip(days, styles):
+        date = datetime.date.fromordinal(day)
+        written = _DATE_FORMATS[style].format(
+            d=date.day, dd=f"{date.day:02d}", m=date.month, mm=f"{date.month:02d}", y=date.year,
+            Month=calendar.month_name[date.month], Mon=calendar.month_abbr[date.month],
+            Weekday=calendar.day_name[date.weekday()])
+        pairs.append((written, date.isoformat()))
+    return pairs
+
+
+def encode_pairs(pairs: list[tuple[str, str]], tok: CharTokenizer, max_len: int):
+    """Source ids (N, S), decoder input ``BOS + target`` and decoder output ``target + EOS``
+    (both (N, T)), right-padded with the PAD id; the tokenizer must contain PAD, BOS and EOS."""
+    max_len = check_positive_int(max_len, "max_len")
+    for special in (PAD, BOS, EOS):
+        if special not in tok.stoi:
+            raise ValueError("the tokenizer must contain the PAD, BOS and EOS characters")
+    pad = tok.stoi[PAD]
+    src = torch.full((len(pairs), max_len), pad, dtype=torch.int64)
+    tgt_in = torch.full((len(pairs), max_len), pad, dtype=torch.int64)
+    tgt_out = torch.full((len(pairs), max_len), pad, dtype=torch.int64)
+    for i, (s, t) in enumerate(pairs):
+        if len(s) > max_len or len(t) + 1 > max_len:
+            raise ValueError(f"pair {i} is longer than max_len = {max_len}: {s!r} -> {t!r}")
+        src[i, : len(s)] = tok.encode(s)
+        tgt_in[i, : len(t) + 1] = tok.encode(BOS + t)
+        tgt_out[i, : len(t) + 1] = tok.encode(t + EOS)
+    return src, tgt_in, tgt_out

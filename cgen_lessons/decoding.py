@@ -1,43 +1,209 @@
 """Turning a language model's next-token distributions into text.
 
 Every LM of the course has the interface ``model(idx, targets=None) -> (logits, loss)`` with
-``logits`` of shape (B, T, V), and may set ``context_size`` (how many trailing tokens it reads;
-``None`` for unbounded). ``sample`` draws x_{t+1} ~ softmax(logits_t / τ) one token at a time.
-Chapter 04 extends this module with greedy, beam search, top-k, top-p and a KV cache.
+logits (B, T, V), and may set ``context_size`` (trailing tokens it reads; ``None`` = all).
+Models may also offer a cache: ``forward_cached(idx, cache)`` (GPT: keys and values) or
+``forward_with_state(idx, state)`` (RNNs), which ``generate(..., use_cache=True)`` uses.
+
+Filters work on a batch of logits (B, V) and return new logits with removed tokens at −∞:
+
+- temperature:  z / τ, τ > 0
+- top-k:        keep every token whose logit ≥ the k-th largest (ties at the threshold kept)
+- top-p:        keep the smallest set of most probable tokens whose probability sum reaches p
+                (the token that crosses p included; Holtzman et al. 2020)
+- repetition penalty (Keskar et al. 2019): for tokens already generated, z ← z / θ if z > 0
+                else z · θ
+
+Sampling applies them in the order temperature → top-k → top-p.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 
 from .utils import check_positive_int
 
-__all__ = ["sample"]
+__all__ = ["apply_temperature", "top_k_filter", "top_p_filter", "apply_repetition_penalty", "generate",
+           "sample", "beam_search"]
+
+
+def _check_logits(logits: torch.Tensor) -> None:
+    if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
+        raise ValueError("logits must be a tensor of shape (B, V)")
+
+
+def apply_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """z / τ. τ → 0 approaches greedy decoding, τ = 1 leaves the model's distribution, τ > 1 flattens it."""
+    _check_logits(logits)
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0 \
+            or not math.isfinite(temperature):
+        raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
+    return logits / temperature
+
+
+def top_k_filter(logits: torch.Tensor, k: int, min_tokens_to_keep: int = 1) -> torch.Tensor:
+    """Keep tokens whose logit is ≥ the k-th largest in their row (so ties at the threshold stay)."""
+    _check_logits(logits)
+    k = check_positive_int(k, "k")
+    min_tokens_to_keep = check_positive_int(min_tokens_to_keep, "min_tokens_to_keep")
+    k = min(max(k, min_tokens_to_keep), logits.shape[-1])
+    threshold = torch.topk(logits, k, dim=-1).values[:, -1:]  # (B, 1) the k-th largest logit
+    return logits.masked_fill(logits < threshold, float("-inf"))
+
+
+def top_p_filter(logits: torch.Tensor, p: float, min_tokens_to_keep: int = 1) -> torch.Tensor:
+    """Nucleus filter: keep the most probable tokens until their total probability reaches p."""
+    _check_logits(logits)
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 < p <= 1.0:
+        raise ValueError(f"p must be in (0, 1], got {p!r}")
+    min_tokens_to_keep = check_positive_int(min_tokens_to_keep, "min_tokens_to_keep")
+    sorted_logits, order = torch.sort(logits, dim=-1, descending=True)  # (B, V)
+    probs = torch.softmax(sorted_logits.double(), dim=-1)
+    mass_before = torch.cumsum(probs, dim=-1) - probs  # probability of the tokens ranked above
+    remove_sorted = mass_before >= p  # p already reached without this token
+    remove_sorted[:, :min_tokens_to_keep] = False
+    remove = torch.zeros_like(remove_sorted).scatter(1, order, remove_sorted)
+    return logits.masked_fill(remove, float("-inf"))
+
+
+def apply_repetition_penalty(logits: torch.Tensor, previous_ids: torch.Tensor, penalty: float) -> torch.Tensor:
+    """For every token id that occurs in ``previous_ids`` (B, T): z ← z / θ if z > 0, else z · θ.
+
+    θ > 1 discourages repetition, θ = 1 does nothing, 0 < θ < 1 encourages it.
+    """
+    _check_logits(logits)
+    if isinstance(penalty, bool) or not isinstance(penalty, (int, float)) or not penalty > 0:
+        raise ValueError(f"penalty must be a number > 0, got {penalty!r}")
+    if previous_ids.dim() != 2 or previous_ids.shape[0] != logits.shape[0]:
+        raise ValueError("previous_ids must have shape (B, T) with the same B as logits")
+    seen = torch.zeros_like(logits, dtype=torch.bool).scatter(1, previous_ids.long(), True)
+    penalised = torch.where(logits > 0, logits / penalty, logits * penalty)
+    return torch.where(seen, penalised, logits)
+
+
+def _next_logits(model, idx, cache, use_cache):
+    """Last-position logits (B, V) and the updated cache."""
+    if use_cache:
+        new = idx if cache is None else idx[:, -1:]
+        if hasattr(model, "forward_cached"):
+            logits, cache = model.forward_cached(new, cache)
+        else:
+            logits, cache = model.forward_with_state(new, cache)
+        return logits[:, -1], cache
+    context = getattr(model, "context_size", None)
+    window = idx if context is None else idx[:, -max(1, context):]
+    logits, _ = model(window)
+    return logits[:, -1], None
 
 
 @torch.no_grad()
-def sample(model, idx: torch.Tensor, max_new_tokens: int, generator: torch.Generator | None = None,
-           temperature: float = 1.0) -> torch.Tensor:
-    """Ancestral sampling: append ``max_new_tokens`` tokens to each row of ``idx`` (B, T).
+def generate(model, idx: torch.Tensor, max_new_tokens: int, *, greedy: bool = False, temperature: float = 1.0,
+             top_k: int | None = None, top_p: float | None = None, repetition_penalty: float | None = None,
+             eos_id: int | None = None, generator: torch.Generator | None = None, use_cache: bool = False) -> torch.Tensor:
+    """Extend each row of ``idx`` (B, T) by up to ``max_new_tokens`` tokens.
 
-    p(x_{t+1} = v | x_≤t) = softmax(z_t / τ)_v with z_t the model's last logits and τ the
-    temperature (> 0). Returns (B, T + max_new_tokens).
+    Greedy: x_{t+1} = argmax z_t. Sampling: x_{t+1} ~ softmax(top_p(top_k(z_t / τ))). Rows that
+    produce ``eos_id`` stop and are padded with it; generation ends when every row has stopped.
+    ``use_cache=True`` reuses the model's KV cache or recurrent state (identical tokens, less work).
     """
     max_new_tokens = check_positive_int(max_new_tokens, "max_new_tokens")
-    if not isinstance(temperature, (int, float)) or temperature <= 0:
-        raise ValueError(f"temperature must be a positive number, got {temperature!r}")
     if not isinstance(idx, torch.Tensor) or idx.dim() != 2 or idx.shape[1] == 0:
         raise ValueError("idx must be a (B, T) tensor of token ids with T >= 1")
-    was_training = getattr(model, "training", False)
-    if hasattr(model, "eval"):
-        model.eval()
-    context = getattr(model, "context_size", None)
+    if use_cache and not (hasattr(model, "forward_cached") or hasattr(model, "forward_with_state")):
+        raise ValueError("use_cache=True needs a model with forward_cached or forward_with_state")
+    limit = getattr(model, "block_size", None)
+    if use_cache and hasattr(model, "forward_cached") and limit is not None and idx.shape[1] + max_new_tokens > limit:
+        raise ValueError(f"with a KV cache the prompt plus new tokens ({idx.shape[1]} + {max_new_tokens}) "
+                         f"must fit in block_size = {limit}")
+    if not greedy:
+        apply_temperature(idx.new_zeros(1, 1, dtype=torch.float), temperature)  # validates τ early
+    was_training = model.training
+    model.eval()
+    cache, done = None, torch.zeros(idx.shape[0], dtype=torch.bool, device=idx.device)
     for _ in range(max_new_tokens):
-        window = idx if context is None else idx[:, -max(1, context):]
-        logits, _ = model(window)  # (B, T', V)
-        probs = torch.softmax(logits[:, -1].double() / temperature, dim=-1)  # (B, V)
-        nxt = torch.multinomial(probs.cpu(), 1, generator=generator).to(idx.device)  # (B, 1)
+        logits, cache = _next_logits(model, idx, cache, use_cache)  # (B, V)
+        logits = logits.float()
+        if repetition_penalty is not None:
+            logits = apply_repetition_penalty(logits, idx, repetition_penalty)
+        if greedy:
+            nxt = logits.argmax(dim=-1, keepdim=True)  # (B, 1)
+        else:
+            logits = apply_temperature(logits, temperature)
+            if top_k is not None:
+                logits = top_k_filter(logits, top_k)
+            if top_p is not None:
+                logits = top_p_filter(logits, top_p)
+            probs = torch.softmax(logits.double(), dim=-1)
+            nxt = torch.multinomial(probs.cpu(), 1, generator=generator).to(idx.device)  # (B, 1)
+        if eos_id is not None:
+            nxt = torch.where(done[:, None], torch.full_like(nxt, eos_id), nxt)
+            done |= nxt[:, 0] == eos_id
         idx = torch.cat([idx, nxt], dim=1)
-    if was_training:
-        model.train()
+        if eos_id is not None and done.all():
+            break
+    model.train(was_training)
     return idx
+
+
+def sample(model, idx: torch.Tensor, max_new_tokens: int, generator: torch.Generator | None = None,
+           temperature: float = 1.0) -> torch.Tensor:
+    """Ancestral sampling, x_{t+1} ~ softmax(z_t / τ): ``generate`` with no filters."""
+    return generate(model, idx, max_new_tokens, temperature=temperature, generator=generator)
+
+
+@torch.no_grad()
+def beam_search(model, prompt: torch.Tensor, beam_width: int, max_new_tokens: int, *, eos_id: int | None = None,
+                length_penalty: float = 1.0, n_best: int = 1) -> list[tuple[torch.Tensor, float]]:
+    """Beam search for one prompt (T,) or (1, T); returns the ``n_best`` (new tokens, score) pairs.
+
+    Each step extends every live beam by every token and keeps the ``beam_width`` highest
+    cumulative log-probabilities; a beam that emits ``eos_id`` is finished. Finished and
+    final beams are ranked by score = Σ log p / new_length ** length_penalty (Wu et al. 2016
+    use a smoothed variant; length_penalty = 0 ranks by the raw sum, which favours short outputs).
+    """
+    beam_width = check_positive_int(beam_width, "beam_width")
+    max_new_tokens = check_positive_int(max_new_tokens, "max_new_tokens")
+    n_best = check_positive_int(n_best, "n_best")
+    if n_best > beam_width:
+        raise ValueError(f"n_best = {n_best} cannot exceed beam_width = {beam_width}")
+    if isinstance(length_penalty, bool) or not isinstance(length_penalty, (int, float)) or length_penalty < 0:
+        raise ValueError(f"length_penalty must be a number >= 0, got {length_penalty!r}")
+    prompt = prompt.view(1, -1) if prompt.dim() == 1 else prompt
+    if prompt.dim() != 2 or prompt.shape[0] != 1 or prompt.shape[1] == 0:
+        raise ValueError("prompt must be one sequence of token ids, shape (T,) or (1, T)")
+    was_training = model.training
+    model.eval()
+    context = getattr(model, "context_size", None)
+    beams = prompt  # (n_live, T) live sequences
+    sums = torch.zeros(1, dtype=torch.float64)  # (n_live,) cumulative log-probabilities
+    finished: list[tuple[torch.Tensor, float]] = []
+
+    def score(total: float, length: int) -> float:
+        return total / (length ** length_penalty)
+
+    for step in range(1, max_new_tokens + 1):
+        window = beams if context is None else beams[:, -max(1, context):]
+        logp = torch.log_softmax(model(window)[0][:, -1].double(), dim=-1)  # (n_live, V)
+        cand = (sums[:, None] + logp).flatten()  # (n_live · V,)
+        top = torch.topk(cand, min(beam_width, cand.numel()))
+        V = logp.shape[1]
+        rows, toks = top.indices // V, top.indices % V
+        new_beams, new_sums = [], []
+        for r, t, s in zip(rows.tolist(), toks.tolist(), top.values.tolist()):
+            seq = torch.cat([beams[r], torch.tensor([t], device=beams.device)])
+            if eos_id is not None and t == eos_id:
+                finished.append((seq[prompt.shape[1]:], score(s, step)))
+            else:
+                new_beams.append(seq)
+                new_sums.append(s)
+        if not new_beams:
+            break
+        beams, sums = torch.stack(new_beams), torch.tensor(new_sums, dtype=torch.float64)
+    else:
+        for seq, s in zip(beams, sums.tolist()):
+            finished.append((seq[prompt.shape[1]:], score(s, max_new_tokens)))
+    model.train(was_training)
+    finished.sort(key=lambda pair: pair[1], reverse=True)
+    return finished[:n_best]

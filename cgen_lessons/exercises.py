@@ -251,3 +251,68 @@ register(Exercise(
     cases=_clip_cases,
     hint="compute ONE norm over all tensors together, and never scale up (min(1, ·)).",
 ))
+
+
+# --------------------------------------------------------------------------- chapter 03
+def _causal_mask_reference(T: int) -> torch.Tensor:
+    """Boolean (T, T): True where query t may attend to key s, i.e. s ≤ t."""
+    return torch.ones(T, T, dtype=torch.bool).tril()
+
+
+register(Exercise(
+    name="causal_mask",
+    reference=_causal_mask_reference,
+    cases=lambda: [("T = 1", (1,)), ("T = 4", (4,)), ("T = 9", (9,))],
+    hint="row = query position, column = key position; a query may see itself and the past (torch.tril).",
+))
+
+
+def _attention_head_reference(x, W_q, W_k, W_v):
+    """One causal head: softmax((x W_qᵀ)(x W_kᵀ)ᵀ / √d_k + M) (x W_vᵀ), x (B, T, d), W_* (d_k, d)."""
+    q, k, v = x @ W_q.T, x @ W_k.T, x @ W_v.T  # (B, T, d_k)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    T = x.shape[1]
+    scores = scores.masked_fill(~torch.ones(T, T, dtype=torch.bool).tril(), float("-inf"))
+    return torch.softmax(scores, dim=-1) @ v
+
+
+def _attention_head_cases():
+    g = torch.Generator().manual_seed(6)
+    def case(B, T, d, dk):
+        return (torch.randn(B, T, d, generator=g), *(torch.randn(dk, d, generator=g) / math.sqrt(d) for _ in range(3)))
+    return [("B = 1, T = 3, d = 4, d_k = 4", case(1, 3, 4, 4)), ("B = 2, T = 6, d = 8, d_k = 16 (scaling matters)", case(2, 6, 8, 16))]
+
+
+register(Exercise(
+    name="attention_head",
+    reference=_attention_head_reference,
+    cases=_attention_head_cases,
+    hint="scale the scores by 1/√d_k, mask the future with −inf before the softmax, and normalise over the keys (dim=-1).",
+))
+
+
+# --------------------------------------------------------------------------- chapter 04
+def _top_p_reference(logits: torch.Tensor, p: float) -> torch.Tensor:
+    """Keep the smallest set of most probable tokens whose probability sum reaches p; others −∞."""
+    from .decoding import top_p_filter
+
+    return top_p_filter(logits, p)
+
+
+def _top_p_cases():
+    g = torch.Generator().manual_seed(7)
+    return [
+        ("p = 0.5 on [0.5, 0.3, 0.2]: the first token alone reaches p", (torch.tensor([[0.5, 0.3, 0.2]]).log(), 0.5)),
+        ("p = 0.75 on [0.2, 0.5, 0.3]: the crossing token is kept", (torch.tensor([[0.2, 0.5, 0.3]]).log(), 0.75)),
+        ("p = 1.0 keeps every token", (torch.randn(2, 6, generator=g), 1.0)),
+        ("a batch of random rows, p = 0.9", (torch.randn(4, 10, generator=g) * 2, 0.9)),
+    ]
+
+
+register(Exercise(
+    name="top_p",
+    reference=_top_p_reference,
+    cases=_top_p_cases,
+    hint="sort by probability, keep tokens while the probability mass BEFORE them is < p (so the "
+         "crossing token stays), and put −inf everywhere else in the original order.",
+))

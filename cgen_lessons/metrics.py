@@ -6,7 +6,7 @@ import math
 
 import torch
 
-__all__ = ["perplexity", "stream_nll"]
+__all__ = ["perplexity", "stream_nll", "distinct_n", "repetition_rate"]
 
 
 def perplexity(cross_entropy_nats) -> float:
@@ -36,11 +36,69 @@ def stream_nll(model, ids: torch.Tensor, rows: int = 16) -> float:
     y = ids[1: rows * L + 1].view(rows, L)
     device = next(iter(model.parameters()), torch.empty(0)).device
     x, y = x.to(device), y.to(device)
+    context = getattr(model, "context_size", None)
     if hasattr(model, "forward_with_state"):
         logits, _ = model.forward_with_state(x)
         nll = torch.nn.functional.cross_entropy(logits.flatten(0, 1).float(), y.flatten()).item()
+    elif context is not None and context > 1 and L > context:
+        nll = _sliding_nll(model, ids.to(device), context)
     else:
         _, loss = model(x, y)
         nll = loss.item()
     model.train(was_training)
     return nll
+
+
+def _sliding_nll(model, ids: torch.Tensor, context: int, batch: int = 256) -> float:
+    """Score every token of a stream with a context-limited model: windows of ``context`` tokens
+    at stride context/2 (the last one flush with the end); each target is scored once, in the
+    first window where it is new, so every token after the first window is predicted from at
+    least context/2 tokens of history."""
+    stride = max(1, context // 2)
+    last = len(ids) - 1 - context  # start of the window that ends at the last target
+    starts = list(range(0, last + 1, stride))
+    if starts[-1] != last:
+        starts.append(last)
+    prev_end = [-1] + [s + context for s in starts[:-1]]  # last target position of the previous window
+    total, count = 0.0, 0
+    offsets = torch.arange(context + 1, device=ids.device)
+    for b in range(0, len(starts), batch):
+        s = torch.tensor(starts[b: b + batch], device=ids.device)
+        pe = torch.tensor(prev_end[b: b + batch], device=ids.device)
+        win = ids[s[:, None] + offsets]  # (n, context + 1)
+        logits, _ = model(win[:, :-1])  # (n, context, V)
+        logp = torch.log_softmax(logits.float(), -1).gather(-1, win[:, 1:, None])[..., 0]  # (n, context)
+        target_pos = s[:, None] + 1 + offsets[:-1]  # (n, context) absolute position of each target
+        keep = target_pos > pe[:, None]
+        total -= logp[keep].sum().item()
+        count += int(keep.sum())
+    if count != len(ids) - 1:  # pragma: no cover - guarded by tests
+        raise RuntimeError(f"sliding evaluation scored {count} tokens instead of {len(ids) - 1}")
+    return total / count
+
+
+def distinct_n(sequences: list, n: int) -> float:
+    """Distinct-n (Li et al. 2016): number of distinct n-grams / total n-grams, pooled over sequences."""
+    from .utils import check_positive_int
+
+    n = check_positive_int(n, "n")
+    grams = [tuple(seq[i: i + n]) for seq in sequences for i in range(len(seq) - n + 1)]
+    if not grams:
+        raise ValueError(f"the sequences contain no {n}-grams")
+    return len(set(grams)) / len(grams)
+
+
+def repetition_rate(sequence, n: int = 4) -> float:
+    """Share of the n-grams of one sequence that already occurred earlier in it (0 = no repeats)."""
+    from .utils import check_positive_int
+
+    n = check_positive_int(n, "n")
+    seq = list(sequence)
+    grams = [tuple(seq[i: i + n]) for i in range(len(seq) - n + 1)]
+    if not grams:
+        raise ValueError(f"the sequence has no {n}-grams")
+    seen, repeats = set(), 0
+    for g in grams:
+        repeats += g in seen
+        seen.add(g)
+    return repeats / len(grams)

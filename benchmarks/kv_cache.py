@@ -1,0 +1,52 @@
+"""Generation speed of chapter 03's GPT with and without the KV cache (chapter 04).
+
+Untrained weights (speed does not depend on them), block_size 512 so that 256 new tokens fit
+after a 16-token prompt; greedy decoding so both paths do the same work per token and must
+return identical tokens (checked). Writes benchmarks/results/kv_cache.json.
+
+    python benchmarks/kv_cache.py --threads 2
+"""
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import torch
+
+from cgen_lessons.decoding import generate
+from cgen_lessons.transformer import GPT
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--lengths", default="64,256")
+    parser.add_argument("--batches", default="1,8")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "kv_cache.json"))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    model = GPT(103, 512, 128, 4, 2).eval()  # chapter 03's width and depth, a longer context
+    rows = []
+    for B in map(int, args.batches.split(",")):
+        for n in map(int, args.lengths.split(",")):
+            prompt = torch.randint(0, 103, (B, 16))
+            timings, outputs = {}, {}
+            for cached in (False, True):
+                generate(model, prompt, 8, greedy=True, use_cache=cached)  # warm-up
+                t0 = time.perf_counter()
+                outputs[cached] = generate(model, prompt, n, greedy=True, use_cache=cached)
+                timings[cached] = time.perf_counter() - t0
+            row = {"batch": B, "new_tokens": n, "uncached_tokens_per_s": B * n / timings[False],
+                   "cached_tokens_per_s": B * n / timings[True], "speedup": timings[False] / timings[True],
+                   "identical_tokens": bool(torch.equal(outputs[False], outputs[True]))}
+            rows.append(row)
+            print(row, flush=True)
+    Path(args.out).write_text(json.dumps({"threads": args.threads, "torch": torch.__version__,
+                                          "machine": platform.machine(), "rows": rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

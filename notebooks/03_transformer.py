@@ -1,0 +1,506 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 03 · Attention and the Transformer language model
+#
+# *Mirrors article A §4 (its attention formulas) and article D §3.3 (autoregressive Transformers).*
+#
+# A recurrent network squeezes the whole past into one state vector and must process tokens one
+# after another. **Attention** lets every position look directly at every earlier position, with
+# weights computed from the content, and all positions are computed in parallel. This chapter
+# derives scaled dot-product attention, builds multi-head attention, a decoder-only GPT and an
+# encoder–decoder, checks each piece against PyTorch, trains the GPT on the same English split as
+# chapters 01–02, and trains the encoder–decoder on a real sequence-to-sequence task.
+
+# %%
+import json
+import math
+import time
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
+
+from cgen_lessons import data, viz
+from cgen_lessons.utils import seed_everything, show_source
+
+chapter_start = time.perf_counter()
+seed_everything(0);
+
+# %% [markdown]
+# ## 1 · Background: from recurrence to attention
+#
+# Encoder–decoder RNNs (Sutskever et al. 2014; Cho et al. 2014) translated a sentence by
+# encoding it into one vector and decoding from it — a bottleneck for long inputs. Bahdanau, Cho
+# & Bengio (2015) let the decoder look back at *all* encoder states with learned weights:
+# attention. Vaswani et al. (2017) then removed recurrence altogether: the **Transformer** uses
+# attention between the positions of one sequence (self-attention) plus position information,
+# so training on a sequence of length T is a handful of large matrix products instead of T
+# sequential steps. Radford et al. (2018, 2019) showed that a stack of causal Transformer blocks
+# trained as a plain language model — the **decoder-only GPT** — is a strong generator and
+# transfer learner, and that design underlies today's large language models.
+
+# %% [markdown]
+# ## 2 · Scaled dot-product attention
+#
+# Each position emits a **query** q, a **key** k and a **value** v (linear maps of its vector).
+# Position t's output is an average of the values, weighted by how well its query matches each key:
+#
+# $$\operatorname{Attention}(Q, K, V) = \operatorname{softmax}\!\left(\frac{Q K^\top}{\sqrt{d_k}} + M\right) V .$$
+#
+# The softmax runs along each **row** (over the keys), so every query's weights are non-negative
+# and sum to 1. M is 0 where attending is allowed and −∞ where it is not — for a language model,
+# the **causal mask** forbids looking at later positions.
+#
+# **Why divide by √d_k.** If the entries of q and k are independent with mean 0 and variance 1,
+# q·k = Σ_{i=1}^{d_k} q_i k_i is a sum of d_k terms of variance 1, so Var(q·k) = d_k. Unscaled,
+# the logits of a softmax grow like √d_k, the softmax saturates towards one-hot, and its gradient
+# vanishes. Dividing by √d_k restores unit variance. Checked numerically:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+g = torch.Generator().manual_seed(0)
+for d_k in (16, 64, 256):
+    q, k = torch.randn(20000, d_k, generator=g), torch.randn(20000, d_k, generator=g)
+    dots = (q * k).sum(1)
+    print(f"d_k = {d_k:3d}: Var(q·k)/d_k within 5 % of 1: {abs(dots.var().item() / d_k - 1) < 0.05};  "
+          f"Var(q·k/√d_k) within 5 % of 1: {abs((dots / math.sqrt(d_k)).var().item() - 1) < 0.05}")
+
+# %%
+T_demo = 32
+for d_k in (16, 256):
+    q, k = torch.randn(500, 1, d_k, generator=g), torch.randn(500, T_demo, d_k, generator=g)
+    raw = (q @ k.transpose(1, 2))[:, 0]  # (500, T)
+    for name, logits in (("unscaled", raw), ("scaled", raw / math.sqrt(d_k))):
+        w = torch.softmax(logits, -1)
+        print(f"d_k = {d_k:3d}, {name:8}: mean largest weight {w.max(-1).values.mean():.2f}, "
+              f"mean softmax-Jacobian norm {torch.linalg.matrix_norm(torch.diag_embed(w) - w[..., None] * w[:, None]).mean():.3f}")
+
+# %% [markdown]
+# Unscaled, at d_k = 256 most queries put nearly all their weight on a single key and the
+# softmax's Jacobian (which multiplies every gradient that flows through it) is several times
+# smaller than with scaling.
+#
+# The course implementation has an explicit path, readable and able to return the weights, and
+# a fast path through PyTorch's fused `scaled_dot_product_attention`. Inline version first:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+q, k, v = (torch.randn(2, 4, 10, 16, generator=g, dtype=torch.float64) for _ in range(3))  # (B, heads, T, d_k)
+T = q.shape[-2]
+scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, h, T, T)
+scores = scores.masked_fill(~torch.ones(T, T, dtype=torch.bool).tril(), float("-inf"))  # causal
+inline = torch.softmax(scores, dim=-1) @ v  # (B, h, T, d_k)
+
+from cgen_lessons.transformer import attention, causal_mask
+
+reference = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+torch.testing.assert_close(inline, reference)
+torch.testing.assert_close(attention(q, k, v, causal=True), reference)
+torch.testing.assert_close(attention(q, k, v, causal=True, fast=True), reference)
+print("inline attention = package (explicit and fast paths) = F.scaled_dot_product_attention: True")
+
+# %%
+show_source(attention)
+
+# %% [markdown]
+# ## 3 · Multi-head attention, positions, blocks
+#
+# **Multi-head attention** runs h attentions in parallel on d_k = d_model / h-dimensional
+# projections and mixes the results:
+# MultiHead(X) = Concat(head_1, …, head_h) W_O, head_i = Attention(X W_Q^i, X W_K^i, X W_V^i).
+# Each head can specialise (one tracks the previous character, another the start of the word…).
+# Our module uses `torch.nn.MultiheadAttention`'s parameter layout, so its weights load into ours:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+from cgen_lessons.transformer import MultiHeadAttention
+
+torch.manual_seed(0)
+torch_mha = torch.nn.MultiheadAttention(32, 4, batch_first=True)
+our_mha = MultiHeadAttention(32, 4)
+our_mha.load_state_dict(torch_mha.state_dict())
+x = torch.randn(3, 9, 32)
+want, want_w = torch_mha(x, x, x, attn_mask=~causal_mask(9), need_weights=True)
+got, got_w = our_mha(x, causal=True, return_weights=True)
+torch.testing.assert_close(got, want)
+torch.testing.assert_close(got_w.mean(dim=1), want_w)
+print("our multi-head attention equals torch.nn.MultiheadAttention (outputs and weights): True")
+
+# %% [markdown]
+# **Positions.** Attention is permutation-equivariant: shuffle the inputs and the outputs shuffle
+# the same way. Order must therefore be injected. The original Transformer adds fixed
+# sinusoids PE[t, 2i] = sin(t / 10000^{2i/d}), PE[t, 2i+1] = cos(t / 10000^{2i/d}); GPT learns a
+# vector per position. Both are available in `GPT(positions=...)`.
+
+# %%
+from cgen_lessons.transformer import sinusoidal_positions
+
+fig, ax = plt.subplots(figsize=(7, 2.6))
+im = ax.imshow(sinusoidal_positions(64, 64).T, aspect="auto", cmap="RdBu")
+ax.set_xlabel("position t")
+ax.set_ylabel("dimension")
+ax.set_title("sinusoidal position encodings")
+fig.colorbar(im)
+plt.show()
+
+# %% [markdown]
+# **Blocks.** A GPT block is pre-norm residual (the form GPT-2 adopted; Xiong et al. 2020 show
+# why it trains more stably than the original post-norm): x ← x + MHA(LN(x)), then x ← x + MLP(LN(x)), with a 4×-wide GELU MLP.
+# The read-out shares its weights with the token embedding (**weight tying**, Press & Wolf 2017).
+# Counting parameters per block — attention 4d² + 4d, MLP 8d² + 5d, two LayerNorms 4d — gives
+# N = V·d + T·d + L(12d² + 13d) + 2d, which the code must reproduce:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+from cgen_lessons.transformer import GPT, Block, gpt_param_count
+
+from cgen_lessons.recipes import GPT_SETTINGS, english_splits, train_gpt
+
+tok, train_ids, val_ids, test_ids = english_splits()
+V, BLOCK = tok.vocab_size, GPT_SETTINGS["block"]
+D_MODEL, N_HEADS, N_LAYERS = GPT_SETTINGS["d_model"], GPT_SETTINGS["n_heads"], GPT_SETTINGS["n_layers"]
+probe = GPT(V, BLOCK, D_MODEL, N_HEADS, N_LAYERS)
+n_params = sum(p.numel() for p in probe.parameters())
+print(f"GPT(V={V}, T={BLOCK}, d={D_MODEL}, L={N_LAYERS}): {n_params:,} parameters; formula gives "
+      f"{gpt_param_count(V, BLOCK, D_MODEL, N_LAYERS):,}; equal: {n_params == gpt_param_count(V, BLOCK, D_MODEL, N_LAYERS)}")
+untied = GPT(V, BLOCK, D_MODEL, N_HEADS, N_LAYERS, tie_weights=False)
+print("weight tying saves V·d =", sum(p.numel() for p in untied.parameters()) - n_params, "parameters")
+
+# %%
+show_source(Block.forward)
+
+# %% [markdown]
+# ## 4 · The decoder-only GPT
+#
+# **Causality.** With the mask in place, position t's output cannot depend on any later token.
+# Change tokens at positions ≥ 40 and every logit before position 40 must stay the same:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+torch.manual_seed(0)
+a = train_ids[:BLOCK][None]
+b = a.clone()
+b[0, 40:] = torch.randint(0, V, (BLOCK - 40,))
+with torch.no_grad():
+    la, lb = probe(a)[0], probe(b)[0]
+print("logits before position 40 unchanged by edits at ≥ 40:", torch.allclose(la[:, :40], lb[:, :40], atol=1e-6))
+print("logits from position 40 on do change:", not torch.allclose(la[:, 40:], lb[:, 40:]))
+
+# %% [markdown]
+# **Training in parallel.** One forward pass gives the next-token distribution at all T
+# positions — exactly what T separate calls on the growing prefixes would give:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+with torch.no_grad():
+    all_at_once = probe(a[:, :16])[0]
+    one_by_one = torch.cat([probe(a[:, : t + 1])[0][:, -1:] for t in range(16)], dim=1)
+torch.testing.assert_close(all_at_once, one_by_one, atol=1e-5, rtol=1e-5)
+print("one pass over 16 tokens = 16 prefix calls, position by position: True")
+
+# %% [markdown]
+# ### 4.1 Training on English
+#
+# Same corpus, tokenizer and split as chapters 01–02, same batches (32 windows of 64 characters)
+# and the same number of steps, 500. The model: d = 128, 4 heads, 2 blocks, learned positions,
+# AdamW (learning rate 2·10⁻³, weight decay 0.01) and gradient clipping at norm 1 — chosen among
+# a few small configurations that fit the time budget (3 blocks of width 96 or a cosine schedule
+# did worse in 500 steps).
+
+# %%
+from cgen_lessons.decoding import sample
+from cgen_lessons.metrics import stream_nll
+
+STEPS = GPT_SETTINGS["steps"]
+print("chapter 03 settings (cgen_lessons.recipes.GPT_SETTINGS):", GPT_SETTINGS)
+gpt, gpt_hist, gpt_seconds = train_gpt(train_ids, tok.vocab_size)
+gpt_test_nll = stream_nll(gpt, test_ids)
+print(f"GPT: {STEPS} steps in {gpt_seconds:.0f} s "
+      f"({STEPS * 32 * BLOCK / gpt_seconds:,.0f} training tokens/s); test perplexity {math.exp(gpt_test_nll):.2f}")
+
+# %% [markdown]
+# The GPT reads at most 64 characters, so `stream_nll` scores the test stream with windows of 64
+# at stride 32: every character after the first window is predicted from 32 to 63 characters of
+# history (the RNNs read the whole stream). Next to the numbers of chapters 01 and 02 (the RNN
+# values are the benchmark's test perplexities at the same step, with chapter 02's settings):
+
+# %%
+from cgen_lessons.classic import NGramLM
+
+ngram = NGramLM(V, 9, 30.0).fit(train_ids)  # chapter 01's choice on validation
+rows = [("9-gram (chapter 01)", math.exp(stream_nll(ngram, test_ids)))]
+long_run_file = Path("..") / "benchmarks" / "results" / "lm_long_run.json"
+if long_run_file.exists():
+    long_run = json.loads(long_run_file.read_text())
+    for cell, run in long_run["runs"].items():
+        if cell != "gpt" and STEPS in run["step"]:
+            rows.append((f"{cell.upper()} at step {STEPS} (chapter 02 settings)", math.exp(run["test_nll"][run["step"].index(STEPS)])))
+rows.append((f"GPT at step {STEPS}", math.exp(gpt_test_nll)))
+for name, ppl in rows:
+    print(f"{name:<42} test perplexity {ppl:6.2f}")
+viz.loss_curves({"GPT": gpt_hist}, smooth=20, ylabel="train cross-entropy (nats/char)")
+plt.show()
+
+# %% [markdown]
+# What longer training buys each model (`benchmarks/lm_long_run.py`: the same settings for
+# 4,000 steps on one CPU thread; the saved curves are plotted, nothing is re-trained here):
+
+# %%
+if long_run_file.exists() and "gpt" in long_run["runs"]:
+    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    for name, run in long_run["runs"].items():
+        ax.plot(run["step"], [math.exp(v) for v in run["test_nll"]], "o-", ms=3, label=name.upper())
+    ax.axhline(rows[0][1], color="k", ls="--", label="9-gram")
+    ax.set_ylim(top=8)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("test perplexity")
+    ax.legend()
+    plt.show()
+    for name, run in long_run["runs"].items():
+        best = min(range(len(run["step"])), key=lambda i: run["test_nll"][i])
+        print(f"{name.upper():5} best test perplexity {math.exp(run['test_nll'][best]):.2f} at step {run['step'][best]} "
+              f"({run['seconds'] / 60:.0f} min for {run['step'][-1]} steps)")
+else:
+    print("run `python benchmarks/lm_long_run.py` to produce", long_run_file)
+
+# %%
+out = sample(gpt, tok.encode("The function ")[None], 250, generator=torch.Generator().manual_seed(0), temperature=0.8)
+print(tok.decode(out[0]))
+
+# %% [markdown]
+# What the heads look at: the attention weights of the first block's four heads on one window
+# of test text (rows: queries, columns: keys; the upper triangle is masked).
+
+# %%
+window = test_ids[200:240][None]
+with torch.no_grad():
+    h = gpt.tok_emb(window) + gpt.pos_emb[: window.shape[1]]
+    _, weights = gpt.blocks[0].attn(gpt.blocks[0].ln1(h), causal=True, return_weights=True)  # (1, heads, T, T)
+fig, axes = plt.subplots(1, N_HEADS, figsize=(13, 3.4))
+labels = [c if c != "\n" else "⏎" for c in tok.decode(window[0])]
+for i, ax in enumerate(axes):
+    ax.imshow(weights[0, i], cmap="viridis")
+    ax.set_title(f"block 1, head {i + 1}")
+    ax.set_xticks(range(len(labels)), labels, fontsize=6)
+    ax.set_yticks(range(len(labels)), labels, fontsize=6)
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## 5 · The encoder–decoder on a real sequence-to-sequence task
+#
+# Date normalisation: read a date written in one of eight styles ("Sunday, 22 November 2026",
+# "Nov 22, 2026", "22/11/2026", …) and write it in ISO form ("2026-11-22"). The pairs are
+# generated by Python's `datetime`, so labels are correct by construction (weekdays included).
+# The encoder reads the written date with full self-attention; the decoder writes the ISO form
+# one character at a time with causal self-attention plus **cross-attention** to the encoder.
+
+# %%
+from cgen_lessons.train import fit
+from cgen_lessons.transformer import Seq2SeqTransformer
+
+train_pairs = data.date_pairs(20000, torch.Generator().manual_seed(0))
+test_pairs = data.date_pairs(1000, torch.Generator().manual_seed(1))
+specials = [data.PAD, data.BOS, data.EOS]
+date_tok = data.CharTokenizer(specials + sorted(set("".join(s + t for s, t in train_pairs + test_pairs))))
+MAX_LEN = 30
+src, tgt_in, tgt_out = data.encode_pairs(train_pairs, date_tok, MAX_LEN)
+test_src, _, _ = data.encode_pairs(test_pairs, date_tok, MAX_LEN)
+for s, t in train_pairs[:4]:
+    print(f"{s!r:>32} → {t!r}")
+
+# %%
+seed_everything(0)
+s2s = Seq2SeqTransformer(date_tok.vocab_size, date_tok.vocab_size, MAX_LEN, d_model=64, n_heads=4, n_layers=2,
+                         pad_id=date_tok.stoi[data.PAD])
+s2s_opt = torch.optim.Adam(s2s.parameters(), lr=2e-3)
+
+
+def date_batch(gen):
+    i = torch.randint(0, len(src), (64,), generator=gen)
+    return src[i], tgt_in[i], tgt_out[i]
+
+
+def exact_match(model):
+    pred = model.greedy(test_src, date_tok.stoi[data.BOS], date_tok.stoi[data.EOS], max_new=11)
+    texts = [date_tok.decode([i for i in row.tolist() if i >= len(specials)]) for row in pred]
+    return {"exact_match": sum(p == t for p, (_, t) in zip(texts, test_pairs)) / len(test_pairs)}, texts
+
+
+s2s_hist = fit(s2s, s2s_opt, date_batch, steps=700, desc="date encoder-decoder",
+               eval_fn=lambda m: exact_match(m)[0], eval_every=175)
+s2s.eval()
+scores, predictions = exact_match(s2s)
+print(f"exact-match accuracy on 1,000 unseen dates: {scores['exact_match']:.1%}")
+print("accuracy during training:", [f"{a:.0%}" for a in s2s_hist.eval["exact_match"]])
+wrong = [(s, t, p) for (s, t), p in zip(test_pairs, predictions) if p != t][:5]
+for s, t, p in wrong:
+    print(f"  {s!r:>32}: predicted {p!r}, correct {t!r}")
+
+# %% [markdown]
+# Cross-attention maps show which source characters each output character reads. For a good
+# model, the year digits attend to the year, the month digits to the month name or number, and
+# the day digits to the day:
+
+# %%
+examples = [test_pairs[i] for i in (0, 2, 5)]
+fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
+for ax, (s, t) in zip(axes, examples):
+    s_ids, t_in, _ = data.encode_pairs([(s, t)], date_tok, MAX_LEN)
+    s_ids, t_in = s_ids[:, : len(s)], t_in[:, : len(t) + 1]
+    with torch.no_grad():
+        memory, key_ok = s2s.encode(s_ids)
+        y = s2s.tgt_emb(t_in) + s2s.tgt_pos[: t_in.shape[1]]
+        for block in s2s.decoder[:-1]:
+            y = block(y, causal=True, memory=memory, memory_mask=key_ok)
+        last = s2s.decoder[-1]
+        y = y + last.attn(last.ln1(y), causal=True)
+        _, cross_w = last.cross(last.ln_cross(y), memory, memory, mask=key_ok, return_weights=True)
+    ax.imshow(cross_w[0].mean(0), cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(s)), list(s), fontsize=7)
+    ax.set_yticks(range(len(t) + 1), ["^"] + list(t), fontsize=7)
+    ax.set_xlabel("source character")
+    ax.set_ylabel("output position (input token)")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## 6 · Applications
+#
+# Decoder-only Transformers trained as language models are the generators behind today's chat
+# assistants, code completion and text-to-speech front ends; encoder–decoder Transformers
+# (T5, BART, Whisper) handle translation, summarisation and speech recognition. Our models are
+# tiny — 0.35 M parameters, a minute of CPU — so they show the mechanics, not the capabilities:
+# the GPT writes English-looking Python-documentation prose without meaning, and the date model
+# solves a narrow, well-defined transduction. What scales these up is more parameters, data and
+# compute, not a different architecture (Kaplan et al. 2020; Hoffmann et al. 2022).
+# `benchmarks/gpt_throughput.py` measures how fast this CPU trains the chapter's GPT.
+
+# %% [markdown]
+# ## 7 · Corrections to the source articles
+#
+# **Article A §4.1 / §4.3 — the attention formulas.** A writes A = QKᵀ + b and
+# Attn = exp(A) / Σ_{i=1}^n exp(A), then W_O(Attn · V). Three things are wrong. (1) There is no
+# 1/√d_k scaling — see §2 for why it matters. (2) The normaliser Σ exp(A) is not tied to a row;
+# read literally it sums over the whole matrix, so a query's weights no longer sum to 1 and the
+# output shrinks with the sequence length. (3) There is no mask, so a language model built on it
+# sees the future. *Demonstrations:*
+
+# %%
+# NBVAL_CHECK_OUTPUT
+q, k, v = (torch.randn(1, 50, 64, generator=g) for _ in range(3))
+A = q @ k.transpose(-2, -1)  # the article's A = QKᵀ (bias omitted)
+article_weights = A.exp() / A.exp().sum(dim=(-2, -1), keepdim=True)  # Σ over the whole matrix
+row_sums = article_weights.sum(-1)
+print("article's weights: every query's weights sum to 1:", torch.allclose(row_sums, torch.ones_like(row_sums)))
+print("row-wise softmax: every query's weights sum to 1:",
+      torch.allclose(torch.softmax(A / 8, -1).sum(-1), torch.ones(1, 50)))
+print("without the mask, a model's earlier outputs depend on later inputs:",
+      not torch.allclose(attention(q, k, v)[:, :25], attention(torch.cat([q[:, :25], q[:, 25:] + 1], 1),
+                                                               torch.cat([k[:, :25], k[:, 25:] + 1], 1), v)[:, :25]))
+print("with the causal mask they do not:",
+      torch.allclose(attention(q, k, v, causal=True)[:, :25],
+                     attention(torch.cat([q[:, :25], q[:, 25:] + 1], 1), torch.cat([k[:, :25], k[:, 25:] + 1], 1), v, causal=True)[:, :25],
+                     atol=1e-6))
+
+# %% [markdown]
+# *Correct version:* softmax(QKᵀ/√d_k + M) V with the softmax over each row, §2, checked against
+# `F.scaled_dot_product_attention`.
+#
+# **Article D §3.3 — "autoregressive Transformers such as GPT use the encoder–decoder
+# structure".** *Why it is wrong:* GPT is decoder-only: one stack of causal self-attention
+# blocks over a single sequence, with no encoder and no cross-attention (Radford et al. 2018).
+# The encoder–decoder is the original translation Transformer (and T5, BART). The two are
+# built side by side in this chapter; their parameter inventories differ exactly by the encoder
+# and the cross-attention:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+gpt_names = {n.split(".")[0] for n, _ in GPT(10, 8, 16, 2, 1).named_parameters()}
+s2s_names = {n.split(".")[0] for n, _ in Seq2SeqTransformer(10, 10, 8, 16, 2, 1).named_parameters()}
+print("GPT has an encoder:", "encoder" in gpt_names, "| cross-attention:",
+      any(".cross." in n for n, _ in GPT(10, 8, 16, 2, 1).named_parameters()))
+print("encoder–decoder has an encoder:", "encoder" in s2s_names, "| cross-attention:",
+      any(".cross." in n for n, _ in Seq2SeqTransformer(10, 10, 8, 16, 2, 1).named_parameters()))
+
+# %% [markdown]
+# **Article D §3.3 — "training and generation are sequential, hence slow".** Generation is
+# sequential; training is not — §4 showed that one forward pass yields every position's
+# prediction, identical to T prefix calls. This parallelism is the reason Transformers displaced
+# RNNs. Chapter 04 makes generation cheaper with a KV cache.
+
+# %% [markdown]
+# ## 8 · Exercises
+#
+# **Exercise 1 — the causal mask.** Return a boolean (T, T) tensor, True where query t may attend
+# to key s. This attempt has it transposed.
+
+# %%
+from cgen_lessons.exercises import check
+
+
+def my_causal_mask(T):
+    return torch.ones(T, T, dtype=torch.bool).triu()
+
+
+check("causal_mask", my_causal_mask)
+
+# %% [markdown]
+# **Exercise 2 — one causal attention head.** Given x (B, T, d) and W_q, W_k, W_v (d_k, d), return
+# the head's output (B, T, d_k). This attempt follows article A's formula.
+
+# %%
+def my_attention_head(x, W_q, W_k, W_v):
+    q, k, v = x @ W_q.T, x @ W_k.T, x @ W_v.T
+    A = q @ k.transpose(-2, -1)
+    return (A.exp() / A.exp().sum()) @ v
+
+
+check("attention_head", my_attention_head)
+
+# %% [markdown]
+# **Exercise 3 (open).** Train the GPT with `positions="sinusoidal"` and with no position
+# information at all (set `gpt.pos_emb` to zeros and freeze it). How much does perplexity
+# suffer without positions, and why is it not catastrophic for a causal model? (Hint: a causal
+# mask itself leaks position information — Haviv et al. 2022.)
+
+# %% [markdown]
+# ## 9 · Summary
+#
+# - Attention = softmax(QKᵀ/√d_k + M)V, row-wise; the scaling keeps the logits' variance at 1;
+#   the causal mask makes a model autoregressive. Our explicit and fast paths equal PyTorch's.
+# - Multi-head attention equals `nn.MultiheadAttention`; the GPT's parameter count matches the
+#   formula; causality and train-in-parallel are verified.
+# - The GPT, the RNNs and the n-gram are compared on the same English test split; an
+#   encoder–decoder learns date normalisation from scratch in about a minute.
+
+# %%
+print(f"chapter run time: {time.perf_counter() - chapter_start:.0f} s")
+
+# %% [markdown]
+# **References**
+#
+# - Bahdanau, D., Cho, K., Bengio, Y. (2015). Neural machine translation by jointly learning to align and translate. *ICLR*.
+# - Cho, K. et al. (2014). Learning phrase representations using RNN encoder–decoder for statistical machine translation. *EMNLP*.
+# - Haviv, A., Ram, O., Press, O., Izsak, P., Levy, O. (2022). Transformer language models without positional encodings still learn positional information. *Findings of EMNLP*.
+# - Hoffmann, J. et al. (2022). Training compute-optimal large language models. *NeurIPS*.
+# - Kaplan, J. et al. (2020). Scaling laws for neural language models. arXiv:2001.08361.
+# - Press, O., Wolf, L. (2017). Using the output embedding to improve language models. *EACL*.
+# - Radford, A., Narasimhan, K., Salimans, T., Sutskever, I. (2018). Improving language understanding by generative pre-training. OpenAI report.
+# - Radford, A., Wu, J., Child, R., Luan, D., Amodei, D., Sutskever, I. (2019). Language models are unsupervised multitask learners. OpenAI report.
+# - Sutskever, I., Vinyals, O., Le, Q. V. (2014). Sequence to sequence learning with neural networks. *NeurIPS*.
+# - Vaswani, A. et al. (2017). Attention is all you need. *NeurIPS*.
+# - Xiong, R. et al. (2020). On layer normalization in the Transformer architecture. *ICML*.
