@@ -24,8 +24,8 @@ def stream_nll(model, ids: torch.Tensor, rows: int = 16) -> float:
     The stream is cut into ``rows`` contiguous pieces scored in one batch, so each piece's
     first token is predicted from an empty history (≤ rows − 1 tokens of the stream are scored
     with less context than a single pass would give). Models with ``forward_with_state``
-    (RNNs) read each piece in full; models with a finite ``context_size`` are scored with the
-    course interface on windows of that size.
+    (RNNs) and models that accept any length (n-grams) read each piece in full; models with a
+    hard input limit ``block_size`` (GPT) are scored with sliding windows of that size.
     """
     if ids.dim() != 1 or len(ids) < 2 * rows:
         raise ValueError(f"ids must be a 1-D stream of at least {2 * rows} tokens")
@@ -36,12 +36,12 @@ def stream_nll(model, ids: torch.Tensor, rows: int = 16) -> float:
     y = ids[1: rows * L + 1].view(rows, L)
     device = next(iter(model.parameters()), torch.empty(0)).device
     x, y = x.to(device), y.to(device)
-    context = getattr(model, "context_size", None)
+    block_size = getattr(model, "block_size", None)
     if hasattr(model, "forward_with_state"):
         logits, _ = model.forward_with_state(x)
         nll = torch.nn.functional.cross_entropy(logits.flatten(0, 1).float(), y.flatten()).item()
-    elif context is not None and context > 1 and L > context:
-        nll = _sliding_nll(model, ids.to(device), context)
+    elif block_size is not None and L > block_size:
+        nll = _sliding_nll(model, ids.to(device), block_size)
     else:
         _, loss = model(x, y)
         nll = loss.item()

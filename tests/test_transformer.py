@@ -133,7 +133,7 @@ def test_sliding_stream_nll_scores_every_token_once():
 
         def __init__(self, lm):
             super().__init__()
-            self.lm, self.context_size = lm, 6
+            self.lm, self.context_size, self.block_size = lm, 6, 6
 
         def forward(self, idx, targets=None):
             assert idx.shape[1] <= 6
