@@ -316,3 +316,43 @@ register(Exercise(
     hint="sort by probability, keep tokens while the probability mass BEFORE them is < p (so the "
          "crossing token stays), and put −inf everywhere else in the original order.",
 ))
+
+
+# --------------------------------------------------------------------------- chapter 05
+def _kl_term_reference(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(μ, e^logvar) ‖ N(0, I)) per sample = ½ Σ (μ² + e^logvar − logvar − 1); shape (N,)."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1.0).sum(-1)
+
+
+def _kl_term_cases():
+    g = torch.Generator().manual_seed(8)
+    return [("μ = 0, logvar = 0 (KL = 0)", (torch.zeros(2, 3), torch.zeros(2, 3))),
+            ("random μ and logvar", (torch.randn(4, 5, generator=g), torch.randn(4, 5, generator=g)))]
+
+
+register(Exercise(
+    name="vae_kl",
+    reference=_kl_term_reference,
+    cases=_kl_term_cases,
+    hint="KL = ½ Σ (μ² + σ² − log σ² − 1) with σ² = exp(logvar): the log-variance appears once, "
+         "the variance once, summed over latent dimensions.",
+))
+
+
+def _reparam_reference(mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """z = μ + exp(½ logvar) ⊙ ε."""
+    return mu + torch.exp(0.5 * logvar) * eps
+
+
+def _reparam_cases():
+    g = torch.Generator().manual_seed(9)
+    return [("logvar = log 4 (σ = 2)", (torch.zeros(1, 2), torch.full((1, 2), math.log(4.0)), torch.ones(1, 2))),
+            ("random", (torch.randn(3, 4, generator=g), torch.randn(3, 4, generator=g), torch.randn(3, 4, generator=g)))]
+
+
+register(Exercise(
+    name="reparameterize",
+    reference=_reparam_reference,
+    cases=_reparam_cases,
+    hint="the noise is scaled by the standard deviation σ = exp(½ logvar), not by the variance or by logvar.",
+))

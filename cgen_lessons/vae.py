@@ -1,0 +1,152 @@
+"""Variational autoencoders (Kingma & Welling 2014; Rezende et al. 2014).
+
+Model: p(z) = N(0, I), p_θ(x | z) a decoder; approximate posterior q_φ(z | x) = N(μ_φ(x), diag σ²_φ(x)).
+Evidence lower bound, for every x:
+
+    log p_θ(x) ≥ ELBO(x) = E_{q(z|x)}[log p_θ(x | z)] − KL(q_φ(z | x) ‖ p(z)),
+    log p_θ(x) − ELBO(x) = KL(q_φ(z | x) ‖ p_θ(z | x)) ≥ 0.
+
+Closed-form KL to the standard normal, per sample (σ² = exp(logvar)):
+
+    KL = ½ Σ_j (μ_j² + σ_j² − log σ_j² − 1).
+
+Reparameterisation: z = μ + σ ⊙ ε, ε ~ N(0, I), so gradients reach μ and σ (hence the encoder).
+β-VAE (Higgins et al. 2017) weights the KL by β; a conditional VAE (Sohn et al. 2015) feeds a
+one-hot label to encoder and decoder.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .utils import check_positive_int
+
+__all__ = ["gaussian_kl", "reparameterize", "VAE", "importance_log_likelihood"]
+
+
+def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(μ, diag e^logvar) ‖ N(0, I)) per sample: ½ Σ_j (μ² + e^logvar − logvar − 1); shape (N,)."""
+    if mu.shape != logvar.shape:
+        raise ValueError(f"mu and logvar must have the same shape, got {tuple(mu.shape)} and {tuple(logvar.shape)}")
+    return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1.0).sum(dim=-1)
+
+
+def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """z = μ + σ ⊙ ε with σ = exp(½ logvar) and ε ~ N(0, I): differentiable in μ and logvar."""
+    if mu.shape != logvar.shape:
+        raise ValueError(f"mu and logvar must have the same shape, got {tuple(mu.shape)} and {tuple(logvar.shape)}")
+    eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype).to(mu.device)
+    return mu + torch.exp(0.5 * logvar) * eps
+
+
+class VAE(nn.Module):
+    """MLP VAE for flattened images x ∈ [0, 1]^D, optionally conditional on a class label.
+
+    ``likelihood="bernoulli"``: p(x | z) = Π_i Bern(x_i; sigmoid(logits_i)) (for binary x);
+    ``likelihood="gaussian"``:  p(x | z) = Π_i N(x_i; m_i, s²) with a learned scalar log s.
+    """
+
+    def __init__(self, x_dim: int = 64, z_dim: int = 2, hidden: int = 256, likelihood: str = "bernoulli",
+                 n_classes: int = 0):
+        super().__init__()
+        self.x_dim, self.z_dim = check_positive_int(x_dim, "x_dim"), check_positive_int(z_dim, "z_dim")
+        hidden = check_positive_int(hidden, "hidden")
+        if likelihood not in ("bernoulli", "gaussian"):
+            raise ValueError(f"likelihood must be 'bernoulli' or 'gaussian', got {likelihood!r}")
+        if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 0:
+            raise ValueError(f"n_classes must be a non-negative integer, got {n_classes!r}")
+        self.likelihood, self.n_classes = likelihood, n_classes
+        self.encoder = nn.Sequential(nn.Linear(x_dim + n_classes, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
+        self.to_mu = nn.Linear(hidden, z_dim)
+        self.to_logvar = nn.Linear(hidden, z_dim)
+        self.decoder = nn.Sequential(nn.Linear(z_dim + n_classes, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                                     nn.Linear(hidden, x_dim))
+        self.log_scale = nn.Parameter(torch.zeros(())) if likelihood == "gaussian" else None
+
+    def _cond(self, t: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        if self.n_classes == 0:
+            if y is not None:
+                raise ValueError("this VAE is unconditional: do not pass labels")
+            return t
+        if y is None:
+            raise ValueError("this VAE is conditional: pass the labels y")
+        return torch.cat([t, F.one_hot(y.long(), self.n_classes).to(t.dtype)], dim=-1)
+
+    def _check_x(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.flatten(1) if x.dim() > 2 else x
+        if x.dim() != 2 or x.shape[1] != self.x_dim:
+            raise ValueError(f"x must have {self.x_dim} features per sample, got shape {tuple(x.shape)}")
+        return x
+
+    def encode(self, x: torch.Tensor, y: torch.Tensor | None = None):
+        """q(z | x): returns μ (N, z_dim) and log σ² (N, z_dim)."""
+        h = self.encoder(self._cond(self._check_x(x), y))
+        return self.to_mu(h), self.to_logvar(h)
+
+    def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Decoder output (N, x_dim): Bernoulli logits or Gaussian means."""
+        return self.decoder(self._cond(z, y))
+
+    def log_px_given_z(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """log p(x | z) per sample, summed over pixels; shape (N,)."""
+        if self.likelihood == "bernoulli":
+            return -F.binary_cross_entropy_with_logits(out, x, reduction="none").sum(-1)
+        var = torch.exp(2 * self.log_scale)
+        return -0.5 * (((x - out) ** 2) / var + torch.log(2 * math.pi * var)).sum(-1)
+
+    def elbo_terms(self, x: torch.Tensor, y: torch.Tensor | None = None, generator: torch.Generator | None = None) -> dict:
+        """Per-sample terms: ``recon`` = −log p(x | z) with z ~ q (one sample), ``kl``, ``elbo`` (N,)."""
+        x = self._check_x(x)
+        mu, logvar = self.encode(x, y)
+        z = reparameterize(mu, logvar, generator)  # (N, z_dim): the encoder's sample goes to the decoder
+        recon = -self.log_px_given_z(x, self.decode(z, y))
+        kl = gaussian_kl(mu, logvar)
+        return {"recon": recon, "kl": kl, "elbo": -(recon + kl), "mu": mu, "logvar": logvar}
+
+    def loss(self, x: torch.Tensor, y: torch.Tensor | None = None, beta: float = 1.0) -> torch.Tensor:
+        """Mean over the batch of −ELBO_β = recon + β · KL (β = 1: the true negative ELBO, nats per image)."""
+        if not isinstance(beta, (int, float)) or beta < 0:
+            raise ValueError(f"beta must be a number >= 0, got {beta!r}")
+        t = self.elbo_terms(x, y)
+        return (t["recon"] + beta * t["kl"]).mean()
+
+    @torch.no_grad()
+    def sample(self, n: int, y: torch.Tensor | None = None, generator: torch.Generator | None = None,
+               mean: bool = True) -> torch.Tensor:
+        """z ~ N(0, I), then the decoder's mean (``mean=True``) or a draw from p(x | z); (n, x_dim)."""
+        n = check_positive_int(n, "n")
+        z = torch.randn(n, self.z_dim, generator=generator).to(next(self.parameters()).device)
+        out = self.decode(z, y)
+        if self.likelihood == "bernoulli":
+            probs = torch.sigmoid(out)
+            return probs if mean else torch.bernoulli(probs, generator=generator)
+        return out if mean else out + torch.exp(self.log_scale) * torch.randn(out.shape, generator=generator)
+
+
+@torch.no_grad()
+def importance_log_likelihood(model: VAE, x: torch.Tensor, y: torch.Tensor | None = None, k: int = 500,
+                              generator: torch.Generator | None = None, chunk: int = 100) -> torch.Tensor:
+    """log p(x) ≈ log (1/K) Σ_k p(x | z_k) p(z_k) / q(z_k | x), z_k ~ q(z | x) (Burda et al. 2016); (N,).
+
+    A lower bound for every K that tightens as K grows (K = 1 gives the ELBO in expectation).
+    """
+    k = check_positive_int(k, "k")
+    x = model._check_x(x)
+    mu, logvar = model.encode(x, y)
+    std = torch.exp(0.5 * logvar)
+    weights = []
+    for start in range(0, k, chunk):
+        kk = min(chunk, k - start)
+        eps = torch.randn((kk,) + mu.shape, generator=generator).to(mu.device)  # (kk, N, z)
+        z = mu + std * eps
+        log_q = torch.distributions.Normal(mu, std).log_prob(z).sum(-1)  # (kk, N)
+        log_prior = torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1)
+        out = model.decode(z.flatten(0, 1), None if y is None else y.repeat(kk))
+        log_lik = model.log_px_given_z(x.repeat(kk, 1), out).view(kk, -1)
+        weights.append(log_lik + log_prior - log_q)
+    w = torch.cat(weights)  # (K, N)
+    return torch.logsumexp(w, dim=0) - math.log(k)
