@@ -356,3 +356,44 @@ register(Exercise(
     cases=_reparam_cases,
     hint="the noise is scaled by the standard deviation σ = exp(½ logvar), not by the variance or by logvar.",
 ))
+
+
+# --------------------------------------------------------------------------- chapter 06
+def _ns_loss_reference(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Non-saturating generator loss −E log D(G(z)) = E softplus(−l) for discriminator logits l."""
+    return torch.nn.functional.softplus(-fake_logits).mean()
+
+
+register(Exercise(
+    name="nonsaturating_loss",
+    reference=_ns_loss_reference,
+    cases=lambda: [("logits [0, 0]", (torch.zeros(2),)), ("confident discriminator, logits −30", (torch.full((3,), -30.0),)),
+                   ("mixed logits", (torch.tensor([2.0, -1.0, 0.5, -8.0]),))],
+    hint="minimise −log D(G(z)), not log(1 − D(G(z))); compute it from logits with softplus so that "
+         "very negative logits do not give log(0).",
+))
+
+
+def _gp_reference(critic_weight: torch.Tensor, real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """Gradient penalty for the critic f(x) = tanh(x) · w summed, on x̂ = ε real + (1 − ε) fake, w.r.t. x̂."""
+    x_hat = (eps[:, None] * real + (1 - eps[:, None]) * fake).requires_grad_(True)
+    scores = (torch.tanh(x_hat) * critic_weight).sum(1)
+    (grad,) = torch.autograd.grad(scores.sum(), x_hat)
+    return ((grad.norm(dim=1) - 1) ** 2).mean()
+
+
+def _gp_cases():
+    g = torch.Generator().manual_seed(10)
+    return [("3 samples in 2-D", (torch.tensor([1.0, -2.0]), torch.randn(3, 2, generator=g), torch.randn(3, 2, generator=g),
+                                  torch.rand(3, generator=g))),
+            ("8 samples in 5-D", (torch.randn(5, generator=g), torch.randn(8, 5, generator=g), torch.randn(8, 5, generator=g),
+                                  torch.rand(8, generator=g)))]
+
+
+register(Exercise(
+    name="gradient_penalty",
+    reference=_gp_reference,
+    cases=_gp_cases,
+    hint="interpolate between real and fake with ε per sample, take the gradient of the critic w.r.t. the "
+         "interpolate (not w.r.t. z), and penalise (‖grad‖₂ − 1)² per sample.",
+))

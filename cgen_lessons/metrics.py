@@ -6,7 +6,7 @@ import math
 
 import torch
 
-__all__ = ["perplexity", "stream_nll", "distinct_n", "repetition_rate"]
+__all__ = ["perplexity", "stream_nll", "distinct_n", "repetition_rate", "frechet_distance"]
 
 
 def perplexity(cross_entropy_nats) -> float:
@@ -102,3 +102,20 @@ def repetition_rate(sequence, n: int = 4) -> float:
         repeats += g in seen
         seen.add(g)
     return repeats / len(grams)
+
+
+def frechet_distance(feats_a: torch.Tensor, feats_b: torch.Tensor) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets (the FID formula,
+    Heusel et al. 2017): ‖μ_a − μ_b‖² + tr(Σ_a + Σ_b − 2 (Σ_a^{1/2} Σ_b Σ_a^{1/2})^{1/2})."""
+    if feats_a.dim() != 2 or feats_b.dim() != 2 or feats_a.shape[1] != feats_b.shape[1]:
+        raise ValueError("feature sets must be (N, d) and (M, d) with the same d")
+    if min(len(feats_a), len(feats_b)) < 2:
+        raise ValueError("each feature set needs at least 2 samples")
+    a, b = feats_a.double(), feats_b.double()
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = torch.cov(a.T).reshape(a.shape[1], -1), torch.cov(b.T).reshape(b.shape[1], -1)
+    evals, evecs = torch.linalg.eigh(cov_a)
+    sqrt_a = evecs @ torch.diag(evals.clamp_min(0).sqrt()) @ evecs.T  # Σ_a^{1/2}
+    middle = sqrt_a @ cov_b @ sqrt_a  # symmetric PSD
+    tr_sqrt = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp_min(0).sqrt().sum()
+    return ((mu_a - mu_b) ** 2).sum().item() + (torch.trace(cov_a) + torch.trace(cov_b) - 2 * tr_sqrt).item()

@@ -1,0 +1,67 @@
+"""Mode coverage of GAN variants on the 8-Gaussians ring and the 25-Gaussians grid (chapter 06).
+
+Protocol of the mode-collapse literature (Srivastava et al. 2017; Lin et al. 2018): 2,500
+samples; a sample is high quality if within 3σ of its nearest mode; a mode is captured if it
+gets a high-quality sample. Several seeds per method; results go to the --out JSON file
+(chapter 06 reads benchmarks/results/gan_modes_<dataset>.json).
+
+    python benchmarks/gan_modes.py --steps 5000 --seeds 0,1,2 --datasets 8gaussians --out benchmarks/results/gan_modes_8gaussians.json
+    python benchmarks/gan_modes.py --steps 5000 --seeds 0,1,2 --datasets 25gaussians --out benchmarks/results/gan_modes_25gaussians.json
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from cgen_lessons import data
+from cgen_lessons.gan import GAN, MLPDiscriminator, MLPGenerator, make_gan_step, mode_coverage
+from cgen_lessons.train import fit
+
+METHODS = {  # name: (loss, n_critic, pack, lr, betas)
+    "vanilla (non-saturating)": ("nonsaturating", 1, 1, 2e-4, (0.5, 0.999)),
+    "PacGAN (pack 4)": ("nonsaturating", 1, 4, 2e-4, (0.5, 0.999)),
+    "WGAN-GP": ("wgan-gp", 5, 1, 1e-4, (0.5, 0.9)),
+}
+STD = {"8gaussians": 0.02, "25gaussians": 0.05}
+
+
+def train_one(name, method, seed, steps, batch=256):
+    loss, n_critic, pack, lr, betas = METHODS[method]
+    torch.manual_seed(seed)
+    gan = GAN(MLPGenerator(2, 2, 128, 3), MLPDiscriminator(2, 128, 3, pack=pack))
+    opts = {"G": torch.optim.Adam(gan.G.parameters(), lr, betas=betas),
+            "D": torch.optim.Adam(gan.D.parameters(), lr, betas=betas)}
+    fit(gan, opts, lambda g: data.toy_2d(name, batch, g), steps=steps, step_fn=make_gan_step(loss, n_critic),
+        progress=False, seed=seed)
+    return gan
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=5000)
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--datasets", default="8gaussians,25gaussians")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "gan_modes.json"))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    results = {"steps": args.steps, "protocol": "2500 samples, high quality = within 3 std of nearest mode", "runs": []}
+    for name in args.datasets.split(","):
+        modes = data.toy_modes(name)
+        for method in METHODS:
+            for seed in map(int, args.seeds.split(",")):
+                start = time.perf_counter()
+                gan = train_one(name, method, seed, args.steps)
+                captured, hq = mode_coverage(gan.sample(2500, torch.Generator().manual_seed(seed)), modes, STD[name])
+                row = {"dataset": name, "method": method, "seed": seed, "modes": captured, "n_modes": len(modes),
+                       "high_quality": hq, "seconds": time.perf_counter() - start}
+                results["runs"].append(row)
+                print(row, flush=True)
+                Path(args.out).write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()

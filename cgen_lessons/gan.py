@@ -1,0 +1,209 @@
+"""Generative adversarial networks (Goodfellow et al. 2014) and common variants.
+
+Value function:  V(D, G) = E_{x~p_data}[log D(x)] + E_{z~p(z)}[log(1 − D(G(z)))],
+D maximises V, G minimises it. For fixed G the best discriminator is
+D*(x) = p_data(x) / (p_data(x) + p_g(x)), and V(D*, G) = 2 JS(p_data ‖ p_g) − log 4.
+Discriminators here output a logit l, D = σ(l), and the losses use log σ(l) = −softplus(−l),
+log(1 − σ(l)) = −softplus(l) for numerical stability ("BCE with logits").
+
+Losses (each returns a scalar to *minimise*):
+- discriminator:        softplus(−l_real) + softplus(l_fake)                   (= −V)
+- generator, minimax:   −softplus(l_fake)                = E log(1 − D(G(z)))   (saturates)
+- generator, non-sat.:  softplus(−l_fake)                = −E log D(G(z))
+- LSGAN (Mao et al. 2017): D: ½(l_real − 1)² + ½ l_fake², G: ½(l_fake − 1)²
+- WGAN-GP (Gulrajani et al. 2017): critic f: E f(fake) − E f(real) + λ E(‖∇_x̂ f(x̂)‖₂ − 1)²,
+  x̂ = ε x_real + (1 − ε) x_fake, ε ~ U(0, 1) per sample; G: −E f(fake).
+PacGAN (Lin et al. 2018): the discriminator judges ``pack`` samples at once, concatenated.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .utils import check_positive_int
+
+__all__ = ["MLPGenerator", "MLPDiscriminator", "ConvGenerator", "ConvDiscriminator", "GAN", "d_loss_bce",
+           "g_loss_minimax", "g_loss_nonsaturating", "lsgan_losses", "gradient_penalty", "make_gan_step",
+           "mode_coverage", "LOSSES"]
+
+LOSSES = ("minimax", "nonsaturating", "lsgan", "wgan-gp")
+
+
+class MLPGenerator(nn.Module):
+    """G(z): an MLP from z_dim to out_dim (linear output)."""
+
+    def __init__(self, z_dim: int = 2, out_dim: int = 2, hidden: int = 128, n_layers: int = 3):
+        super().__init__()
+        self.z_dim = check_positive_int(z_dim, "z_dim")
+        dims = [z_dim] + [check_positive_int(hidden, "hidden")] * check_positive_int(n_layers, "n_layers")
+        layers = []
+        for a, b in zip(dims, dims[1:]):
+            layers += [nn.Linear(a, b), nn.ReLU()]
+        self.net = nn.Sequential(*layers, nn.Linear(dims[-1], check_positive_int(out_dim, "out_dim")))
+
+    def forward(self, z):
+        return self.net(z)
+
+
+class MLPDiscriminator(nn.Module):
+    """Logit l(x) of an MLP; with ``pack`` = m it scores groups of m samples concatenated (PacGAN)."""
+
+    def __init__(self, in_dim: int = 2, hidden: int = 128, n_layers: int = 3, pack: int = 1, spectral_norm: bool = False):
+        super().__init__()
+        self.pack = check_positive_int(pack, "pack")
+        sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
+        dims = [in_dim * self.pack] + [check_positive_int(hidden, "hidden")] * check_positive_int(n_layers, "n_layers")
+        layers = []
+        for a, b in zip(dims, dims[1:]):
+            layers += [sn(nn.Linear(a, b)), nn.LeakyReLU(0.2)]
+        self.net = nn.Sequential(*layers, sn(nn.Linear(dims[-1], 1)))
+
+    def forward(self, x):
+        x = x.flatten(1)
+        if x.shape[0] % self.pack:
+            raise ValueError(f"batch size {x.shape[0]} is not divisible by pack = {self.pack}")
+        return self.net(x.reshape(x.shape[0] // self.pack, -1)).squeeze(-1)  # (B / pack,)
+
+
+class ConvGenerator(nn.Module):
+    """DCGAN-style generator for 8×8 images in [0, 1]: z → 128×2×2 → 64×4×4 → 1×8×8."""
+
+    def __init__(self, z_dim: int = 32, width: int = 64):
+        super().__init__()
+        self.z_dim, w = check_positive_int(z_dim, "z_dim"), check_positive_int(width, "width")
+        self.fc = nn.Sequential(nn.Linear(z_dim, 2 * w * 4), nn.BatchNorm1d(2 * w * 4), nn.ReLU())
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(2 * w, w, 4, stride=2, padding=1), nn.BatchNorm2d(w), nn.ReLU(),  # (B, w, 4, 4)
+            nn.ConvTranspose2d(w, 1, 4, stride=2, padding=1), nn.Sigmoid())  # (B, 1, 8, 8)
+        self.width = w
+
+    def forward(self, z):
+        return self.net(self.fc(z).view(-1, 2 * self.width, 2, 2))
+
+
+class ConvDiscriminator(nn.Module):
+    """DCGAN-style discriminator for 8×8 images: 1×8×8 → 64×4×4 → 128×2×2 → logit."""
+
+    def __init__(self, width: int = 64, spectral_norm: bool = False):
+        super().__init__()
+        w = check_positive_int(width, "width")
+        sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
+        self.pack = 1
+        self.net = nn.Sequential(
+            sn(nn.Conv2d(1, w, 4, stride=2, padding=1)), nn.LeakyReLU(0.2),  # (B, w, 4, 4)
+            sn(nn.Conv2d(w, 2 * w, 4, stride=2, padding=1)), nn.LeakyReLU(0.2),  # (B, 2w, 2, 2)
+            nn.Flatten(), sn(nn.Linear(2 * w * 4, 1)))
+
+    def forward(self, x):
+        return self.net(x.view(-1, 1, 8, 8)).squeeze(-1)
+
+
+class GAN(nn.Module):
+    """A container so that the shared training loop can save, load and move both networks."""
+
+    def __init__(self, G: nn.Module, D: nn.Module):
+        super().__init__()
+        self.G, self.D = G, D
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        was = self.G.training
+        self.G.eval()
+        z = torch.randn(check_positive_int(n, "n"), self.G.z_dim, generator=generator).to(next(self.G.parameters()).device)
+        out = self.G(z)
+        self.G.train(was)
+        return out
+
+
+def d_loss_bce(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """−V(D, G) = −E log D(x) − E log(1 − D(G(z))) = E softplus(−l_real) + E softplus(l_fake)."""
+    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+
+def g_loss_minimax(fake_logits: torch.Tensor) -> torch.Tensor:
+    """The original generator objective E log(1 − D(G(z))) = −E softplus(l_fake), minimised."""
+    return -F.softplus(fake_logits).mean()
+
+
+def g_loss_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
+    """−E log D(G(z)) = E softplus(−l_fake): strong gradients when D rejects the fakes."""
+    return F.softplus(-fake_logits).mean()
+
+
+def lsgan_losses(real_logits, fake_logits, for_generator: bool):
+    """Least-squares GAN with targets 1 (real) and 0 (fake)."""
+    if for_generator:
+        return 0.5 * ((fake_logits - 1) ** 2).mean()
+    return 0.5 * ((real_logits - 1) ** 2).mean() + 0.5 * (fake_logits**2).mean()
+
+
+def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+    """E_x̂ (‖∇_x̂ f(x̂)‖₂ − 1)² on random interpolates x̂ = ε real + (1 − ε) fake, taken w.r.t. x̂ (the data
+    space), never w.r.t. z."""
+    if real.shape != fake.shape:
+        raise ValueError(f"real and fake must have the same shape, got {tuple(real.shape)} and {tuple(fake.shape)}")
+    eps = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), generator=generator).to(real.device)
+    x_hat = (eps * real + (1 - eps) * fake.detach()).requires_grad_(True)
+    scores = critic(x_hat)
+    (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
+    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+def make_gan_step(loss: str = "nonsaturating", n_critic: int = 1, gp_weight: float = 10.0):
+    """A ``step_fn`` for ``cgen_lessons.train.fit``: ``n_critic`` discriminator updates, then one
+    generator update, with the chosen loss. ``fit`` passes the GAN, a batch of real data and the
+    optimisers {"D": ..., "G": ...}; the step returns the losses and the mean D(x), D(G(z))."""
+    if loss not in LOSSES:
+        raise ValueError(f"unknown GAN loss {loss!r}; choose one of {', '.join(LOSSES)}")
+    n_critic = check_positive_int(n_critic, "n_critic")
+
+    def step(gan: GAN, real: torch.Tensor, optimizers: dict) -> dict:
+        if set(optimizers) != {"D", "G"}:
+            raise ValueError("a GAN step needs optimizers {'D': ..., 'G': ...}")
+        B = real.shape[0]
+        for _ in range(n_critic):
+            z = torch.randn(B, gan.G.z_dim, device=real.device)
+            fake = gan.G(z).detach()  # D's update must not move G
+            l_real, l_fake = gan.D(real), gan.D(fake)
+            if loss == "wgan-gp":
+                d_loss = l_fake.mean() - l_real.mean() + gp_weight * gradient_penalty(gan.D, real, fake)
+            elif loss == "lsgan":
+                d_loss = lsgan_losses(l_real, l_fake, for_generator=False)
+            else:
+                d_loss = d_loss_bce(l_real, l_fake)
+            optimizers["D"].zero_grad(set_to_none=True)
+            d_loss.backward()
+            optimizers["D"].step()
+        z = torch.randn(B, gan.G.z_dim, device=real.device)
+        l_gen = gan.D(gan.G(z))  # not detached: the generator learns through D
+        if loss == "wgan-gp":
+            g_loss = -l_gen.mean()
+        elif loss == "lsgan":
+            g_loss = lsgan_losses(None, l_gen, for_generator=True)
+        elif loss == "minimax":
+            g_loss = g_loss_minimax(l_gen)
+        else:
+            g_loss = g_loss_nonsaturating(l_gen)
+        optimizers["G"].zero_grad(set_to_none=True)
+        g_loss.backward()
+        optimizers["G"].step()
+        return {"d_loss": d_loss.item(), "g_loss": g_loss.item(),
+                "D_real": torch.sigmoid(l_real).mean().item(), "D_fake": torch.sigmoid(l_fake).mean().item()}
+
+    return step
+
+
+def mode_coverage(samples: torch.Tensor, modes: torch.Tensor, std: float) -> tuple[int, float]:
+    """The mode-collapse protocol (Srivastava et al. 2017): a sample is *high quality* if it lies
+    within 3σ of its nearest mode; a mode is *captured* if some high-quality sample is nearest to it.
+    Returns (modes captured, fraction of high-quality samples)."""
+    if samples.dim() != 2 or modes.dim() != 2 or samples.shape[1] != modes.shape[1]:
+        raise ValueError("samples (N, d) and modes (K, d) must be 2-D with the same d")
+    if not std > 0:
+        raise ValueError(f"std must be positive, got {std!r}")
+    dist, nearest = torch.cdist(samples.float(), modes.float()).min(dim=1)
+    good = dist <= 3 * std
+    return int(nearest[good].unique().numel()), good.float().mean().item()

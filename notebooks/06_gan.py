@@ -1,0 +1,478 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 06 · Generative adversarial networks
+#
+# *Mirrors articles A (§2.2, §4.1, §5.2 code), B (§2.1–2.2, §3.1, §4.1), C (§3.2, §4) and D §3.2.*
+#
+# A GAN (Goodfellow et al. 2014) trains a generator G that turns noise into samples against a
+# discriminator D that tells real from generated data. There is no likelihood: G is an
+# *implicit* model, trained only through D's judgement. This chapter derives the optimal
+# discriminator and the Jensen–Shannon connection and checks them numerically, explains why
+# the generator's loss is changed in practice, measures mode collapse on the standard 2-D
+# benchmarks, trains a DCGAN on the digits with a Fréchet-distance evaluation, and shows —
+# in code — why the articles' GAN code cannot work.
+
+# %%
+import json
+import math
+import time
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
+
+from cgen_lessons import data, viz
+from cgen_lessons.utils import seed_everything, show_source
+
+chapter_start = time.perf_counter()
+torch.set_num_threads(1)  # the small networks of this chapter run faster on one thread
+seed_everything(0);
+
+# %% [markdown]
+# ## 1 · The game and its optimal discriminator
+#
+# D outputs the probability that its input is real. The value function
+#
+# $$V(D, G) = \mathbb E_{x\sim p_\text{data}}[\log D(x)] + \mathbb E_{z\sim p(z)}[\log(1 - D(G(z)))]$$
+#
+# is **maximised by D** (it is the log-likelihood of a real-vs-fake classifier) and
+# **minimised by G**: min_G max_D V. For fixed G, write the second term over x with the
+# generator's density p_g: V = ∫ p_data(x) log D(x) + p_g(x) log(1 − D(x)) dx. Pointwise,
+# a log y + b log(1 − y) is maximised at y = a / (a + b), so
+#
+# $$D^*(x) = \frac{p_\text{data}(x)}{p_\text{data}(x) + p_g(x)}, \qquad V(D^*, G) = 2\,\mathrm{JS}(p_\text{data}\,\|\,p_g) - \log 4,$$
+#
+# the second identity by substituting D* and writing each term as a KL to the mixture
+# m = (p_data + p_g)/2. So with an optimal D, G minimises the Jensen–Shannon divergence, which
+# is 0 only at p_g = p_data.
+#
+# **Checked by training.** Real data N(0, 1), "generator" N(1.5, 0.7²) (fixed); a small MLP
+# discriminator trained with the BCE loss should converge to the formula:
+
+# %%
+from cgen_lessons.gan import MLPDiscriminator, d_loss_bce
+from cgen_lessons.train import fit
+
+p_data, p_gen = torch.distributions.Normal(0.0, 1.0), torch.distributions.Normal(1.5, 0.7)
+seed_everything(0)
+D1 = MLPDiscriminator(in_dim=1, hidden=64, n_layers=2)
+fit(D1, torch.optim.Adam(D1.parameters(), lr=2e-3),
+    lambda g: (p_data.sample((512, 1)), p_gen.sample((512, 1))), steps=1500,
+    loss_fn=lambda d, batch: d_loss_bce(d(batch[0]), d(batch[1])), desc="1-D discriminator")
+xs = torch.linspace(-3, 4, 301)[:, None]
+with torch.no_grad():
+    d_trained = torch.sigmoid(D1(xs))
+d_formula = torch.sigmoid(p_data.log_prob(xs) - p_gen.log_prob(xs))[:, 0]  # p_d / (p_d + p_g)
+fig, ax = plt.subplots(figsize=(6, 3))
+ax.plot(xs[:, 0], p_data.log_prob(xs).exp(), "k:", label="p_data")
+ax.plot(xs[:, 0], p_gen.log_prob(xs).exp(), "k--", label="p_g")
+ax.plot(xs[:, 0], d_formula, lw=3, alpha=0.5, label="D* formula")
+ax.plot(xs[:, 0], d_trained, label="trained D")
+ax.legend(fontsize=8)
+plt.show()
+
+# %%
+# NBVAL_CHECK_OUTPUT
+dense = (p_data.log_prob(xs).exp()[:, 0] + p_gen.log_prob(xs).exp()[:, 0]) > 0.05  # where there is data to learn from
+print("trained D matches p_data / (p_data + p_g) within 0.05 wherever either density exceeds 0.05:",
+      bool((d_trained - d_formula).abs()[dense].max() < 0.05))
+grid = torch.linspace(-8, 8, 8001, dtype=torch.float64)
+dx = grid[1] - grid[0]
+lp_d, lp_g = torch.distributions.Normal(0.0, 1.0).log_prob(grid), torch.distributions.Normal(1.5, 0.7).log_prob(grid)
+l_star = lp_d - lp_g  # logit of D*
+V_star = ((lp_d.exp() * F.logsigmoid(l_star) + lp_g.exp() * F.logsigmoid(-l_star)) * dx).sum()
+log_m = torch.logaddexp(lp_d, lp_g) - math.log(2)
+js = 0.5 * ((lp_d.exp() * (lp_d - log_m)) * dx).sum() + 0.5 * ((lp_g.exp() * (lp_g - log_m)) * dx).sum()
+print("V(D*, G) = 2·JS(p_data ‖ p_g) − log 4 by numerical integration (to 1e-8):", abs((V_star - (2 * js - math.log(4))).item()) < 1e-8)
+
+# %% [markdown]
+# ## 2 · Saturating and non-saturating generator losses
+#
+# Early in training D easily rejects the fakes, D(G(z)) ≈ 0. The original generator objective
+# log(1 − D(G(z))) is then flat: with D = σ(l), d/dl log(1 − σ(l)) = −σ(l) → 0. Goodfellow et
+# al. therefore train G to *maximise* log D(G(z)) instead (same fixed point, very different
+# gradients): d/dl [−log σ(l)] = −(1 − σ(l)) → −1. Measured with autograd:
+
+# %%
+from cgen_lessons.gan import g_loss_minimax, g_loss_nonsaturating
+
+logits = torch.linspace(-10, 6, 200, requires_grad=True)
+grad_sat = torch.autograd.grad(g_loss_minimax(logits) * 200, logits)[0]  # per-sample gradient
+grad_ns = torch.autograd.grad(g_loss_nonsaturating(logits) * 200, logits)[0]
+d_of_fake = torch.sigmoid(logits.detach())
+fig, ax = plt.subplots(figsize=(5.5, 3))
+ax.semilogy(d_of_fake, grad_sat.abs(), label="minimax: log(1 − D(G(z)))")
+ax.semilogy(d_of_fake, grad_ns.abs(), label="non-saturating: −log D(G(z))")
+ax.set_xlabel("D(G(z))")
+ax.set_ylabel("|∂ loss / ∂ logit|")
+ax.legend(fontsize=8)
+plt.show()
+
+# %%
+# NBVAL_CHECK_OUTPUT
+confident = d_of_fake < 0.01
+print("where D(G(z)) < 0.01, the minimax gradient is below 0.01:", bool(grad_sat.abs()[confident].max() < 0.01))
+print("and the non-saturating gradient is above 0.99:", bool(grad_ns.abs()[confident].min() > 0.99))
+torch.testing.assert_close(grad_sat.abs(), d_of_fake)
+torch.testing.assert_close(grad_ns.abs(), 1 - d_of_fake)
+print("|gradients| equal D(G(z)) and 1 − D(G(z)) exactly: True")
+
+# %% [markdown]
+# ## 3 · The implementation
+#
+# `cgen_lessons.gan` has MLP and DCGAN-style networks for 2-D points and 8×8 digits, the losses
+# (minimax, non-saturating, least-squares, WGAN with gradient penalty), and one `make_gan_step`
+# that plugs into the course's training loop. Two details that the articles get wrong are
+# visible in it: the fakes are detached for D's update only, and the gradient penalty is taken
+# with respect to interpolated *data*, not the noise.
+
+# %%
+from cgen_lessons.gan import gradient_penalty, make_gan_step
+
+show_source(make_gan_step)
+
+# %%
+show_source(gradient_penalty)
+
+# %% [markdown]
+# ## 4 · Mode collapse on the 2-D benchmarks
+#
+# The 8-Gaussians ring (σ = 0.02) and the 25-Gaussians grid (σ = 0.05) are the standard tests:
+# from 2,500 samples, count the **modes captured** and the share of **high-quality** samples
+# (within 3σ of a mode). First one vanilla GAN on the ring, with snapshots during training:
+
+# %%
+from cgen_lessons.gan import GAN, MLPGenerator, mode_coverage
+
+modes8 = data.toy_modes("8gaussians")
+snapshots = {}
+seed_everything(0)
+gan2d = GAN(MLPGenerator(2, 2, 128, 3), MLPDiscriminator(2, 128, 3))
+opts = {"G": torch.optim.Adam(gan2d.G.parameters(), 2e-4, betas=(0.5, 0.999)),
+        "D": torch.optim.Adam(gan2d.D.parameters(), 2e-4, betas=(0.5, 0.999))}
+
+
+def snapshot(gan):
+    s = gan.sample(2500, torch.Generator().manual_seed(0))
+    snapshots[len(snapshots)] = s
+    captured, hq = mode_coverage(s, modes8, 0.02)
+    return {"modes": captured, "high_quality": hq}
+
+
+hist2d = fit(gan2d, opts, lambda g: data.toy_2d("8gaussians", 256, g), steps=3000,
+             step_fn=make_gan_step("nonsaturating"), eval_fn=snapshot, eval_every=500, desc="2-D GAN")
+fig, axes = plt.subplots(1, len(snapshots), figsize=(3 * len(snapshots), 3))
+ring = data.toy_2d("8gaussians", 1000, torch.Generator().manual_seed(1))
+for ax, (i, s) in zip(axes, snapshots.items()):
+    viz.scatter_2d(s, reference=ring, ax=ax, s=1, lim=2.6,
+                   title=f"step {hist2d.eval['step'][i]}: {int(hist2d.eval['modes'][i])}/8, {hist2d.eval['high_quality'][i]:.0%} HQ")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# Training diagnostics from the same run: the losses and the discriminator's average output
+# on real and generated batches. A healthy run hovers with D(x) somewhat above D(G(z)); if
+# D(G(z)) falls to 0 and stays there, the generator has lost its gradient signal.
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(11, 3))
+viz.loss_curves({"D": hist2d}, key="d_loss", ax=axes[0], smooth=25, ylabel="loss")
+viz.loss_curves({"G": hist2d}, key="g_loss", ax=axes[0], smooth=25, ylabel="loss")
+viz.loss_curves({"D(x)": hist2d}, key="D_real", ax=axes[1], smooth=25, ylabel="mean D output")
+viz.loss_curves({"D(G(z))": hist2d}, key="D_fake", ax=axes[1], smooth=25, ylabel="mean D output")
+plt.show()
+
+# %% [markdown]
+# The full comparison — vanilla GAN, PacGAN (the discriminator sees 4 samples at once, which
+# lets it notice missing variety; Lin et al. 2018) and WGAN-GP (Gulrajani et al. 2017) — over
+# three seeds and 5,000 steps each takes far longer than a chapter may, so
+# `benchmarks/gan_modes.py` ran it; its saved results:
+
+# %%
+rows = []
+for name in ("8gaussians", "25gaussians"):
+    f = Path("..") / "benchmarks" / "results" / f"gan_modes_{name}.json"
+    if f.exists():
+        rows += json.loads(f.read_text())["runs"]
+if rows:
+    print(f"{'data set':<13}{'method':<27}{'modes captured':>18}{'high quality':>16}{'seeds':>7}{'min/run':>9}")
+    for name in ("8gaussians", "25gaussians"):
+        for method in dict.fromkeys(r["method"] for r in rows):
+            rs = [r for r in rows if r["dataset"] == name and r["method"] == method]
+            if not rs:
+                continue
+            m = torch.tensor([float(r["modes"]) for r in rs])
+            hq = torch.tensor([r["high_quality"] for r in rs]) * 100
+            sd = lambda t: t.std().item() if len(t) > 1 else 0.0
+            print(f"{name:<13}{method:<27}{m.mean():>8.1f} ± {sd(m):3.1f} / {rs[0]['n_modes']:<2}"
+                  f"{hq.mean():>9.0f} ± {sd(hq):3.0f} %{len(rs):>7}{sum(r['seconds'] for r in rs) / len(rs) / 60:>9.1f}")
+else:
+    print("run benchmarks/gan_modes.py to produce the comparison")
+
+# %% [markdown]
+# ## 5 · A DCGAN on the digits, measured
+#
+# Radford et al.'s (2016) recipe — strided (transposed) convolutions, batch normalisation in
+# the generator, LeakyReLU in the discriminator, Adam with β₁ = 0.5 — scaled down to 8×8 images.
+#
+# **How to score image samples?** We use the Fréchet distance of Heusel et al. (2017) — the
+# formula behind FID — but with features from a small classifier trained on these digits
+# instead of an ImageNet network (which would need a download and does not suit 8×8 digits):
+# fit a Gaussian to the penultimate-layer features of real test digits and of samples, and
+# compute ‖μ₁ − μ₂‖² + tr(Σ₁ + Σ₂ − 2(Σ₁^{1/2} Σ₂ Σ₁^{1/2})^{1/2}). Lower is better; two real
+# samples give the floor.
+
+# %%
+from cgen_lessons.gan import ConvDiscriminator, ConvGenerator
+from cgen_lessons.metrics import frechet_distance
+
+digits = data.load_digits()
+seed_everything(0)
+feature_net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 128), torch.nn.ReLU(),
+                                  torch.nn.Linear(128, 64), torch.nn.ReLU())
+classifier = torch.nn.Sequential(feature_net, torch.nn.Linear(64, 10))
+fit(classifier, torch.optim.Adam(classifier.parameters(), lr=2e-3),
+    lambda g: (lambda i: (digits.x_train[i], digits.y_train[i]))(torch.randint(0, len(digits.x_train), (128,), generator=g)),
+    steps=600, loss_fn=lambda m, b: F.cross_entropy(m(b[0]), b[1]), desc="feature classifier")
+classifier.eval()
+with torch.no_grad():
+    accuracy = (classifier(digits.x_test).argmax(1) == digits.y_test).float().mean().item()
+print(f"feature classifier test accuracy: {accuracy:.3f}")
+
+
+def fd_to_test(images):
+    with torch.no_grad():
+        return frechet_distance(feature_net(digits.x_test), feature_net(images))
+
+
+def train_dcgan(loss, steps=1500, seed=0):
+    seed_everything(seed)
+    gan = GAN(ConvGenerator(32, 64), ConvDiscriminator(64))
+    opt = {"G": torch.optim.Adam(gan.G.parameters(), 2e-4, betas=(0.5, 0.999)),
+           "D": torch.optim.Adam(gan.D.parameters(), 2e-4, betas=(0.5, 0.999))}
+    x = digits.x_train
+    hist = fit(gan, opt, lambda g: x[torch.randint(0, len(x), (64,), generator=g)], steps=steps,
+               step_fn=make_gan_step(loss), desc=f"DCGAN ({loss})", seed=seed)
+    return gan, hist
+
+
+dcgan, dc_hist = train_dcgan("nonsaturating")
+lsgan, _ = train_dcgan("lsgan")
+fd = {
+    "real: training digits (floor)": fd_to_test(digits.x_train),
+    "DCGAN, non-saturating loss": fd_to_test(dcgan.sample(1000, torch.Generator().manual_seed(0))),
+    "DCGAN, least-squares loss": fd_to_test(lsgan.sample(1000, torch.Generator().manual_seed(0))),
+    "class-mean images + noise (no generator)": fd_to_test(
+        (torch.stack([digits.x_train[digits.y_train == c].mean(0) for c in range(10)])[torch.arange(1000) % 10]
+         + 0.1 * torch.randn(1000, 1, 8, 8, generator=torch.Generator().manual_seed(0))).clamp(0, 1)),
+    "uniform noise (ceiling)": fd_to_test(torch.rand(1000, 1, 8, 8, generator=torch.Generator().manual_seed(0))),
+}
+for name, value in fd.items():
+    print(f"{name:<40} Fréchet distance to the test digits {value:8.2f}")
+fig, axes = plt.subplots(1, 2, figsize=(13, 2.4))
+viz.image_grid(dcgan.sample(40, torch.Generator().manual_seed(1)), nrow=20, ax=axes[0], title="DCGAN (non-saturating) samples")
+viz.image_grid(lsgan.sample(40, torch.Generator().manual_seed(1)), nrow=20, ax=axes[1], title="LSGAN samples")
+plt.show()
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print("both GANs are more than 5× closer to the test digits than uniform noise:",
+      5 * max(fd["DCGAN, non-saturating loss"], fd["DCGAN, least-squares loss"]) < fd["uniform noise (ceiling)"])
+print("real training digits remain closer than any generator:",
+      fd["real: training digits (floor)"] < min(fd["DCGAN, non-saturating loss"], fd["DCGAN, least-squares loss"]))
+
+# %% [markdown]
+# Both GANs produce digit-like samples in about a minute of CPU, far closer to the test digits
+# than noise but far from real data; the least-squares GAN is clearly ahead of the
+# non-saturating one at this short training length, whose samples are noisier. Note the
+# class-mean baseline: it beats both GANs on this metric without generating anything new. A
+# classifier's penultimate features respond mostly to class identity, and smoothed class means
+# carry exactly the right class statistics — a known weakness of feature-based Fréchet
+# distances, which measure only what their feature network cares about. Longer GAN training
+# (not affordable here) lowers the GANs' distances; the metric's blind spots remain. The VAE of
+# chapter 05 modelled *binarised* digits, so it is not on this table; comparing model families on
+# one metric is taken up again in chapter 07.
+
+# %% [markdown]
+# ## 6 · Applications
+#
+# GANs made the first photorealistic face generators (StyleGAN, Karras et al. 2019) and remain
+# the fastest high-quality image generators, since sampling is one forward pass; their
+# adversarial loss lives on inside other systems — the discriminator losses of image-to-image
+# translation (pix2pix, Isola et al. 2017; CycleGAN, Zhu et al. 2017), super-resolution, and the
+# autoencoders of latent diffusion models. Text is harder: sampling discrete tokens is not
+# differentiable, so D's gradient cannot reach G directly — SeqGAN (Yu et al. 2017) uses policy
+# gradients instead, as a later chapter of this course will show. (Using GAN samples to augment
+# a classifier's training set is another common application; we have not measured it here.)
+
+# %% [markdown]
+# ## 7 · Corrections to the source articles
+#
+# **Article A §5.2 — the GAN code.** (1) The discriminator's `forward` calls `self.relu`, which
+# its `__init__` never defines, so the very first call crashes. (2) The "real data" is
+# `torch.randn` noise. (3) The fake batch is passed through `.detach()` and *that* is used as the
+# generator's loss, so the generator receives no gradient at all. (4) Both losses are plain
+# means of D's outputs with the same sign, so D is trained to *lower* its output on real data.
+# Demonstrations, with the article's classes transcribed (in our own code) as faithfully as possible:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+class ArticleDiscriminator(torch.nn.Module):
+    """Transcription of article A's discriminator: three layers defined, no ReLU attribute."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2, self.fc3 = torch.nn.Linear(64, 32), torch.nn.Linear(32, 16), torch.nn.Linear(16, 1)
+        self.sigmoid = torch.nn.Sigmoid()
+
+    def forward(self, x):
+        return self.sigmoid(self.fc3(self.relu(self.fc2(x))))  # as written in the article
+
+
+try:
+    ArticleDiscriminator()(torch.randn(2, 64))
+    print("the article's discriminator runs")
+except AttributeError as err:
+    print("the article's discriminator crashes:", type(err).__name__)
+
+G_a = MLPGenerator(8, 64, 32, 2)
+D_a = MLPDiscriminator(64, 32, 2)
+fake_loss = torch.sigmoid(D_a(G_a(torch.randn(16, 8)).detach())).mean()  # the article's G loss
+fake_loss.backward()
+print("generator parameters with a gradient after the article's G loss:",
+      sum(p.grad is not None for p in G_a.parameters()), "of", len(list(G_a.parameters())))
+
+# %%
+# NBVAL_CHECK_OUTPUT
+seed_everything(0)
+D_sign = MLPDiscriminator(64, 32, 2)
+opt_sign = torch.optim.Adam(D_sign.parameters(), 1e-3)
+real_digits = digits.x_train.flatten(1)
+for _ in range(100):  # the article's D loss: mean D(real) + mean D(fake), minimised
+    loss = torch.sigmoid(D_sign(real_digits[:128])).mean() + torch.sigmoid(D_sign(torch.rand(128, 64))).mean()
+    opt_sign.zero_grad()
+    loss.backward()
+    opt_sign.step()
+with torch.no_grad():
+    print("after 100 steps on the article's D loss, D calls real digits real (D(x) > 0.5) for",
+          f"{(torch.sigmoid(D_sign(real_digits)) > 0.5).float().mean().item():.0%} of them")
+
+# %% [markdown]
+# *Correct version:* `make_gan_step` — D minimises −V on (real, detached fake); G minimises the
+# non-saturating loss on *non-detached* fakes; real data is real.
+#
+# **Article A §4.1 — the gradient penalty taken w.r.t. z.** A adds λ E‖∇_z D(G(z))‖² to the
+# generator's loss. *Why it is wrong:* the WGAN-GP penalty constrains the *critic* to be
+# 1-Lipschitz in the data space: (‖∇_x̂ f(x̂)‖ − 1)² on interpolates between real and fake data,
+# in the critic's loss. A gradient w.r.t. z mixes in the generator's Jacobian: for a critic that
+# already satisfies the constraint exactly, the correct penalty is 0 while the article's term
+# changes when only the generator is rescaled.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+critic = torch.nn.Linear(2, 1)
+with torch.no_grad():
+    critic.weight.copy_(torch.tensor([[0.6, 0.8]]))  # ‖w‖ = 1: exactly 1-Lipschitz
+f = lambda x: critic(x).squeeze(-1)
+real2, z = data.toy_2d("8gaussians", 64, torch.Generator().manual_seed(0)), torch.randn(64, 2)
+article_terms = []
+for scale in (1.0, 3.0):
+    G_s = torch.nn.Linear(2, 2)
+    with torch.no_grad():
+        G_s.weight.mul_(scale)
+    z_req = z.clone().requires_grad_(True)
+    (g_z,) = torch.autograd.grad(f(G_s(z_req)).sum(), z_req)
+    article_terms.append((g_z.norm(dim=1) ** 2).mean().item())
+    correct = gradient_penalty(f, real2, G_s(z).detach()).item()
+print("correct penalty (w.r.t. interpolated data) for the 1-Lipschitz critic is 0:", abs(correct) < 1e-10)
+print("article's penalty (w.r.t. z) changes when only the generator is scaled ×3:", article_terms[1] > 2 * article_terms[0])
+
+# %% [markdown]
+# **Article C §4 — "min_D V(D, G)".** C writes the discriminator's problem as a minimisation of
+# V. *Why it is wrong:* V is D's log-likelihood as a classifier; D *maximises* it, and only the
+# maximiser is D* = p_data/(p_data + p_g) (§1). Minimising it is the sign error of the article A
+# code above: D learns to call real data fake.
+#
+# **Articles B §2.2 and A §2.2 — "the discriminative model".** Both present the GAN discriminator
+# as "the discriminative model" of content generation; chapter 01 (§7) explains why the
+# discriminator is a training device and the GAN as a whole a generative (implicit) model.
+#
+# **Article C §3.1.4-style alternation "train G with D fixed, then D with G fixed".** This one
+# is right for GANs — alternating D and G updates *is* the standard algorithm (unlike for the
+# VAE, chapter 05). What C omits is that G's update must flow through D (not detached), and that
+# D is usually updated once (or n_critic times for WGAN) per G step rather than to convergence.
+
+# %% [markdown]
+# ## 8 · Exercises
+#
+# **Exercise 1 — the non-saturating loss.** Given D's logits on a batch of fakes, return the
+# generator loss to minimise. This attempt uses the saturating form.
+
+# %%
+from cgen_lessons.exercises import check
+
+
+def my_generator_loss(fake_logits):
+    return torch.log(1 - torch.sigmoid(fake_logits)).mean()
+
+
+check("nonsaturating_loss", my_generator_loss)
+
+# %% [markdown]
+# **Exercise 2 — the gradient penalty.** For the critic f(x) = Σ_i w_i tanh(x_i), real and fake
+# batches and per-sample ε, return E(‖∇_x̂ f(x̂)‖₂ − 1)². This attempt forgets to interpolate.
+
+# %%
+def my_gradient_penalty(w, real, fake, eps):
+    x = fake.clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad((torch.tanh(x) * w).sum(), x)
+    return ((grad.norm(dim=1) - 1) ** 2).mean()
+
+
+check("gradient_penalty", my_gradient_penalty)
+
+# %% [markdown]
+# **Exercise 3 (open).** Measure data augmentation: train a classifier on 10 digits per class,
+# then on those plus 1,000 samples of a *conditional* GAN (add a label input to
+# `ConvGenerator` and `ConvDiscriminator`), and compare test accuracies over several seeds.
+
+# %% [markdown]
+# ## 9 · Summary
+#
+# - D* = p_data/(p_data + p_g) and V(D*, G) = 2·JS − log 4, checked by training and by integration.
+# - The minimax generator loss saturates when D is confident; the non-saturating loss does not
+#   (gradients D(G(z)) vs 1 − D(G(z)), measured).
+# - Mode coverage on the 2-D benchmarks and Fréchet distances on the digits are measured, not
+#   asserted; see the tables above.
+# - The articles' GAN code crashes, trains D in the wrong direction and gives G no gradient.
+
+# %%
+print(f"chapter run time: {time.perf_counter() - chapter_start:.0f} s")
+
+# %% [markdown]
+# **References**
+#
+# - Goodfellow, I. et al. (2014). Generative adversarial nets. *NeurIPS*.
+# - Gulrajani, I., Ahmed, F., Arjovsky, M., Dumoulin, V., Courville, A. (2017). Improved training of Wasserstein GANs. *NeurIPS*.
+# - Heusel, M., Ramsauer, H., Unterthiner, T., Nessler, B., Hochreiter, S. (2017). GANs trained by a two time-scale update rule converge to a local Nash equilibrium. *NeurIPS*.
+# - Isola, P., Zhu, J.-Y., Zhou, T., Efros, A. A. (2017). Image-to-image translation with conditional adversarial networks. *CVPR*.
+# - Karras, T., Laine, S., Aila, T. (2019). A style-based generator architecture for generative adversarial networks. *CVPR*.
+# - Lin, Z., Khetan, A., Fanti, G., Oh, S. (2018). PacGAN: the power of two samples in generative adversarial networks. *NeurIPS*.
+# - Mao, X. et al. (2017). Least squares generative adversarial networks. *ICCV*.
+# - Radford, A., Metz, L., Chintala, S. (2016). Unsupervised representation learning with deep convolutional generative adversarial networks. *ICLR*.
+# - Srivastava, A., Valkov, L., Russell, C., Gutmann, M. U., Sutton, C. (2017). VEEGAN: reducing mode collapse in GANs using implicit variational learning. *NeurIPS*.
+# - Yu, L., Zhang, W., Wang, J., Yu, Y. (2017). SeqGAN: sequence generative adversarial nets with policy gradient. *AAAI*.
+# - Zhu, J.-Y., Park, T., Isola, P., Efros, A. A. (2017). Unpaired image-to-image translation using cycle-consistent adversarial networks. *ICCV*.

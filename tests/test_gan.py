@@ -1,0 +1,125 @@
+import math
+
+import pytest
+import torch
+
+from cgen_lessons.gan import (GAN, ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator, d_loss_bce,
+                              g_loss_minimax, g_loss_nonsaturating, gradient_penalty, make_gan_step, mode_coverage)
+from cgen_lessons.metrics import frechet_distance
+
+
+def test_optimal_discriminator_formula_minimises_the_discriminator_loss():
+    """On a grid, −V(D) = −∫ p_data log D + p_g log(1 − D) is smallest at D* = p_data / (p_data + p_g),
+    and V(D*) = 2 JS − log 4. D is handled through its logit l, D* having l* = log p_data − log p_g."""
+    x = torch.linspace(-6, 6, 2001, dtype=torch.float64)
+    dx = x[1] - x[0]
+    log_pd = torch.distributions.Normal(0.0, 1.0).log_prob(x)
+    log_pg = torch.distributions.Normal(1.5, 0.7).log_prob(x)
+    p_data, p_g = log_pd.exp(), log_pg.exp()
+    l_star = log_pd - log_pg
+
+    def neg_v(logit):
+        return -((p_data * torch.nn.functional.logsigmoid(logit) + p_g * torch.nn.functional.logsigmoid(-logit)) * dx).sum()
+
+    for eps in (0.3, -0.3):
+        assert neg_v(l_star) < neg_v(l_star + eps)
+    m = 0.5 * (p_data + p_g)
+    js = 0.5 * ((p_data * (log_pd - m.log())) * dx).sum() + 0.5 * ((p_g * (log_pg - m.log())) * dx).sum()
+    torch.testing.assert_close(-neg_v(l_star), 2 * js - math.log(4), atol=1e-6, rtol=0)
+
+
+def test_losses_equal_their_formulas():
+    real, fake = torch.tensor([2.0, -1.0]), torch.tensor([0.5, -3.0])
+    D_real, D_fake = torch.sigmoid(real), torch.sigmoid(fake)
+    torch.testing.assert_close(d_loss_bce(real, fake), -(D_real.log().mean() + (1 - D_fake).log().mean()))
+    torch.testing.assert_close(g_loss_minimax(fake), (1 - D_fake).log().mean())
+    torch.testing.assert_close(g_loss_nonsaturating(fake), -D_fake.log().mean())
+
+
+def test_gradient_penalty_on_a_linear_critic():
+    """f(x) = wᵀx has ∇f = w everywhere, so the penalty is (‖w‖ − 1)² whatever the interpolates."""
+    critic = torch.nn.Linear(3, 1, bias=True)
+    with torch.no_grad():
+        critic.weight.copy_(torch.tensor([[2.0, -1.0, 2.0]]))  # ‖w‖ = 3
+    real, fake = torch.randn(16, 3), torch.randn(16, 3)
+    gp = gradient_penalty(lambda x: critic(x).squeeze(-1), real, fake)
+    torch.testing.assert_close(gp, torch.tensor((3.0 - 1.0) ** 2))
+    with pytest.raises(ValueError, match="same shape"):
+        gradient_penalty(critic, real, fake[:3])
+
+
+@pytest.mark.parametrize("loss", ["minimax", "nonsaturating", "lsgan", "wgan-gp"])
+def test_generator_receives_gradients_and_step_runs(loss):
+    torch.manual_seed(0)
+    gan = GAN(MLPGenerator(2, 2, 16, 2), MLPDiscriminator(2, 16, 2))
+    opts = {"G": torch.optim.SGD(gan.G.parameters(), lr=0.0), "D": torch.optim.SGD(gan.D.parameters(), lr=0.0)}
+    out = make_gan_step(loss, n_critic=2)(gan, torch.randn(8, 2), opts)
+    assert set(out) == {"d_loss", "g_loss", "D_real", "D_fake"}
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in gan.G.parameters() if p.dim() > 1)
+
+
+def test_detached_fake_gives_the_generator_no_gradient():
+    """The articles' bug: a generator loss computed on G(z).detach() cannot train G."""
+    torch.manual_seed(0)
+    G, D = MLPGenerator(2, 2, 8, 2), MLPDiscriminator(2, 8, 2)
+    loss = g_loss_nonsaturating(D(G(torch.randn(4, 2)).detach()))
+    loss.backward()
+    assert all(p.grad is None for p in G.parameters())
+
+
+def test_conv_nets_shapes_and_pack():
+    torch.manual_seed(0)
+    G, D = ConvGenerator(16, 8), ConvDiscriminator(8, spectral_norm=True)
+    x = G(torch.randn(5, 16))
+    assert x.shape == (5, 1, 8, 8) and x.min() >= 0 and x.max() <= 1
+    assert D(x).shape == (5,)
+    assert MLPDiscriminator(2, 8, 2, pack=4)(torch.randn(8, 2)).shape == (2,)
+    with pytest.raises(ValueError, match="divisible by pack"):
+        MLPDiscriminator(2, 8, 2, pack=4)(torch.randn(6, 2))
+
+
+def test_mode_coverage():
+    modes = torch.tensor([[0.0, 0.0], [4.0, 0.0]])
+    samples = torch.tensor([[0.01, 0.0], [0.0, 0.02], [2.0, 2.0], [10.0, 0.0]])
+    assert mode_coverage(samples, modes, std=0.02) == (1, 0.5)
+    with pytest.raises(ValueError, match="std"):
+        mode_coverage(samples, modes, std=0.0)
+
+
+def test_frechet_distance_properties():
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(2000, 5, generator=g, dtype=torch.float64)
+    assert abs(frechet_distance(a, a)) < 1e-8
+    d = [frechet_distance(a, a + s * torch.randn(2000, 5, generator=g, dtype=torch.float64)) for s in (0.1, 0.5, 1.0)]
+    assert d[0] < d[1] < d[2]
+    # two Gaussians with known parameters: FD = ‖μ₁ − μ₂‖² + Σ (σ₁ − σ₂)² for diagonal covariances
+    b = 2.0 * torch.randn(200000, 5, generator=g, dtype=torch.float64) + 1.0
+    c = torch.randn(200000, 5, generator=g, dtype=torch.float64)
+    assert abs(frechet_distance(b, c) - (5 * 1.0 + 5 * 1.0)) < 0.1
+    with pytest.raises(ValueError, match="same d"):
+        frechet_distance(a, a[:, :3])
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="unknown GAN loss"):
+        make_gan_step("hinge")
+    with pytest.raises(ValueError, match="n_critic"):
+        make_gan_step("wgan-gp", n_critic=0)
+    gan = GAN(MLPGenerator(2, 2, 8, 1), MLPDiscriminator(2, 8, 1))
+    with pytest.raises(ValueError, match="optimizers"):
+        make_gan_step()(gan, torch.randn(4, 2), {"G": torch.optim.SGD(gan.G.parameters(), lr=0.1)})
+
+
+def test_chapter06_checkers():
+    from cgen_lessons.exercises import _gp_reference, check
+
+    assert check("nonsaturating_loss", g_loss_nonsaturating).passed
+    assert not check("nonsaturating_loss", lambda l: torch.log(1 - torch.sigmoid(l)).mean()).passed
+    assert check("gradient_penalty", _gp_reference).passed
+
+    def no_interpolation(w, real, fake, eps):
+        x = fake.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad((torch.tanh(x) * w).sum(), x)
+        return ((grad.norm(dim=1) - 1) ** 2).mean()
+
+    assert not check("gradient_penalty", no_interpolation).passed
