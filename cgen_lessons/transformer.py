@@ -33,12 +33,13 @@ def causal_mask(T: int, device=None) -> torch.Tensor:
 
 
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None,
-              causal: bool = False, fast: bool = False, return_weights: bool = False):
+              causal: bool = False, fast: bool = False, return_weights: bool = False, dropout_p: float = 0.0):
     """softmax(q kᵀ / √d_k + M) v for q (..., T_q, d_k), k (..., T_k, d_k), v (..., T_k, d_v).
 
     ``mask`` is boolean, broadcastable to (..., T_q, T_k), True = may attend. ``causal=True``
     adds the causal mask. ``fast=True`` calls ``F.scaled_dot_product_attention`` (same maths,
-    fused kernels); the explicit path can also return the attention weights.
+    fused kernels, and attention dropout with probability ``dropout_p``); the explicit path can
+    also return the attention weights.
     """
     if q.dim() < 2 or k.dim() != q.dim() or v.dim() != q.dim():
         raise ValueError("q, k, v must have the same number of dimensions (..., T, d)")
@@ -52,8 +53,10 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Ten
             raise ValueError("causal attention needs as many queries as keys")
         cm = causal_mask(T_q, q.device)
         mask = cm if mask is None else (mask & cm)
+    if dropout_p and not fast:
+        raise ValueError("attention dropout is only available on the fast path")
     if fast and not return_weights:
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (..., T_q, T_k)
     if mask is not None:
         scores = scores.masked_fill(~mask, float("-inf"))
@@ -116,16 +119,8 @@ class MultiHeadAttention(nn.Module):
         if return_weights:
             out, weights = attention(q, k, v, mask=mask, causal=causal, return_weights=True)
         else:
-            use_dropout = self.training and self.dropout > 0
-            if use_dropout:
-                m = mask
-                if causal:
-                    cm = causal_mask(q.shape[-2], q.device)
-                    m = cm if m is None else m & cm
-                out = F.scaled_dot_product_attention(q, k, v, attn_mask=m, dropout_p=self.dropout)
-            else:
-                out = attention(q, k, v, mask=mask, causal=causal, fast=True)
-            weights = None
+            p = self.dropout if self.training else 0.0
+            out, weights = attention(q, k, v, mask=mask, causal=causal, fast=True, dropout_p=p), None
         B, _, T_q, _ = out.shape
         out = self.out_proj(out.transpose(1, 2).reshape(B, T_q, self.d_model))  # (B, T_q, d)
         return (out, weights) if return_weights else out

@@ -156,3 +156,15 @@ def test_gpt_stream_nll_uses_windows_no_longer_than_context():
     ids = torch.randint(0, 7, (200,))
     nll = stream_nll(gpt, ids)  # would raise "exceeds block_size" if a window were too long
     assert 0 < nll < 5
+
+
+def test_attention_dropout_is_active_only_in_training():
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(8, 2, dropout=0.5)
+    x = torch.randn(2, 5, 8)
+    mha.eval()
+    torch.testing.assert_close(mha(x, causal=True), mha(x, causal=True))
+    mha.train()
+    assert not torch.allclose(mha(x, causal=True), mha(x, causal=True))
+    with pytest.raises(ValueError, match="fast path"):
+        attention(x, x, x, dropout_p=0.1)
