@@ -34,12 +34,16 @@ def _check_logits(logits: torch.Tensor) -> None:
         raise ValueError("logits must be a tensor of shape (B, V)")
 
 
-def apply_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
-    """z / τ. τ → 0 approaches greedy decoding, τ = 1 leaves the model's distribution, τ > 1 flattens it."""
-    _check_logits(logits)
+def _check_temperature(temperature) -> None:
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0 \
             or not math.isfinite(temperature):
         raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
+
+
+def apply_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """z / τ. τ → 0 approaches greedy decoding, τ = 1 leaves the model's distribution, τ > 1 flattens it."""
+    _check_logits(logits)
+    _check_temperature(temperature)
     return logits / temperature
 
 
@@ -118,7 +122,7 @@ def generate(model, idx: torch.Tensor, max_new_tokens: int, *, greedy: bool = Fa
         raise ValueError(f"with a KV cache the prompt plus new tokens ({idx.shape[1]} + {max_new_tokens}) "
                          f"must fit in block_size = {limit}")
     if not greedy:
-        apply_temperature(idx.new_zeros(1, 1, dtype=torch.float), temperature)  # validates τ early
+        _check_temperature(temperature)  # fail before any model call
     was_training = model.training
     model.eval()
     cache, done = None, torch.zeros(idx.shape[0], dtype=torch.bool, device=idx.device)

@@ -6,6 +6,8 @@ import math
 
 import torch
 
+from .utils import check_positive_int
+
 __all__ = ["perplexity", "stream_nll", "distinct_n", "repetition_rate", "frechet_distance"]
 
 
@@ -77,12 +79,15 @@ def _sliding_nll(model, ids: torch.Tensor, context: int, batch: int = 256) -> fl
     return total / count
 
 
+def _ngrams(seq, n: int) -> list[tuple]:
+    seq = list(seq)
+    return [tuple(seq[i: i + n]) for i in range(len(seq) - n + 1)]
+
+
 def distinct_n(sequences: list, n: int) -> float:
     """Distinct-n (Li et al. 2016): number of distinct n-grams / total n-grams, pooled over sequences."""
-    from .utils import check_positive_int
-
     n = check_positive_int(n, "n")
-    grams = [tuple(seq[i: i + n]) for seq in sequences for i in range(len(seq) - n + 1)]
+    grams = [g for seq in sequences for g in _ngrams(seq, n)]
     if not grams:
         raise ValueError(f"the sequences contain no {n}-grams")
     return len(set(grams)) / len(grams)
@@ -90,11 +95,8 @@ def distinct_n(sequences: list, n: int) -> float:
 
 def repetition_rate(sequence, n: int = 4) -> float:
     """Share of the n-grams of one sequence that already occurred earlier in it (0 = no repeats)."""
-    from .utils import check_positive_int
-
     n = check_positive_int(n, "n")
-    seq = list(sequence)
-    grams = [tuple(seq[i: i + n]) for i in range(len(seq) - n + 1)]
+    grams = _ngrams(sequence, n)
     if not grams:
         raise ValueError(f"the sequence has no {n}-grams")
     seen, repeats = set(), 0

@@ -85,25 +85,30 @@ class MultiHeadAttention(nn.Module):
         B, T, _ = x.shape
         return x.view(B, T, self.n_heads, self.d_k).transpose(1, 2)  # (B, h, T, d_k)
 
+    def _project(self, query, key, value):
+        """Q = query W_Qᵀ + b_Q (likewise K, V), split into heads: each (B, h, T, d_k)."""
+        W_q, W_k, W_v = self.in_proj_weight.chunk(3)
+        b_q, b_k, b_v = self.in_proj_bias.chunk(3)
+        return (self._split(F.linear(query, W_q, b_q)), self._split(F.linear(key, W_k, b_k)),
+                self._split(F.linear(value, W_v, b_v)))
+
+    def _merge(self, out: torch.Tensor) -> torch.Tensor:
+        """Concatenate the heads (B, h, T, d_k) → (B, T, d) and apply W_O."""
+        B, _, T, _ = out.shape
+        return self.out_proj(out.transpose(1, 2).reshape(B, T, self.d_model))
+
     def forward_cached(self, x: torch.Tensor, cache: dict | None):
         """Causal self-attention for new positions x (B, T_new, d), reusing the keys and values of
         earlier positions stored in ``cache`` {"k", "v"}: (B, h, T_past, d_k). Returns the output
         and the extended cache. The new queries attend to all past keys and causally to the new ones."""
-        W_q, W_k, W_v = self.in_proj_weight.chunk(3)
-        b_q, b_k, b_v = self.in_proj_bias.chunk(3)
-        q = self._split(F.linear(x, W_q, b_q))  # (B, h, T_new, d_k)
-        k = self._split(F.linear(x, W_k, b_k))
-        v = self._split(F.linear(x, W_v, b_v))
+        q, k, v = self._project(x, x, x)  # (B, h, T_new, d_k)
         if cache is not None:
             k = torch.cat([cache["k"], k], dim=2)  # (B, h, T_past + T_new, d_k)
             v = torch.cat([cache["v"], v], dim=2)
         T_new, T_all = q.shape[2], k.shape[2]
         # query i (absolute position T_all − T_new + i) may see keys 0 .. T_all − T_new + i
         mask = torch.ones(T_new, T_all, dtype=torch.bool, device=x.device).tril(diagonal=T_all - T_new)
-        out = attention(q, k, v, mask=mask, fast=True)
-        B = x.shape[0]
-        out = self.out_proj(out.transpose(1, 2).reshape(B, T_new, self.d_model))
-        return out, {"k": k, "v": v}
+        return self._merge(attention(q, k, v, mask=mask, fast=True)), {"k": k, "v": v}
 
     def forward(self, query, key=None, value=None, mask=None, causal=False, return_weights=False):
         """query (B, T_q, d), key/value (B, T_k, d) (default: self-attention on query)."""
@@ -111,18 +116,13 @@ class MultiHeadAttention(nn.Module):
         value = key if value is None else value
         if query.dim() != 3 or query.shape[-1] != self.d_model:
             raise ValueError(f"query must have shape (B, T, {self.d_model}), got {tuple(query.shape)}")
-        W_q, W_k, W_v = self.in_proj_weight.chunk(3)
-        b_q, b_k, b_v = self.in_proj_bias.chunk(3)
-        q = self._split(F.linear(query, W_q, b_q))  # (B, h, T_q, d_k)
-        k = self._split(F.linear(key, W_k, b_k))  # (B, h, T_k, d_k)
-        v = self._split(F.linear(value, W_v, b_v))
+        q, k, v = self._project(query, key, value)  # (B, h, T_q, d_k), (B, h, T_k, d_k) ×2
         if return_weights:
             out, weights = attention(q, k, v, mask=mask, causal=causal, return_weights=True)
         else:
             p = self.dropout if self.training else 0.0
             out, weights = attention(q, k, v, mask=mask, causal=causal, fast=True, dropout_p=p), None
-        B, _, T_q, _ = out.shape
-        out = self.out_proj(out.transpose(1, 2).reshape(B, T_q, self.d_model))  # (B, T_q, d)
+        out = self._merge(out)  # (B, T_q, d)
         return (out, weights) if return_weights else out
 
 
