@@ -337,8 +337,11 @@ train_ids, rest = data.split_ids(ids, val_fraction=0.2)
 val_ids, test_ids = data.split_ids(rest, val_fraction=0.5)
 
 
+from cgen_lessons.metrics import stream_nll
+
+
 def heldout_nll(model, stream):
-    return model(stream[None, :-1], stream[None, 1:])[1].item()
+    return stream_nll(model, stream, rows=1)  # mean −log p(x_t | x_<t) over the whole stream, in nats
 
 
 betas = [0.3, 3.0, 30.0]
