@@ -8,7 +8,7 @@ import torch
 
 from .utils import check_positive_int
 
-__all__ = ["perplexity", "stream_nll", "distinct_n", "repetition_rate", "frechet_distance"]
+__all__ = ["perplexity", "stream_nll", "distinct_n", "repetition_rate", "frechet_distance", "mmd2"]
 
 
 def perplexity(cross_entropy_nats) -> float:
@@ -121,3 +121,29 @@ def frechet_distance(feats_a: torch.Tensor, feats_b: torch.Tensor) -> float:
     middle = sqrt_a @ cov_b @ sqrt_a  # symmetric PSD
     tr_sqrt = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp_min(0).sqrt().sum()
     return ((mu_a - mu_b) ** 2).sum().item() + (torch.trace(cov_a) + torch.trace(cov_b) - 2 * tr_sqrt).item()
+
+
+def mmd2(x: torch.Tensor, y: torch.Tensor, bandwidth: float) -> float:
+    """Unbiased squared maximum mean discrepancy (Gretton et al. 2012) with the Gaussian kernel
+    k(a, b) = exp(−‖a − b‖² / (2 h²)), h = ``bandwidth``, between samples x (N, d) and y (M, d):
+
+        MMD² = Σ_{i≠j} k(x_i, x_j) / (N(N−1)) + Σ_{i≠j} k(y_i, y_j) / (M(M−1)) − 2 Σ_{i,j} k(x_i, y_j) / (NM).
+
+    Zero in expectation when both samples come from the same distribution (so it can be slightly
+    negative), positive otherwise."""
+    if x.dim() != 2 or y.dim() != 2 or x.shape[1] != y.shape[1]:
+        raise ValueError("samples must be (N, d) and (M, d) with the same d")
+    if min(len(x), len(y)) < 2:
+        raise ValueError("each sample needs at least 2 points")
+    if not isinstance(bandwidth, (int, float)) or not bandwidth > 0:
+        raise ValueError(f"bandwidth must be a positive number, got {bandwidth!r}")
+    x, y = x.double().cpu(), y.double().cpu()
+    n, m = len(x), len(y)
+
+    def kernel(a, b):
+        return torch.exp(-torch.cdist(a, b).pow(2) / (2 * bandwidth ** 2))
+
+    k_xx, k_yy = kernel(x, x), kernel(y, y)
+    term_xx = (k_xx.sum() - k_xx.diagonal().sum()) / (n * (n - 1))
+    term_yy = (k_yy.sum() - k_yy.diagonal().sum()) / (m * (m - 1))
+    return (term_xx + term_yy - 2 * kernel(x, y).mean()).item()

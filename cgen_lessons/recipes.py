@@ -1,8 +1,12 @@
-"""The language-model settings of chapters 02–03 as functions, so that later chapters and the
-benchmark scripts rebuild exactly the same models instead of copying training code.
+"""Recipes shared between chapters and benchmark scripts, so that later chapters rebuild
+exactly the same models instead of copying training code:
 
-Every recipe seeds everything, builds the model, and trains it with the shared loop ``fit``
-on random windows of the training ids (``lm_batch``).
+- the language-model settings of chapters 02–03 (trained on random windows, ``lm_batch``);
+- the digit models of chapters 06–07: the feature network behind the digits Fréchet distance
+  (``DigitScorer``), the DCGAN/LSGAN of chapter 06 and a Gaussian-likelihood VAE for the
+  continuous digits.
+
+Every recipe seeds everything, builds the model, and trains it with the shared loop ``fit``.
 """
 
 from __future__ import annotations
@@ -11,13 +15,19 @@ import time
 
 import torch
 
+import torch.nn.functional as F
+
 from . import data
+from .gan import GAN, ConvDiscriminator, ConvGenerator, make_gan_step
+from .metrics import frechet_distance
 from .rnn import RecurrentLM
 from .train import fit
 from .transformer import GPT
-from .utils import seed_everything
+from .utils import check_positive_int, seed_everything
+from .vae import VAE
 
-__all__ = ["RNN_SETTINGS", "GPT_SETTINGS", "english_splits", "train_recurrent_lm", "train_gpt"]
+__all__ = ["RNN_SETTINGS", "GPT_SETTINGS", "english_splits", "train_recurrent_lm", "train_gpt", "DigitScorer",
+           "train_dcgan", "train_digit_vae"]
 
 RNN_SETTINGS = dict(d_embed=64, d_hidden=128, block=64, batch=32, lr=3e-3, steps=400, clip=1.0)  # chapter 02
 GPT_SETTINGS = dict(d_model=128, n_heads=4, n_layers=2, block=64, batch=32, lr=2e-3, weight_decay=0.01,
@@ -59,3 +69,80 @@ def train_gpt(train_ids: torch.Tensor, vocab_size: int, *, seed: int = 0, **over
     model = GPT(vocab_size, s["block"], s["d_model"], s["n_heads"], s["n_layers"])
     opt = torch.optim.AdamW(model.parameters(), lr=s["lr"], weight_decay=s["weight_decay"])
     return _train(model, opt, train_ids, s["block"], s["batch"], s["steps"], s["clip"], seed, "GPT", **fit_kwargs)
+
+
+def _digit_batches(x: torch.Tensor, y: torch.Tensor | None, batch: int):
+    """batch_fn for ``fit``: ``batch`` random rows of x (and of y when given)."""
+    def batch_fn(g):
+        i = torch.randint(0, len(x), (batch,), generator=g)
+        return x[i] if y is None else (x[i], y[i])
+    return batch_fn
+
+
+class DigitScorer:
+    """Chapter 06's yardstick for 8×8 digit samples in [0, 1]: a small MLP classifier trained on
+    the training digits; its 64-D penultimate features φ(x) feed the Fréchet distance
+
+        FD = ‖μ_real − μ_gen‖² + tr(Σ_real + Σ_gen − 2 (Σ_real^{1/2} Σ_gen Σ_real^{1/2})^{1/2})
+
+    against the *test* digits (lower is better)."""
+
+    def __init__(self, digits: data.Split | None = None, steps: int = 600, seed: int = 0, progress: bool = True):
+        self.digits = digits if digits is not None else data.load_digits()
+        seed_everything(seed)
+        self.features = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 128), torch.nn.ReLU(),
+                                            torch.nn.Linear(128, 64), torch.nn.ReLU())
+        self.classifier = torch.nn.Sequential(self.features, torch.nn.Linear(64, 10))
+        fit(self.classifier, torch.optim.Adam(self.classifier.parameters(), lr=2e-3),
+            _digit_batches(self.digits.x_train, self.digits.y_train, 128), steps=check_positive_int(steps, "steps"),
+            loss_fn=lambda m, b: F.cross_entropy(m(b[0]), b[1]), desc="feature classifier", seed=seed,
+            progress=progress)
+        self.classifier.eval()
+        self.test_accuracy = self.accuracy(self.digits.x_test, self.digits.y_test)
+
+    @staticmethod
+    def _check(images: torch.Tensor) -> torch.Tensor:
+        if images.dim() < 2 or images[0].numel() != 64:
+            raise ValueError(f"expected 8×8 digit images, shape (N, 1, 8, 8) or (N, 64); got {tuple(images.shape)}")
+        return images.float().cpu()
+
+    @torch.no_grad()
+    def predict(self, images: torch.Tensor) -> torch.Tensor:
+        """The classifier's labels for images in [0, 1]; (N,)."""
+        return self.classifier(self._check(images)).argmax(1)
+
+    def accuracy(self, images: torch.Tensor, labels: torch.Tensor) -> float:
+        """Fraction of images the classifier assigns to ``labels``."""
+        return (self.predict(images) == labels.cpu()).float().mean().item()
+
+    @torch.no_grad()
+    def fd(self, images: torch.Tensor) -> float:
+        """Fréchet distance between the features of the test digits and of ``images``."""
+        return frechet_distance(self.features(self.digits.x_test), self.features(self._check(images)))
+
+
+def train_dcgan(loss: str, x: torch.Tensor, *, steps: int = 1500, seed: int = 0, width: int = 64, z_dim: int = 32,
+                progress: bool = True):
+    """Chapter 06's DCGAN on (N, 1, 8, 8) images in [0, 1] (Adam 2e-4, β₁ = 0.5, batch 64);
+    returns (gan, history)."""
+    seed_everything(seed)
+    gan = GAN(ConvGenerator(z_dim, width), ConvDiscriminator(width))
+    opt = {"G": torch.optim.Adam(gan.G.parameters(), 2e-4, betas=(0.5, 0.999)),
+           "D": torch.optim.Adam(gan.D.parameters(), 2e-4, betas=(0.5, 0.999))}
+    hist = fit(gan, opt, _digit_batches(x, None, 64), steps=steps, step_fn=make_gan_step(loss),
+               desc=f"DCGAN ({loss})", seed=seed, progress=progress)
+    return gan, hist
+
+
+def train_digit_vae(x: torch.Tensor, *, y: torch.Tensor | None = None, z_dim: int = 8, likelihood: str = "gaussian",
+                    steps: int = 2000, seed: int = 0, progress: bool = True):
+    """A chapter-05 VAE (hidden 256, Adam 1e-3, batch 128) on flattened digits; conditional when
+    labels ``y`` are given. ``likelihood="gaussian"`` suits the continuous [0, 1] digits of
+    chapters 06–07. Returns (model in eval mode, history)."""
+    seed_everything(seed)
+    model = VAE(64, z_dim, 256, likelihood=likelihood, n_classes=10 if y is not None else 0)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    hist = fit(model, opt, _digit_batches(x.flatten(1), y, 128), steps=steps, desc=f"VAE ({likelihood})", seed=seed,
+               progress=progress,
+               loss_fn=(lambda m, b: m.loss(b)) if y is None else (lambda m, b: m.loss(b[0], b[1])))
+    return model.eval(), hist
