@@ -397,3 +397,53 @@ register(Exercise(
     hint="interpolate between real and fake with ε per sample, take the gradient of the critic w.r.t. the "
          "interpolate (not w.r.t. z), and penalise (‖grad‖₂ − 1)² per sample.",
 ))
+
+
+# --------------------------------------------------------------------------- chapter 07
+def _q_sample_reference(x0: torch.Tensor, alpha_bar_t: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    """x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε, with one ᾱ_t per sample (shape (N,)) broadcast over the rest."""
+    ab = alpha_bar_t.view(-1, *([1] * (x0.dim() - 1)))
+    return ab.sqrt() * x0 + (1 - ab).sqrt() * eps
+
+
+def _q_sample_cases():
+    g = torch.Generator().manual_seed(11)
+    return [("4 points in 2-D", (torch.randn(4, 2, generator=g), torch.tensor([0.99, 0.5, 0.1, 1e-4]), torch.randn(4, 2, generator=g))),
+            ("images (3, 1, 8, 8)", (torch.rand(3, 1, 8, 8, generator=g), torch.tensor([0.9, 0.3, 0.01]),
+                                     torch.randn(3, 1, 8, 8, generator=g)))]
+
+
+register(Exercise(
+    name="q_sample",
+    reference=_q_sample_reference,
+    cases=_q_sample_cases,
+    hint="scale x_0 by √ᾱ_t and the noise by √(1 − ᾱ_t) — square roots, and ᾱ_t (the product), not β_t; "
+         "reshape ᾱ_t to (N, 1, ...) so it broadcasts over each sample.",
+))
+
+
+def _ddpm_step_reference(xt: torch.Tensor, eps_pred: torch.Tensor, z: torch.Tensor, beta_t: float, alpha_bar_t: float,
+                         alpha_bar_prev: float) -> torch.Tensor:
+    """x_{t−1} = (x_t − β_t/√(1 − ᾱ_t) ε_θ)/√α_t + σ_t z with σ_t² = β̃_t = (1 − ᾱ_{t−1})/(1 − ᾱ_t) β_t."""
+    alpha_t = 1 - beta_t
+    mean = (xt - beta_t / math.sqrt(1 - alpha_bar_t) * eps_pred) / math.sqrt(alpha_t)
+    return mean + math.sqrt((1 - alpha_bar_prev) / (1 - alpha_bar_t) * beta_t) * z
+
+
+def _ddpm_step_cases():
+    g = torch.Generator().manual_seed(12)
+    cases = []
+    for desc, beta, ab_prev in (("early step (t small)", 0.001, 0.998), ("middle step", 0.02, 0.4), ("last steps (t ≈ T)", 0.3, 0.01)):
+        ab = ab_prev * (1 - beta)
+        cases.append((desc, (torch.randn(5, 2, generator=g), torch.randn(5, 2, generator=g), torch.randn(5, 2, generator=g),
+                             beta, ab, ab_prev)))
+    return cases
+
+
+register(Exercise(
+    name="ddpm_step",
+    reference=_ddpm_step_reference,
+    cases=_ddpm_step_cases,
+    hint="the mean removes β_t/√(1 − ᾱ_t) times the predicted noise and divides by √α_t (α_t = 1 − β_t); "
+         "the noise scale is the posterior standard deviation √β̃_t, not β_t.",
+))

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from . import data
+from .diffusion import Diffusion, MLPDenoiser, NoiseSchedule, UNetDenoiser
 from .gan import GAN, ConvDiscriminator, ConvGenerator, make_gan_step
 from .metrics import frechet_distance
 from .rnn import RecurrentLM
@@ -27,7 +28,9 @@ from .utils import check_positive_int, seed_everything
 from .vae import VAE
 
 __all__ = ["RNN_SETTINGS", "GPT_SETTINGS", "english_splits", "train_recurrent_lm", "train_gpt", "DigitScorer",
-           "train_dcgan", "train_digit_vae"]
+           "train_dcgan", "train_digit_vae", "DIFFUSION_SETTINGS", "train_digit_diffusion", "train_toy_diffusion"]
+
+DIFFUSION_SETTINGS = dict(width=16, T=200, schedule="cosine", p_uncond=0.1, lr=2e-3, batch=128, steps=1500)  # ch. 07
 
 RNN_SETTINGS = dict(d_embed=64, d_hidden=128, block=64, batch=32, lr=3e-3, steps=400, clip=1.0)  # chapter 02
 GPT_SETTINGS = dict(d_model=128, n_heads=4, n_layers=2, block=64, batch=32, lr=2e-3, weight_decay=0.01,
@@ -71,7 +74,7 @@ def train_gpt(train_ids: torch.Tensor, vocab_size: int, *, seed: int = 0, **over
     return _train(model, opt, train_ids, s["block"], s["batch"], s["steps"], s["clip"], seed, "GPT", **fit_kwargs)
 
 
-def _digit_batches(x: torch.Tensor, y: torch.Tensor | None, batch: int):
+def _random_rows(x: torch.Tensor, y: torch.Tensor | None, batch: int):
     """batch_fn for ``fit``: ``batch`` random rows of x (and of y when given)."""
     def batch_fn(g):
         i = torch.randint(0, len(x), (batch,), generator=g)
@@ -94,7 +97,7 @@ class DigitScorer:
                                             torch.nn.Linear(128, 64), torch.nn.ReLU())
         self.classifier = torch.nn.Sequential(self.features, torch.nn.Linear(64, 10))
         fit(self.classifier, torch.optim.Adam(self.classifier.parameters(), lr=2e-3),
-            _digit_batches(self.digits.x_train, self.digits.y_train, 128), steps=check_positive_int(steps, "steps"),
+            _random_rows(self.digits.x_train, self.digits.y_train, 128), steps=check_positive_int(steps, "steps"),
             loss_fn=lambda m, b: F.cross_entropy(m(b[0]), b[1]), desc="feature classifier", seed=seed,
             progress=progress)
         self.classifier.eval()
@@ -129,7 +132,7 @@ def train_dcgan(loss: str, x: torch.Tensor, *, steps: int = 1500, seed: int = 0,
     gan = GAN(ConvGenerator(z_dim, width), ConvDiscriminator(width))
     opt = {"G": torch.optim.Adam(gan.G.parameters(), 2e-4, betas=(0.5, 0.999)),
            "D": torch.optim.Adam(gan.D.parameters(), 2e-4, betas=(0.5, 0.999))}
-    hist = fit(gan, opt, _digit_batches(x, None, 64), steps=steps, step_fn=make_gan_step(loss),
+    hist = fit(gan, opt, _random_rows(x, None, 64), steps=steps, step_fn=make_gan_step(loss),
                desc=f"DCGAN ({loss})", seed=seed, progress=progress)
     return gan, hist
 
@@ -142,7 +145,43 @@ def train_digit_vae(x: torch.Tensor, *, y: torch.Tensor | None = None, z_dim: in
     seed_everything(seed)
     model = VAE(64, z_dim, 256, likelihood=likelihood, n_classes=10 if y is not None else 0)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    hist = fit(model, opt, _digit_batches(x.flatten(1), y, 128), steps=steps, desc=f"VAE ({likelihood})", seed=seed,
+    hist = fit(model, opt, _random_rows(x.flatten(1), y, 128), steps=steps, desc=f"VAE ({likelihood})", seed=seed,
                progress=progress,
                loss_fn=(lambda m, b: m.loss(b)) if y is None else (lambda m, b: m.loss(b[0], b[1])))
+    return model.eval(), hist
+
+
+def train_digit_diffusion(x: torch.Tensor, y: torch.Tensor | None = None, *, seed: int = 0, progress: bool = True,
+                          **overrides):
+    """Chapter 07's digit diffusion model: a U-Net ε_θ on images in [−1, 1] (pass 2·x − 1), trained
+    with the simple loss, Adam and a one-cycle learning rate; class-conditional with label dropout
+    (classifier-free guidance) when labels ``y`` are given. ``overrides`` may change any key of
+    ``DIFFUSION_SETTINGS``. Returns (model in eval mode, history)."""
+    unknown = set(overrides) - set(DIFFUSION_SETTINGS)
+    if unknown:
+        raise ValueError(f"unknown settings {sorted(unknown)}; choose from {sorted(DIFFUSION_SETTINGS)}")
+    s = {**DIFFUSION_SETTINGS, **overrides}
+    seed_everything(seed)
+    n_classes = 10 if y is not None else 0
+    model = Diffusion(UNetDenoiser(x.shape[1], s["width"], n_classes=n_classes), NoiseSchedule(s["T"], s["schedule"]),
+                      p_uncond=s["p_uncond"] if n_classes else 0.0)
+    opt = torch.optim.Adam(model.parameters(), lr=s["lr"])
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, s["lr"], total_steps=s["steps"], pct_start=0.1)
+    hist = fit(model, opt, _random_rows(x, y, s["batch"]), steps=s["steps"], scheduler=sched, seed=seed,
+               progress=progress, desc="diffusion U-Net",
+               loss_fn=(lambda m, b: m.loss(b)) if y is None else (lambda m, b: m.loss(b[0], b[1])))
+    return model.eval(), hist
+
+
+def train_toy_diffusion(x: torch.Tensor, *, steps: int = 2000, T: int = 100, hidden: int = 128, lr: float = 2e-3,
+                        batch: int = 256, seed: int = 0, progress: bool = True, **fit_kwargs):
+    """Chapter 07's 2-D diffusion model: an MLP ε_θ, cosine schedule with T steps, Adam with a
+    one-cycle learning rate; ``fit_kwargs`` (e.g. ``eval_fn``, ``eval_every``) go to ``fit``.
+    Returns (model in eval mode, history)."""
+    seed_everything(seed)
+    model = Diffusion(MLPDenoiser(x.shape[1], hidden, 3), NoiseSchedule(T, "cosine"))
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=check_positive_int(steps, "steps"), pct_start=0.1)
+    hist = fit(model, opt, _random_rows(x, None, batch), steps=steps, scheduler=sched, seed=seed, progress=progress,
+               desc="diffusion MLP", loss_fn=lambda m, b: m.loss(b), **fit_kwargs)
     return model.eval(), hist

@@ -206,3 +206,22 @@ def test_bad_arguments():
         model.denoiser(torch.zeros(2, 2), torch.ones(2, dtype=torch.long), torch.zeros(2, dtype=torch.long))
     with pytest.raises(ValueError, match="bandwidth"):
         mmd2(torch.zeros(3, 2), torch.zeros(3, 2), 0.0)
+
+
+def test_chapter07_checkers():
+    from cgen_lessons import exercises
+
+    def q_sample_via_package(x0, alpha_bar_t, eps):
+        ab = alpha_bar_t.view(-1, *([1] * (x0.dim() - 1)))
+        return ab.sqrt() * x0 + (1 - ab).sqrt() * eps
+
+    assert exercises.check("q_sample", q_sample_via_package).passed
+    assert not exercises.check("q_sample", lambda x0, ab, eps: x0 + eps).passed
+    # the package's ddpm_step, driven by an explicit schedule, passes the checker
+    def via_package(xt, eps_pred, z, beta_t, alpha_bar_t, alpha_bar_prev):
+        sched = D.NoiseSchedule(betas=torch.tensor([1 - alpha_bar_prev, beta_t], dtype=torch.float64))
+        return D.ddpm_step(sched, xt, 2, eps_pred, z)
+
+    assert exercises.check("ddpm_step", via_package).passed
+    wrong_sigma = lambda xt, e, z, b, ab, abp: (xt - b / math.sqrt(1 - ab) * e) / math.sqrt(1 - b) + math.sqrt(b) * z  # noqa: E731
+    assert not exercises.check("ddpm_step", wrong_sigma).passed
