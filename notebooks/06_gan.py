@@ -247,37 +247,16 @@ else:
 # samples give the floor.
 
 # %%
-from cgen_lessons.gan import ConvDiscriminator, ConvGenerator
-from cgen_lessons.metrics import frechet_distance
+from cgen_lessons import recipes
 
 digits = data.load_digits()
-seed_everything(0)
-feature_net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 128), torch.nn.ReLU(),
-                                  torch.nn.Linear(128, 64), torch.nn.ReLU())
-classifier = torch.nn.Sequential(feature_net, torch.nn.Linear(64, 10))
-fit(classifier, torch.optim.Adam(classifier.parameters(), lr=2e-3),
-    lambda g: (lambda i: (digits.x_train[i], digits.y_train[i]))(torch.randint(0, len(digits.x_train), (128,), generator=g)),
-    steps=600, loss_fn=lambda m, b: F.cross_entropy(m(b[0]), b[1]), desc="feature classifier")
-classifier.eval()
-with torch.no_grad():
-    accuracy = (classifier(digits.x_test).argmax(1) == digits.y_test).float().mean().item()
-print(f"feature classifier test accuracy: {accuracy:.3f}")
-
-
-def fd_to_test(images):
-    with torch.no_grad():
-        return frechet_distance(feature_net(digits.x_test), feature_net(images))
+scorer = recipes.DigitScorer(digits)  # the feature classifier (an MLP, 600 Adam steps), shared with chapter 07
+print(f"feature classifier test accuracy: {scorer.test_accuracy:.3f}")
+fd_to_test = scorer.fd
 
 
 def train_dcgan(loss, steps=1500, seed=0):
-    seed_everything(seed)
-    gan = GAN(ConvGenerator(32, 64), ConvDiscriminator(64))
-    opt = {"G": torch.optim.Adam(gan.G.parameters(), 2e-4, betas=(0.5, 0.999)),
-           "D": torch.optim.Adam(gan.D.parameters(), 2e-4, betas=(0.5, 0.999))}
-    x = digits.x_train
-    hist = fit(gan, opt, lambda g: x[torch.randint(0, len(x), (64,), generator=g)], steps=steps,
-               step_fn=make_gan_step(loss), desc=f"DCGAN ({loss})", seed=seed)
-    return gan, hist
+    return recipes.train_dcgan(loss, digits.x_train, steps=steps, seed=seed)
 
 
 dcgan, dc_hist = train_dcgan("nonsaturating")
