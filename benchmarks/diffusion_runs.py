@@ -12,6 +12,7 @@
   mode-coverage protocol (2,500 samples, 3σ).
 
     python benchmarks/diffusion_runs.py --digit-steps 1500,6000 --toy-steps 2000,20000
+    python benchmarks/diffusion_runs.py --parts baselines --append     # redo one part only
 """
 
 import argparse
@@ -35,21 +36,32 @@ def timed(fn):
     return out, time.perf_counter() - start
 
 
-def digits_runs(scorer, steps_list, out):
+def g():
+    return torch.Generator().manual_seed(0)
+
+
+def baseline_runs(scorer, out):
+    """Chapters 05/06 models with their chapters' thread count (1): GAN training is chaotic enough
+    that a different number of threads (different float summation order) changes its result."""
+    torch.set_num_threads(1)
     d = scorer.digits
-    x, y = 2 * d.x_train - 1, d.y_train
-    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
     (vae, _), secs = timed(lambda: recipes.train_digit_vae(d.x_train, progress=False))
     out["baselines"]["VAE (chapter 05 recipe, Gaussian likelihood, decoder means)"] = {
-        "fd": scorer.fd(vae.sample(1000, generator=g()).clamp(0, 1)), "train_seconds": secs}
+        "fd": scorer.fd(vae.sample(1000, generator=g()).clamp(0, 1)), "train_seconds": secs, "threads": 1}
     for loss in ("nonsaturating", "lsgan"):
         (gan, _), secs = timed(lambda: recipes.train_dcgan(loss, d.x_train, progress=False))
         out["baselines"][f"DCGAN {loss} (chapter 06 recipe)"] = {"fd": scorer.fd(gan.sample(1000, g())),
-                                                                 "train_seconds": secs}
+                                                                 "train_seconds": secs, "threads": 1}
     print(out["baselines"], flush=True)
+
+
+def digits_runs(scorer, steps_list, threads, out):
+    torch.set_num_threads(threads)
+    d = scorer.digits
+    x, y = 2 * d.x_train - 1, d.y_train
     for steps in steps_list:
         (model, hist), secs = timed(lambda: recipes.train_digit_diffusion(x, y, steps=steps, progress=False))
-        row = {"train_steps": steps, "train_seconds": secs, "final_loss": sum(hist.train["loss"][-100:]) / 100,
+        row = {"train_steps": steps, "threads": threads, "train_seconds": secs, "final_loss": sum(hist.train["loss"][-100:]) / 100,
                "samplers": [], "guidance": []}
         for name, n_steps, eta in SAMPLERS:
             s, secs = timed(lambda: model.sample(1000, (1, 8, 8), steps=n_steps, eta=eta, generator=g(), clip_x0=1.0))
@@ -70,7 +82,7 @@ def toy_runs(steps_list, out):
         for steps in steps_list:
             (model, _), secs = timed(lambda: recipes.train_toy_diffusion(x, steps=steps, progress=False))
             samples = model.sample(2500, (2,), generator=torch.Generator().manual_seed(0))
-            row = {"dataset": name, "train_steps": steps, "train_seconds": secs, "mmd2": mmd2(ref, samples[:1000], BANDWIDTH)}
+            row = {"dataset": name, "train_steps": steps, "threads": torch.get_num_threads(), "train_seconds": secs, "mmd2": mmd2(ref, samples[:1000], BANDWIDTH)}
             if name == "8gaussians":
                 row["modes"], row["high_quality"] = mode_coverage(samples, data.toy_modes(name), 0.02)
             out["toy"].append(row)
@@ -81,16 +93,31 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--digit-steps", default="1500,6000")
     parser.add_argument("--toy-steps", default="2000,20000")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2, help="threads for the diffusion models (chapter 07 uses 2)")
+    parser.add_argument("--parts", default="toy,baselines,digits", help="any of toy, baselines, digits")
+    parser.add_argument("--append", action="store_true", help="replace only the given parts of an existing --out file")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "diffusion.json"))
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    parts = args.parts.split(",")
+    if set(parts) - {"toy", "baselines", "digits"}:
+        parser.error(f"unknown parts in {args.parts!r}")
     out = {"threads": args.threads, "device": "cpu", "mmd_bandwidth": BANDWIDTH, "baselines": {}, "digits": [], "toy": []}
+    if args.append and Path(args.out).exists():
+        out = json.loads(Path(args.out).read_text())
     scorer = recipes.DigitScorer(progress=False)
-    toy_runs([int(s) for s in args.toy_steps.split(",")], out)
-    Path(args.out).write_text(json.dumps(out, indent=1))
-    digits_runs(scorer, [int(s) for s in args.digit_steps.split(",")], out)
-    Path(args.out).write_text(json.dumps(out, indent=1))
+    if "toy" in parts:
+        torch.set_num_threads(1)  # chapter 07 trains its 2-D model on one thread
+        out["toy"] = []
+        toy_runs([int(s) for s in args.toy_steps.split(",")], out)
+        Path(args.out).write_text(json.dumps(out, indent=1))
+    if "baselines" in parts:
+        out["baselines"] = {}
+        baseline_runs(scorer, out)
+        Path(args.out).write_text(json.dumps(out, indent=1))
+    if "digits" in parts:
+        out["digits"] = []
+        digits_runs(scorer, [int(s) for s in args.digit_steps.split(",")], args.threads, out)
+        Path(args.out).write_text(json.dumps(out, indent=1))
 
 
 if __name__ == "__main__":

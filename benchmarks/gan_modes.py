@@ -7,6 +7,7 @@ gets a high-quality sample. Several seeds per method; results go to the --out JS
 
     python benchmarks/gan_modes.py --steps 5000 --seeds 0,1,2 --datasets 8gaussians --out benchmarks/results/gan_modes_8gaussians.json
     python benchmarks/gan_modes.py --steps 5000 --seeds 0,1,2 --datasets 25gaussians --out benchmarks/results/gan_modes_25gaussians.json
+    python benchmarks/gan_modes.py --methods "spectral norm (SN-GAN D)" --datasets 8gaussians --append --out ...
 """
 
 import argparse
@@ -20,18 +21,19 @@ from cgen_lessons import data
 from cgen_lessons.gan import GAN, MLPDiscriminator, MLPGenerator, make_gan_step, mode_coverage
 from cgen_lessons.train import fit
 
-METHODS = {  # name: (loss, n_critic, pack, lr, betas)
-    "vanilla (non-saturating)": ("nonsaturating", 1, 1, 2e-4, (0.5, 0.999)),
-    "PacGAN (pack 4)": ("nonsaturating", 1, 4, 2e-4, (0.5, 0.999)),
-    "WGAN-GP": ("wgan-gp", 5, 1, 1e-4, (0.5, 0.9)),
+METHODS = {  # name: (loss, n_critic, pack, lr, betas, spectral_norm)
+    "vanilla (non-saturating)": ("nonsaturating", 1, 1, 2e-4, (0.5, 0.999), False),
+    "PacGAN (pack 4)": ("nonsaturating", 1, 4, 2e-4, (0.5, 0.999), False),
+    "WGAN-GP": ("wgan-gp", 5, 1, 1e-4, (0.5, 0.9), False),
+    "spectral norm (SN-GAN D)": ("nonsaturating", 1, 1, 2e-4, (0.5, 0.999), True),
 }
 STD = {"8gaussians": 0.02, "25gaussians": 0.05}
 
 
 def train_one(name, method, seed, steps, batch=256):
-    loss, n_critic, pack, lr, betas = METHODS[method]
+    loss, n_critic, pack, lr, betas, sn = METHODS[method]
     torch.manual_seed(seed)
-    gan = GAN(MLPGenerator(2, 2, 128, 3), MLPDiscriminator(2, 128, 3, pack=pack))
+    gan = GAN(MLPGenerator(2, 2, 128, 3), MLPDiscriminator(2, 128, 3, pack=pack, spectral_norm=sn))
     opts = {"G": torch.optim.Adam(gan.G.parameters(), lr, betas=betas),
             "D": torch.optim.Adam(gan.D.parameters(), lr, betas=betas)}
     fit(gan, opts, lambda g: data.toy_2d(name, batch, g), steps=steps, step_fn=make_gan_step(loss, n_critic),
@@ -44,14 +46,24 @@ def main():
     parser.add_argument("--steps", type=int, default=5000)
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--datasets", default="8gaussians,25gaussians")
+    parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of: " + ", ".join(METHODS))
+    parser.add_argument("--append", action="store_true", help="add the runs to an existing --out file")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "gan_modes.json"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    methods = args.methods.split(",")
+    unknown = set(methods) - set(METHODS)
+    if unknown:
+        parser.error(f"unknown methods {sorted(unknown)}")
     results = {"steps": args.steps, "protocol": "2500 samples, high quality = within 3 std of nearest mode", "runs": []}
+    if args.append and Path(args.out).exists():
+        results = json.loads(Path(args.out).read_text())
+        if results["steps"] != args.steps:
+            parser.error(f"{args.out} holds {results['steps']}-step runs; --steps must match to append")
     for name in args.datasets.split(","):
         modes = data.toy_modes(name)
-        for method in METHODS:
+        for method in methods:
             for seed in map(int, args.seeds.split(",")):
                 start = time.perf_counter()
                 gan = train_one(name, method, seed, args.steps)

@@ -306,12 +306,15 @@ class Diffusion(nn.Module):
     def sample(self, n: int, shape: tuple[int, ...], steps: int | None = None, eta: float = 1.0,
                y: torch.Tensor | None = None, guidance: float = 1.0, generator: torch.Generator | None = None,
                clip_x0: float | None = None, known: torch.Tensor | None = None, mask: torch.Tensor | None = None,
-               return_chain: bool = False, progress: bool = False):
+               resample: int = 1, return_chain: bool = False, progress: bool = False):
         """Draw n samples of the given per-sample ``shape``: x_T ~ N(0, I), then DDIM steps τ_i → τ_{i+1}
         (τ_{S+1} = 0). ``eta=1`` with all steps is ancestral DDPM sampling.
 
         ``known``/``mask`` (shaped (n, *shape); mask 1 = known): after each step the known entries are
-        replaced by a fresh draw of q(x_s | known) — inpainting by replacement.
+        replaced by a fresh draw of q(x_s | known) — inpainting by replacement. ``resample`` = r > 1
+        repeats every step r times, going back from s to t in between with
+        q(x_t | x_s) = N(√(ᾱ_t/ᾱ_s) x_s, (1 − ᾱ_t/ᾱ_s) I), which lets the invented part adjust to the
+        known part (RePaint, Lugmayr et al. 2022).
         Returns x_0 (n, *shape), or (x_0, chain) with the chain of states x_{τ_1}, …, x_0 on the CPU.
         """
         n = check_positive_int(n, "n")
@@ -319,6 +322,7 @@ class Diffusion(nn.Module):
             raise ValueError("guidance != 1 needs a class-conditional model and labels y")
         if (known is None) != (mask is None):
             raise ValueError("pass both known and mask, or neither")
+        resample = check_positive_int(resample, "resample")
         device = next(self.parameters()).device
         randn = lambda: torch.randn((n, *shape), generator=generator).to(device)  # noqa: E731
         x = randn()  # x_T, (n, *shape)
@@ -337,11 +341,17 @@ class Diffusion(nn.Module):
             from tqdm.auto import tqdm
             pairs = tqdm(pairs, desc="sampling", leave=False)
         for t, s in pairs:
-            z = randn() if eta > 0 and s > 0 else None
-            x, _, _ = ddim_step(self.schedule, x, t, s, self.eps(x, t, y, guidance), eta=eta, z=z, clip_x0=clip_x0)
-            if known is not None:
-                known_s = q_sample(self.schedule, known, s, generator=generator)[0] if s > 0 else known
-                x = torch.where(mask, known_s, x)
+            for r in range(resample):
+                if r > 0:  # back from s to t: x_t ~ q(x_t | x_s)
+                    ratio = float(self.schedule.alpha_bar[t] / self.schedule.alpha_bar[s])
+                    x = math.sqrt(ratio) * x + math.sqrt(1 - ratio) * randn()
+                z = randn() if eta > 0 and s > 0 else None
+                x, _, _ = ddim_step(self.schedule, x, t, s, self.eps(x, t, y, guidance), eta=eta, z=z, clip_x0=clip_x0)
+                if known is not None:
+                    known_s = q_sample(self.schedule, known, s, generator=generator)[0] if s > 0 else known
+                    x = torch.where(mask, known_s, x)
+                if s == 0:
+                    break
             if return_chain:
                 chain.append(x.cpu())
         self.train(was_training)

@@ -160,6 +160,13 @@ def test_inpainting_keeps_the_known_entries():
     out = model.sample(5, (4,), known=known, mask=mask, generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(out[:, :2], known[:, :2])
     assert not torch.allclose(out[:, 2:], known[:, 2:])
+    same = model.sample(5, (4,), known=known, mask=mask, resample=1, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(same, out, rtol=0, atol=0)
+    resampled = model.sample(5, (4,), known=known, mask=mask, resample=3, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(resampled[:, :2], known[:, :2])
+    assert not torch.allclose(resampled[:, 2:], out[:, 2:])
+    with pytest.raises(ValueError, match="resample"):
+        model.sample(5, (4,), known=known, mask=mask, resample=0)
 
 
 def test_mmd_matches_the_formula_and_detects_a_shift():
