@@ -123,3 +123,20 @@ def test_chapter06_checkers():
         return ((grad.norm(dim=1) - 1) ** 2).mean()
 
     assert not check("gradient_penalty", no_interpolation).passed
+
+
+def test_spectral_norm_bounds_every_discriminator_layer():
+    """With spectral_norm=True each Linear weight is divided by its largest singular value
+    (estimated by power iteration, refined on every training-mode forward pass)."""
+    torch.manual_seed(0)
+    D = MLPDiscriminator(2, 32, 2, spectral_norm=True)
+    x = torch.randn(16, 2)
+    for _ in range(30):
+        D(x)
+    linears = [m for m in D.modules() if isinstance(m, torch.nn.Linear)]
+    assert len(linears) == 3
+    for layer in linears:
+        torch.testing.assert_close(torch.linalg.matrix_norm(layer.weight.detach(), ord=2), torch.tensor(1.0), atol=1e-3, rtol=0)
+    plain = MLPDiscriminator(2, 32, 2)
+    assert any(abs(torch.linalg.matrix_norm(m.weight.detach(), ord=2).item() - 1) > 0.05
+               for m in plain.modules() if isinstance(m, torch.nn.Linear))
