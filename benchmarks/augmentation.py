@@ -1,7 +1,7 @@
 """Do generated digits help a classifier trained on few real ones? (chapters 06 and 07)
 
-For each seed: draw n real training digits per class; train the chapter-06 feature classifier's
-architecture (an MLP, ``recipes.DigitScorer``'s network) on them alone, then on them plus
+For each seed: draw n real training digits per class; train the chapter-06 feature classifier
+(``recipes.DigitScorer``, an MLP) on them alone, then on them plus
 ``--generated`` class-conditional samples of a diffusion model trained on *the same few digits*
 (chapter 07's recipe, guidance w = 1, 50 DDIM steps) — so the generator sees no more real data
 than the classifier. Reports test accuracy on the held-out test digits; chapter 07 reads
@@ -16,23 +16,13 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from cgen_lessons import data, recipes
-from cgen_lessons.train import fit
-from cgen_lessons.utils import seed_everything
 
 
-def classifier_accuracy(x, y, test, seed, steps=600):
-    """The chapter-06 classifier (64-128-64-10 MLP, Adam 2e-3, batch 128) trained on (x, y)."""
-    seed_everything(seed)
-    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 64),
-                              torch.nn.ReLU(), torch.nn.Linear(64, 10))
-    fit(net, torch.optim.Adam(net.parameters(), lr=2e-3),
-        lambda g: (lambda i: (x[i], y[i]))(torch.randint(0, len(x), (128,), generator=g)), steps=steps,
-        loss_fn=lambda m, b: F.cross_entropy(m(b[0]), b[1]), progress=False, seed=seed)
-    with torch.no_grad():
-        return (net(test.x_test).argmax(1) == test.y_test).float().mean().item()
+def classifier_accuracy(x, y, digits, seed):
+    """Test accuracy of chapter 06's classifier (``recipes.DigitScorer``) trained on (x, y)."""
+    return recipes.DigitScorer(digits, seed=seed, train=(x, y), progress=False).test_accuracy
 
 
 def main():

@@ -90,14 +90,20 @@ class DigitScorer:
 
     against the *test* digits (lower is better)."""
 
-    def __init__(self, digits: data.Split | None = None, steps: int = 600, seed: int = 0, progress: bool = True):
+    def __init__(self, digits: data.Split | None = None, steps: int = 600, seed: int = 0, progress: bool = True,
+                 train: tuple[torch.Tensor, torch.Tensor] | None = None):
+        """``train`` = (images, labels) replaces the training digits (e.g. a few-shot or augmented set);
+        the Fréchet distance and ``test_accuracy`` always use the test digits."""
         self.digits = digits if digits is not None else data.load_digits()
+        x, y = train if train is not None else (self.digits.x_train, self.digits.y_train)
+        if len(x) != len(y):
+            raise ValueError(f"train images and labels differ in number: {len(x)} vs {len(y)}")
         seed_everything(seed)
         self.features = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 128), torch.nn.ReLU(),
                                             torch.nn.Linear(128, 64), torch.nn.ReLU())
         self.classifier = torch.nn.Sequential(self.features, torch.nn.Linear(64, 10))
         fit(self.classifier, torch.optim.Adam(self.classifier.parameters(), lr=2e-3),
-            _random_rows(self.digits.x_train, self.digits.y_train, 128), steps=check_positive_int(steps, "steps"),
+            _random_rows(self._check(x), y, 128), steps=check_positive_int(steps, "steps"),
             loss_fn=lambda m, b: F.cross_entropy(m(b[0]), b[1]), desc="feature classifier", seed=seed,
             progress=progress)
         self.classifier.eval()
