@@ -3,8 +3,8 @@ exactly the same models instead of copying training code:
 
 - the language-model settings of chapters 02–03 (trained on random windows, ``lm_batch``);
 - the digit models of chapters 06–07: the feature network behind the digits Fréchet distance
-  (``DigitScorer``), the DCGAN/LSGAN of chapter 06 and a Gaussian-likelihood VAE for the
-  continuous digits.
+  (``DigitScorer``), the DCGAN/LSGAN of chapter 06, a Gaussian-likelihood VAE for the
+  continuous digits, and chapter 07's diffusion models (digits and 2-D).
 
 Every recipe seeds everything, builds the model, and trains it with the shared loop ``fit``.
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 
 import torch
-
 import torch.nn.functional as F
 
 from . import data
@@ -80,6 +79,11 @@ def _random_rows(x: torch.Tensor, y: torch.Tensor | None, batch: int):
         i = torch.randint(0, len(x), (batch,), generator=g)
         return x[i] if y is None else (x[i], y[i])
     return batch_fn
+
+
+def _loss_fn(conditional: bool):
+    """loss_fn for ``fit`` on batches from ``_random_rows``: model.loss(x), or model.loss(x, y)."""
+    return (lambda m, b: m.loss(b[0], b[1])) if conditional else (lambda m, b: m.loss(b))
 
 
 class DigitScorer:
@@ -152,8 +156,7 @@ def train_digit_vae(x: torch.Tensor, *, y: torch.Tensor | None = None, z_dim: in
     model = VAE(64, z_dim, 256, likelihood=likelihood, n_classes=10 if y is not None else 0)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     hist = fit(model, opt, _random_rows(x.flatten(1), y, 128), steps=steps, desc=f"VAE ({likelihood})", seed=seed,
-               progress=progress,
-               loss_fn=(lambda m, b: m.loss(b)) if y is None else (lambda m, b: m.loss(b[0], b[1])))
+               progress=progress, loss_fn=_loss_fn(y is not None))
     return model.eval(), hist
 
 
@@ -174,8 +177,7 @@ def train_digit_diffusion(x: torch.Tensor, y: torch.Tensor | None = None, *, see
     opt = torch.optim.Adam(model.parameters(), lr=s["lr"])
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, s["lr"], total_steps=s["steps"], pct_start=0.1)
     hist = fit(model, opt, _random_rows(x, y, s["batch"]), steps=s["steps"], scheduler=sched, seed=seed,
-               progress=progress, desc="diffusion U-Net",
-               loss_fn=(lambda m, b: m.loss(b)) if y is None else (lambda m, b: m.loss(b[0], b[1])))
+               progress=progress, desc="diffusion U-Net", loss_fn=_loss_fn(y is not None))
     return model.eval(), hist
 
 
@@ -189,5 +191,5 @@ def train_toy_diffusion(x: torch.Tensor, *, steps: int = 2000, T: int = 100, hid
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=check_positive_int(steps, "steps"), pct_start=0.1)
     hist = fit(model, opt, _random_rows(x, None, batch), steps=steps, scheduler=sched, seed=seed, progress=progress,
-               desc="diffusion MLP", loss_fn=lambda m, b: m.loss(b), **fit_kwargs)
+               desc="diffusion MLP", loss_fn=_loss_fn(False), **fit_kwargs)
     return model.eval(), hist
