@@ -66,7 +66,7 @@
 # | 04 | Decoding | greedy, beam search, temperature, top-k, top-p, repetition penalty, KV cache | D §3.3 |
 # | 05 | Variational autoencoders | ELBO and its gap, reparameterization, Gaussian KL, β-VAE, conditional VAE | A, B, C, D §3.1, E §2.1 |
 # | 06 | Generative adversarial networks | optimal discriminator, JS divergence, non-saturating loss, mode collapse, WGAN-GP | A, B, C, D §3.2 |
-# | 07 | Diffusion models | forward process, ε-prediction, DDPM and DDIM sampling, guidance | D §3.4 |
+# | 07 | Diffusion models | forward process in closed form, posterior, ε-prediction from the ELBO, DDPM and DDIM sampling, guidance, inpainting | D §3.4, C §7.3 |
 #
 # Later chapters (text GANs and sequence VAEs, evaluation, applications, scaling up) follow the
 # same pattern. Each chapter has the same nine parts: background, concepts, mathematics (with
