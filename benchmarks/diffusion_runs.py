@@ -17,7 +17,6 @@
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import torch
@@ -25,15 +24,10 @@ import torch
 from cgen_lessons import data, recipes
 from cgen_lessons.gan import mode_coverage
 from cgen_lessons.metrics import mmd2
+from cgen_lessons.utils import timer
 
 SAMPLERS = [("DDPM", None, 1.0), ("DDPM", 50, 1.0), ("DDIM", 50, 0.0), ("DDIM", 20, 0.0), ("DDIM", 10, 0.0)]
 BANDWIDTH = 0.2
-
-
-def timed(fn):
-    start = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - start
 
 
 def g():
@@ -45,13 +39,15 @@ def baseline_runs(scorer, out):
     that a different number of threads (different float summation order) changes its result."""
     torch.set_num_threads(1)
     d = scorer.digits
-    (vae, _), secs = timed(lambda: recipes.train_digit_vae(d.x_train, progress=False))
+    with timer(verbose=False) as t:
+        vae, _ = recipes.train_digit_vae(d.x_train, progress=False)
     out["baselines"]["VAE (chapter 05 recipe, Gaussian likelihood, decoder means)"] = {
-        "fd": scorer.fd(vae.sample(1000, generator=g()).clamp(0, 1)), "train_seconds": secs, "threads": 1}
+        "fd": scorer.fd(vae.sample(1000, generator=g()).clamp(0, 1)), "train_seconds": t["seconds"], "threads": 1}
     for loss in ("nonsaturating", "lsgan"):
-        (gan, _), secs = timed(lambda: recipes.train_dcgan(loss, d.x_train, progress=False))
+        with timer(verbose=False) as t:
+            gan, _ = recipes.train_dcgan(loss, d.x_train, progress=False)
         out["baselines"][f"DCGAN {loss} (chapter 06 recipe)"] = {"fd": scorer.fd(gan.sample(1000, g())),
-                                                                 "train_seconds": secs, "threads": 1}
+                                                                 "train_seconds": t["seconds"], "threads": 1}
     print(out["baselines"], flush=True)
 
 
@@ -60,13 +56,15 @@ def digits_runs(scorer, steps_list, threads, out):
     d = scorer.digits
     x, y = 2 * d.x_train - 1, d.y_train
     for steps in steps_list:
-        (model, hist), secs = timed(lambda: recipes.train_digit_diffusion(x, y, steps=steps, progress=False))
-        row = {"train_steps": steps, "threads": threads, "train_seconds": secs, "final_loss": sum(hist.train["loss"][-100:]) / 100,
+        with timer(verbose=False) as t:
+            model, hist = recipes.train_digit_diffusion(x, y, steps=steps, progress=False)
+        row = {"train_steps": steps, "threads": threads, "train_seconds": t["seconds"], "final_loss": sum(hist.train["loss"][-100:]) / 100,
                "samplers": [], "guidance": []}
         for name, n_steps, eta in SAMPLERS:
-            s, secs = timed(lambda: model.sample(1000, (1, 8, 8), steps=n_steps, eta=eta, generator=g(), clip_x0=1.0))
+            with timer(verbose=False) as t:
+                s = model.sample(1000, (1, 8, 8), steps=n_steps, eta=eta, generator=g(), clip_x0=1.0)
             row["samplers"].append({"sampler": name, "steps": n_steps or model.T, "eta": eta,
-                                    "fd": scorer.fd((s + 1) / 2), "seconds": secs})
+                                    "fd": scorer.fd((s + 1) / 2), "seconds": t["seconds"]})
         labels = torch.arange(1000) % 10
         for w in (1.0, 2.0, 4.0):
             s = (model.sample(1000, (1, 8, 8), steps=50, eta=0.0, y=labels, guidance=w, generator=g(), clip_x0=1.0) + 1) / 2
@@ -80,9 +78,10 @@ def toy_runs(steps_list, out):
         x = data.toy_2d(name, 20000, torch.Generator().manual_seed(0))
         ref = data.toy_2d(name, 1000, torch.Generator().manual_seed(1))
         for steps in steps_list:
-            (model, _), secs = timed(lambda: recipes.train_toy_diffusion(x, steps=steps, progress=False))
+            with timer(verbose=False) as t:
+                model, _ = recipes.train_toy_diffusion(x, steps=steps, progress=False)
             samples = model.sample(2500, (2,), generator=torch.Generator().manual_seed(0))
-            row = {"dataset": name, "train_steps": steps, "threads": torch.get_num_threads(), "train_seconds": secs, "mmd2": mmd2(ref, samples[:1000], BANDWIDTH)}
+            row = {"dataset": name, "train_steps": steps, "threads": torch.get_num_threads(), "train_seconds": t["seconds"], "mmd2": mmd2(ref, samples[:1000], BANDWIDTH)}
             if name == "8gaussians":
                 row["modes"], row["high_quality"] = mode_coverage(samples, data.toy_modes(name), 0.02)
             out["toy"].append(row)
