@@ -116,6 +116,45 @@ class NGramLM(torch.nn.Module):
             loss = torch.nn.functional.nll_loss(logp.flatten(0, 1), targets.flatten())
         return logp, loss
 
+    @torch.no_grad()
+    def nll(self, ids: torch.Tensor, beta: float | None = None, n: int | None = None) -> float:
+        """Mean −log p(x_t | x_<t) in nats over t = 1..N−1 of a 1-D stream — the value
+        ``metrics.stream_nll(model, ids, rows=1)`` gives — computed from the probability of each
+        *target* only (O(N) per order instead of O(N·V)), so a grid over n and β stays cheap.
+        ``beta`` overrides the model's β and ``n`` ≤ the fitted order scores it as a lower-order
+        model (its count tables are the first n of this one's): one fit serves a whole grid."""
+        if not self.fitted:
+            raise ValueError("call fit(ids) before scoring")
+        if ids.dim() != 1 or len(ids) < 2:
+            raise ValueError("ids must be a 1-D stream of at least 2 tokens")
+        if int(ids.min()) < 0 or int(ids.max()) >= self.V:
+            raise ValueError(f"ids must lie in [0, {self.V})")
+        beta = self.beta if beta is None else beta
+        n = self.n if n is None else n
+        if not (isinstance(n, int) and 1 <= n <= self.n):
+            raise ValueError(f"n must be an integer in [1, {self.n}] (the fitted order), got {n!r}")
+        if not (isinstance(beta, (int, float)) and beta > 0):
+            raise ValueError(f"beta must be a positive number, got {beta!r}")
+        ids = ids.long()
+        N = len(ids)
+        target = ids[1:]  # (N − 1,) the symbol at position t = 1..N−1
+        p = torch.full((N - 1,), 1.0 / self.V, dtype=torch.float64)  # p_0
+        for m in range(min(n - 1, N - 1) + 1):
+            joint, joint_count, keys, key_count = self.tables[m]
+            ctx = self._codes(ids, m)[: N - m] if m > 0 else torch.zeros(N - 1, dtype=torch.int64)
+            t = slice(m - 1, None) if m > 0 else slice(None)  # targets with at least m symbols of history
+            c_hc = _lookup(joint, joint_count, ctx * self.V + target[t])  # C(h, c)
+            c_h = _lookup(keys, key_count, ctx)  # C(h)
+            p[t] = (c_hc + beta * p[t]) / (c_h + beta)
+        return -p.log().mean().item()
+
+
+def _lookup(sorted_keys: torch.Tensor, counts: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
+    """counts[i] where sorted_keys[i] == query, else 0 (vectorised dictionary lookup)."""
+    i = torch.searchsorted(sorted_keys, query).clamp(max=len(sorted_keys) - 1)
+    return torch.where(sorted_keys[i] == query, counts[i], torch.zeros_like(counts[i]))
+
+
 # --------------------------------------------------------------------------- naive Bayes
 class CategoricalNaiveBayes:
     """Generative classifier p(x, y) = p(y) Π_d p(x_d | y) over features with values 0..n_values−1.

@@ -13,6 +13,7 @@ Checkpoints hold only tensors and plain containers and are loaded with ``weights
 
 from __future__ import annotations
 
+import math
 import os
 import random
 from dataclasses import dataclass, field
@@ -23,7 +24,8 @@ import torch
 
 from .utils import check_positive_int, get_device
 
-__all__ = ["History", "fit", "save_checkpoint", "load_checkpoint", "move_to"]
+__all__ = ["History", "fit", "save_checkpoint", "load_checkpoint", "move_to", "warmup_cosine_factor",
+           "warmup_cosine", "decay_groups"]
 
 
 @dataclass
@@ -207,6 +209,8 @@ def fit(
                 raise FloatingPointError(f"the loss became {loss.item()} at step {step}")
             loss.backward()
             values = {"loss": loss.item()}
+            if scheduler is not None:
+                values["lr"] = opt.param_groups[0]["lr"]  # the learning rate of this step
             if grad_clip is not None:
                 values["grad_norm"] = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip).item()
             opt.step()
@@ -226,6 +230,49 @@ def fit(
     if checkpoint is not None and start < steps:
         save_checkpoint(checkpoint, model, optimizers, steps, history, generator, scheduler)
     return history
+
+
+def warmup_cosine_factor(step: int, warmup: int, total: int, min_ratio: float = 0.1) -> float:
+    """Learning-rate multiplier of optimiser step ``step`` (0-based) under linear warmup then
+    cosine decay (the schedule of GPT-2/3-style training, e.g. Loshchilov & Hutter 2017):
+
+        f(s) = (s + 1) / W                                        for s < W
+        f(s) = r + (1 − r) · ½ (1 + cos(π (s − W) / (S − W)))     for W ≤ s < S
+
+    with W = ``warmup``, S = ``total`` and r = ``min_ratio`` (the floor reached at the end).
+    """
+    if not (isinstance(warmup, int) and isinstance(total, int) and 0 <= warmup < total):
+        raise ValueError(f"need integers 0 <= warmup < total, got warmup={warmup!r}, total={total!r}")
+    if not (isinstance(min_ratio, (int, float)) and 0.0 <= min_ratio <= 1.0):
+        raise ValueError(f"min_ratio must be a number in [0, 1], got {min_ratio!r}")
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / (total - warmup))
+    return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def warmup_cosine(optimizer: torch.optim.Optimizer, warmup: int, total: int, min_ratio: float = 0.1):
+    """A ``LambdaLR`` scheduler for ``fit(..., scheduler=)`` that multiplies each group's base
+    learning rate by ``warmup_cosine_factor`` (``fit`` steps it once per optimiser step)."""
+    warmup_cosine_factor(0, warmup, total, min_ratio)  # validate once, before training starts
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: warmup_cosine_factor(s, warmup, total, min_ratio))
+
+
+def decay_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
+    """AdamW parameter groups: weight decay λ on the weight *matrices* of the linear maps only;
+    none on biases, normalisation gains, or embeddings (token tables of ``nn.Embedding`` and
+    position tables, whose names contain "emb"), where shrinking towards 0 has no regularising
+    meaning. Shared (tied) parameters appear once."""
+    if not (isinstance(weight_decay, (int, float)) and weight_decay >= 0):
+        raise ValueError(f"weight_decay must be a non-negative number, got {weight_decay!r}")
+    embeddings = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding)}
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():  # tied parameters are listed once
+        if not p.requires_grad:
+            continue
+        is_embedding = id(p) in embeddings or "emb" in name.rsplit(".", 1)[-1]
+        (decay if p.dim() >= 2 and not is_embedding else no_decay).append(p)
+    return [{"params": decay, "weight_decay": float(weight_decay)}, {"params": no_decay, "weight_decay": 0.0}]
 
 
 def _progress_bar(**kwargs):

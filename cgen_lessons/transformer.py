@@ -192,8 +192,22 @@ class GPT(nn.Module):
         self.ln_f = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, vocab_size, bias=False)
         nn.init.normal_(self.tok_emb.weight, std=0.02 if positions == "learned" else d_model**-0.5)
+        self._init_residual_scaled(n_layers)
         if tie_weights:
             self.head.weight = self.tok_emb.weight
+
+    def _init_residual_scaled(self, n_layers: int) -> None:
+        """GPT-2 initialisation (Radford et al. 2019, §2.3): every linear map W ~ N(0, 0.02²) with
+        zero bias, except the two maps that write into the residual stream in each block (attention
+        output W_O and the MLP's second layer), W ~ N(0, (0.02 / √(2L))²). The stream is a sum of
+        2L such writes, so its variance at initialisation stays O(1) whatever the depth L."""
+        for block in self.blocks:
+            for w in (block.attn.in_proj_weight, block.mlp[0].weight):
+                nn.init.normal_(w, std=0.02)
+            for w in (block.attn.out_proj.weight, block.mlp[2].weight):
+                nn.init.normal_(w, std=0.02 / math.sqrt(2 * n_layers))
+            for b in (block.attn.in_proj_bias, block.attn.out_proj.bias, block.mlp[0].bias, block.mlp[2].bias):
+                nn.init.zeros_(b)
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
         if idx.dim() != 2:

@@ -8,7 +8,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import torch
 
-__all__ = ["image_grid", "scatter_2d", "loss_curves", "use_cjk_font"]
+__all__ = ["image_grid", "scatter_2d", "loss_curves", "lm_benchmark", "use_cjk_font"]
 
 
 def image_grid(images: torch.Tensor, nrow: int = 10, ax=None, title: str | None = None, cmap: str = "gray_r"):
@@ -89,6 +89,39 @@ def loss_curves(histories: dict, key: str = "loss", kind: str = "train", ax=None
     if logy:
         ax.set_yscale("log")
     ax.legend()
+    return ax
+
+
+def lm_benchmark(results: dict, names: list[str] | None = None, ax=None):
+    """Plot and tabulate ``benchmarks/results/lm_long_run.json``: validation perplexity against
+    training minutes for each neural model (the n-gram as a dashed line), then one printed row
+    per model with its best validation NLL and the test NLL of that checkpoint (bits/char too)."""
+    import math
+
+    runs = results["runs"]
+    names = [n for n in (names or list(runs)) if n in runs]
+    if not names:
+        raise ValueError(f"none of the requested models is in the results; they have {', '.join(runs)}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.4))
+    for name in names:
+        run = runs[name]
+        if "step" in run:
+            minutes = [s / run["steps"] * run["train_seconds"] / 60 for s in run["step"]]
+            ax.plot(minutes, [math.exp(v) for v in run["val_nll"]], "o-", ms=3, label=name.upper())
+        else:
+            ax.axhline(math.exp(run["best_val_nll"]), color="k", ls="--", label=f"{run['n']}-gram")
+    ax.set_xlabel(f"training time (minutes, {results['settings']['threads']} CPU thread)")
+    ax.set_ylabel("validation perplexity")
+    ax.legend()
+    print(f"{'model':<8}{'steps':>7}{'minutes':>9}{'best val NLL':>14}{'at step':>9}{'test NLL':>10}"
+          f"{'test bits/char':>16}{'test PPL':>10}")
+    for name in names:
+        run = runs[name]
+        steps = f"{run['steps']:,}" if "steps" in run else "counts"
+        at = f"{run['best_step']:,}" if "best_step" in run else f"n={run['n']}"
+        print(f"{name.upper():<8}{steps:>7}{run['train_seconds'] / 60:>9.1f}{run['best_val_nll']:>14.3f}{at:>9}"
+              f"{run['test_nll']:>10.3f}{run['test_bpc']:>16.3f}{math.exp(run['test_nll']):>10.2f}")
     return ax
 
 

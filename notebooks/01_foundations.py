@@ -325,40 +325,33 @@ from cgen_lessons.classic import NGramLM
 show_source(NGramLM.probs)
 
 # %% [markdown]
-# The English corpus (Python's bundled documentation) is split into 80 % train, 10 %
-# validation and 10 % test, in order. We choose n and β on the validation part and report the
-# test perplexity once, for the chosen model only.
+# The English text is the course's Shakespeare corpus, split by whole plays (chapter 00): 34
+# plays to count in, *Julius Caesar* and *The Comedy of Errors* to choose n and β on, and
+# *Macbeth* and *A Midsummer Night's Dream* for the test perplexity, reported once, for the
+# chosen model only. The counts do not depend on β, and an n-gram's count tables contain those of
+# every lower order, so one fitted 9-gram scores the whole grid (`NGramLM.nll(ids, beta=, n=)`,
+# which looks up only the probability of each actual next character).
 
 # %%
-english = data.load_corpus("english")
-tok = data.CharTokenizer.from_text(english)
-ids = tok.encode(english)
-train_ids, rest = data.split_ids(ids, val_fraction=0.2)
-val_ids, test_ids = data.split_ids(rest, val_fraction=0.5)
+from cgen_lessons.recipes import NGRAM_SETTINGS, char_lm_splits
 
-
-from cgen_lessons.metrics import stream_nll
-
-
-def heldout_nll(model, stream):
-    return stream_nll(model, stream, rows=1)  # mean −log p(x_t | x_<t) over the whole stream, in nats
-
+tok, train_ids, val_ids, test_ids = char_lm_splits()
+english = data.shakespeare_splits()["train"]
 
 betas = [0.3, 3.0, 30.0]
 orders = [1, 2, 3, 4, 5, 7, 9]
-grid = {}
-for n in orders:
-    for beta in betas:
-        grid[n, beta] = heldout_nll(NGramLM(tok.vocab_size, n, beta).fit(train_ids), val_ids)
+counts9 = NGramLM(tok.vocab_size, max(orders)).fit(train_ids)
+grid = {(n, beta): counts9.nll(val_ids, beta=beta, n=n) for n in orders for beta in betas}
 print("validation perplexity (rows: n, columns: β)")
 print("n    " + "".join(f"{b:>9}" for b in betas))
 for n in orders:
     print(f"{n:<5}" + "".join(f"{math.exp(grid[n, b]):9.2f}" for b in betas))
 best_n, best_beta = min(grid, key=grid.get)
 ngram = NGramLM(tok.vocab_size, best_n, best_beta).fit(train_ids)
-ngram_test_ppl = math.exp(heldout_nll(ngram, test_ids))
+ngram_test_nll = ngram.nll(test_ids)
+ngram_test_ppl = math.exp(ngram_test_nll)
 print(f"\nchosen on validation: n = {best_n}, β = {best_beta}; test perplexity {ngram_test_ppl:.2f} "
-      f"({heldout_nll(ngram, test_ids):.3f} nats/char)")
+      f"({ngram_test_nll:.3f} nats/char = {ngram_test_nll / math.log(2):.3f} bits/char)")
 
 # %% [markdown]
 # With light smoothing (β = 0.3) perplexity first falls with n — more context, better
@@ -377,8 +370,10 @@ best_order = {b: min(orders, key=lambda n: grid[n, b]) for b in betas}
 print("validation NLL falls from n = 1 to n = 4 for every β:", all(grid[n, b] > grid[n + 1, b] for n in (1, 2, 3) for b in betas))
 print("with β = 0.3 the best order is an interior one (perplexity rises after it):", 1 < best_order[0.3] < max(orders))
 print("stronger smoothing moves the best order up:", best_order[30.0] > best_order[0.3])
+print("the choice equals the recipe setting the later chapters use (recipes.NGRAM_SETTINGS):",
+      dict(n=best_n, beta=best_beta) == NGRAM_SETTINGS)
 print("test perplexity of the chosen n-gram below the unigram's:",
-      ngram_test_ppl < math.exp(heldout_nll(NGramLM(tok.vocab_size, 1).fit(train_ids), test_ids)))
+      ngram_test_ppl < math.exp(NGramLM(tok.vocab_size, 1).fit(train_ids).nll(test_ids)))
 
 # %% [markdown]
 # Sampling uses the same sampler as every other LM in the course (`cgen_lessons.decoding.sample`):
@@ -405,7 +400,7 @@ if data.available_corpora()["tang"]:
     tr_zh, va_zh = data.split_ids(tok_zh.encode(tang), val_fraction=0.1)
     print(f"Tang poems, vocabulary {tok_zh.vocab_size}: held-out perplexity")
     for n in [1, 2, 3]:
-        ppl = [math.exp(heldout_nll(NGramLM(tok_zh.vocab_size, n, b).fit(tr_zh), va_zh)) for b in (1.0, 100.0)]
+        ppl = [math.exp(NGramLM(tok_zh.vocab_size, n, b).fit(tr_zh).nll(va_zh)) for b in (1.0, 100.0)]
         print(f"  n = {n}:  β = 1: {ppl[0]:6.0f}   β = 100: {ppl[1]:6.0f}")
     lm_zh = NGramLM(tok_zh.vocab_size, 2, 100.0).fit(tr_zh)
     print(tok_zh.decode(sample(lm_zh, tok_zh.encode("春")[None], 47, generator=torch.Generator().manual_seed(3))[0]))
@@ -513,7 +508,7 @@ print(f"forward algorithm vs sum over all 3^8 = 6561 paths: agree to 1e-10: {abs
 
 # %%
 letters = "abcdefghijklmnopqrstuvwxyz "
-letter_text = "".join(c for c in english.lower() if c in letters)
+letter_text = "".join(c for c in english[:100_000].lower() if c in letters)
 letter_text = " ".join(letter_text.split())[:6000]
 letter_tok = data.CharTokenizer(list(letters))
 hmm = HMM.random(n_states=2, n_symbols=27, generator=torch.Generator().manual_seed(1))
@@ -563,7 +558,7 @@ class CountingLM(torch.nn.Module):
 
 
 counter = CountingLM(NGramLM(tok.vocab_size, 3).fit(train_ids))
-seq = test_ids[:201]
+seq = val_ids[:201]
 _, loss = counter(seq[None, :-1], seq[None, 1:])
 print(f"scoring 200 tokens took {counter.calls} forward call")
 counter.calls = 0

@@ -123,18 +123,18 @@ show_source(top_p_filter)
 
 # %%
 from cgen_lessons.classic import NGramLM
-from cgen_lessons.recipes import english_splits, train_gpt, train_recurrent_lm
+from cgen_lessons.recipes import NGRAM_SETTINGS, char_lm_splits, train_gpt, train_recurrent_lm
 
-tok, train_ids, val_ids, test_ids = english_splits()
+tok, train_ids, val_ids, test_ids = char_lm_splits()
 gpt, _, gpt_seconds = train_gpt(train_ids, tok.vocab_size)
 gru, _, gru_seconds = train_recurrent_lm("gru", train_ids, tok.vocab_size)
-judge = NGramLM(tok.vocab_size, 9, 30.0).fit(train_ids)  # chapter 01's best n-gram, used as an independent judge
+judge = NGramLM(tok.vocab_size, **NGRAM_SETTINGS).fit(train_ids)  # chapter 01's n-gram, an independent judge
 print(f"trained the GPT in {gpt_seconds:.0f} s and the GRU in {gru_seconds:.0f} s")
 
 # %%
 from cgen_lessons.decoding import generate
 
-prompt_text = "The default value of the "
+prompt_text = "ROMEO:\nO, she doth teach the "
 prompt = tok.encode(prompt_text)[None]
 with torch.no_grad():
     next_logits = gpt(prompt)[0][:, -1]  # (1, V)
@@ -159,7 +159,7 @@ plt.show()
 # measurements per strategy:
 #
 # - **quality**: the mean per-character NLL of the generated text under an *independent judge*,
-#   chapter 01's 9-gram trained on the same training text (lower = more like the corpus);
+#   chapter 01's n-gram, counted on the same training plays (lower = more like the corpus);
 # - **diversity**: distinct-3, the share of distinct character trigrams among all trigrams of
 #   the eight continuations (Li et al. 2016);
 # - **repetition**: the share of 4-grams in a continuation that already occurred earlier in it.
@@ -285,7 +285,7 @@ import ipywidgets as widgets
 from IPython.display import display
 
 
-def explore(prompt_text="The default value of the ", temperature=1.0, top_k=0, top_p=1.0, seed=0):
+def explore(prompt_text="ROMEO:\nO, she doth teach the ", temperature=1.0, top_k=0, top_p=1.0, seed=0):
     ids = tok.encode(prompt_text)[None][:, -gpt.block_size:] if prompt_text else tok.encode(" ")[None]
     with torch.no_grad():
         z_ = apply_temperature(gpt(ids)[0][:, -1], temperature)
@@ -307,7 +307,7 @@ def explore(prompt_text="The default value of the ", temperature=1.0, top_k=0, t
 
 explorer = widgets.interactive(
     explore,
-    prompt_text=widgets.Text(value="The default value of the ", description="prompt"),
+    prompt_text=widgets.Text(value="ROMEO:\nO, she doth teach the ", description="prompt"),
     temperature=widgets.FloatSlider(value=1.0, min=0.1, max=2.0, step=0.05, description="τ"),
     top_k=widgets.IntSlider(value=0, min=0, max=50, description="top-k (0 = off)"),
     top_p=widgets.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05, description="top-p"),

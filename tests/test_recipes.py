@@ -1,21 +1,63 @@
+import math
+
 import pytest
 import torch
 
-from cgen_lessons.recipes import GPT_SETTINGS, RNN_SETTINGS, english_splits, train_gpt, train_recurrent_lm
+from cgen_lessons import data
+from cgen_lessons.recipes import GPT_SETTINGS, RNN_SETTINGS, char_lm_splits, train_gpt, train_recurrent_lm
 from cgen_lessons.rnn import RecurrentLM
+from cgen_lessons.train import decay_groups, warmup_cosine_factor
 from cgen_lessons.transformer import GPT
 
 
 @pytest.fixture(scope="module")
 def splits():
-    return english_splits()
+    return char_lm_splits()
 
 
-def test_english_splits_are_80_10_10_in_order(splits):
+def test_char_lm_splits_are_the_play_splits(splits):
     tok, train, val, test = splits
-    n = len(train) + len(val) + len(test)
-    assert abs(len(train) / n - 0.8) < 1e-3 and abs(len(val) / n - 0.1) < 1e-3
-    assert tok.decode(train[:3]) + "" == tok.decode(train[:3])
+    texts = data.shakespeare_splits()
+    assert tok.vocab_size == 75
+    for ids, name in ((train, "train"), (val, "val"), (test, "test")):
+        assert len(ids) == len(texts[name])
+        assert tok.decode(ids[:500]) == texts[name][:500] and tok.decode(ids[-500:]) == texts[name][-500:]
+    assert 0.035 < len(val) / (len(train) + len(val) + len(test)) < 0.045
+
+
+def test_recipe_schedule_follows_warmup_then_cosine(splits):
+    tok, train, _, _ = splits
+    steps, lr = 20, GPT_SETTINGS["lr"]
+    _, hist, _ = train_gpt(train, tok.vocab_size, steps=steps, progress=False, d_model=16, n_heads=2, block=8)
+    W = round(GPT_SETTINGS["warmup"] * steps)
+    assert W == 2
+    used = [lr * warmup_cosine_factor(s, W, steps, GPT_SETTINGS["min_lr_ratio"]) for s in range(steps)]
+    assert used[0] == pytest.approx(lr / 2) and used[1] == pytest.approx(lr)
+    assert used[2] == pytest.approx(lr) and used[-1] > lr * GPT_SETTINGS["min_lr_ratio"]
+    mid = W + (steps - W) // 2  # half-way through the decay: (1 + r) / 2 of the peak
+    assert used[mid] == pytest.approx(lr * (1 + GPT_SETTINGS["min_lr_ratio"]) / 2)
+    assert hist.train["lr"] == pytest.approx(used)  # what fit logged is what the formula says
+
+
+def test_gpt_recipe_decays_matrices_only():
+    model = GPT(20, 8, 16, 2, 3)
+    decay, no_decay = decay_groups(model, 0.1)
+    assert decay["weight_decay"] == 0.1 and no_decay["weight_decay"] == 0.0
+    assert all(p.dim() == 2 for p in decay["params"]) and len(decay["params"]) == 3 * 4  # 4 matrices per block
+    assert all(p.dim() == 1 for p in no_decay["params"] if p is not model.tok_emb.weight and p is not model.pos_emb)
+    ids = {id(p) for p in no_decay["params"]}
+    assert id(model.tok_emb.weight) in ids and id(model.pos_emb) in ids  # embeddings (tied read-out) not decayed
+    assert len(decay["params"]) + len(no_decay["params"]) == len(list(model.parameters()))
+
+
+def test_gpt_residual_projections_are_scaled_by_depth():
+    for L in (2, 8):
+        torch.manual_seed(0)
+        model = GPT(50, 16, 256, 4, L)
+        std_out = torch.cat([b.attn.out_proj.weight.flatten() for b in model.blocks]).std().item()
+        std_in = torch.cat([b.mlp[0].weight.flatten() for b in model.blocks]).std().item()
+        assert std_out == pytest.approx(0.02 / math.sqrt(2 * L), rel=0.05)
+        assert std_in == pytest.approx(0.02, rel=0.05)
 
 
 def test_recipes_build_the_chapter_models_and_are_repeatable(splits):
