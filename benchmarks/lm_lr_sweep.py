@@ -22,7 +22,7 @@ from cgen_lessons.utils import timer
 
 GRID = {
     "gpt": {"constant": [1e-3, 2e-3, 4e-3, 8e-3], "cosine": [2e-3, 4e-3, 8e-3, 1.6e-2]},
-    **{cell: {"constant": [1.5e-3, 3e-3, 6e-3, 1.2e-2], "cosine": [3e-3, 6e-3, 1.2e-2, 2.4e-2]}
+    **{cell: {"constant": [1.5e-3, 3e-3, 6e-3, 1.2e-2], "cosine": [3e-3, 6e-3, 1.2e-2, 2.4e-2, 4.8e-2]}
        for cell in ("rnn", "lstm", "gru")},
 }
 
@@ -38,7 +38,7 @@ def main():
     out = Path(args.out)
     results = json.loads(out.read_text()) if out.exists() else {"runs": {}}
     results["settings"] = dict(rnn=RNN_SETTINGS, gpt=GPT_SETTINGS, torch=torch.__version__, machine=platform.machine(),
-                               python=platform.python_version(), threads=args.threads)
+                               python=platform.python_version())
     for name in args.models.split(","):
         runs = results["runs"].get(name, [])  # points already measured are kept, not re-run
         for schedule, lrs in GRID[name].items():
@@ -52,7 +52,7 @@ def main():
                         model, _, _ = train_recurrent_lm(name, train_ids, tok.vocab_size, lr=lr, schedule=schedule,
                                                          progress=False)
                     val_nll = stream_nll(model, val_ids)
-                runs.append(dict(schedule=schedule, lr=lr, val_nll=val_nll, seconds=t["seconds"]))
+                runs.append(dict(schedule=schedule, lr=lr, val_nll=val_nll, seconds=t["seconds"], threads=args.threads))
                 print(f"{name:5} {schedule:9} lr {lr:.4g}: validation {val_nll:.4f} nats/char ({t['seconds']:.0f} s)",
                       flush=True)
         results["runs"][name] = sorted(runs, key=lambda r: (r["schedule"], r["lr"]))

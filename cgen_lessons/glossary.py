@@ -30,5 +30,6 @@ def glossary_markdown(chapter: str | None = None) -> str:
     """The glossary as a Markdown table (render with ``IPython.display.Markdown``)."""
     lines = ["| English | 中文 | ch. | meaning |", "|---|---|---|---|"]
     for r in load_glossary(chapter):
-        lines.append(f"| {r['term_en']} | {r['term_zh']} | {r['chapter']} | {r['definition']} |")
+        cells = [r[c].replace("|", "\\|") for c in COLUMNS]  # a bare | would start a new cell
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-__all__ = ["seed_everything", "get_device", "show_source", "timer", "check_positive_int"]
+__all__ = ["seed_everything", "get_device", "show_source", "timer", "check_positive_int", "count_torch_ops"]
 
 
 def check_positive_int(value, name: str) -> int:
@@ -98,3 +98,24 @@ def timer(label: str = "elapsed", verbose: bool = True):
         record["seconds"] = time.perf_counter() - start
         if verbose:
             print(f"{label}: {record['seconds']:.1f} s")
+
+
+class _OpCounter(torch.overrides.TorchFunctionMode):
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.count += 1
+        return func(*args, **(kwargs or {}))
+
+
+def count_torch_ops(fn, *args, **kwargs) -> int:
+    """How many torch functions and tensor methods ``fn(*args, **kwargs)`` calls — a hardware-
+    independent measure of how many *sequential* steps a computation takes: a loop over time
+    steps calls a fixed set of operations once per step, while a computation that handles all
+    positions at once calls the same operations once whatever the length."""
+    counter = _OpCounter()
+    with counter:
+        fn(*args, **kwargs)
+    return counter.count

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from cgen_lessons import data, viz
-from cgen_lessons.utils import seed_everything, show_source
+from cgen_lessons.utils import seed_everything, show_source, timer
 
 chapter_start = time.perf_counter()
 viz.use_cjk_font()
@@ -338,8 +338,8 @@ from cgen_lessons.recipes import NGRAM_SETTINGS, char_lm_splits
 tok, train_ids, val_ids, test_ids = char_lm_splits()
 english = data.shakespeare_splits()["train"]
 
-betas = [0.3, 3.0, 30.0]
-orders = [1, 2, 3, 4, 5, 7, 9]
+betas = [0.3, 3.0, 30.0, 100.0, 300.0]
+orders = [1, 2, 3, 4, 5, 7, 9]  # 9 is the largest order whose context codes fit in int64 for V = 75
 counts9 = NGramLM(tok.vocab_size, max(orders)).fit(train_ids)
 grid = {(n, beta): counts9.nll(val_ids, beta=beta, n=n) for n in orders for beta in betas}
 print("validation perplexity (rows: n, columns: β)")
@@ -354,22 +354,25 @@ print(f"\nchosen on validation: n = {best_n}, β = {best_beta}; test perplexity 
       f"({ngram_test_nll:.3f} nats/char = {ngram_test_nll / math.log(2):.3f} bits/char)")
 
 # %% [markdown]
-# With light smoothing (β = 0.3) perplexity first falls with n — more context, better
-# predictions — and then rises again: most 7- and 9-character contexts occur only a few times
-# in 350,000 characters, so their raw counts are unreliable. Stronger shrinkage toward the
-# lower orders (β = 30) tames the sparse counts, and longer contexts then keep helping. This
+# With light smoothing ($\beta = 0.3$) perplexity first falls with $n$ — more context, better
+# predictions — and then rises again after $n = 5$: most 7- and 9-character contexts occur only
+# a few times even in 4.4 million characters, so their raw counts are unreliable. Stronger
+# shrinkage toward the lower orders ($\beta = 30$ to $100$) tames the sparse counts, and longer
+# contexts then keep helping up to the largest order we can index, $n = 9$; shrinking harder
+# still ($\beta = 300$) throws away too much of what the long contexts know. This
 # *data sparsity* is what neural language models were invented to overcome (Bengio et al.
 # 2003): they share statistical strength between similar contexts instead of counting each
-# one separately. The test perplexity is higher than the validation one because the corpus is
-# split in order and its last tenth covers different help topics; chapter 02 puts RNN
-# perplexities on this same test split next to the number above.
+# one separately. The test plays come out a little harder than the validation plays (other
+# plots, other names); chapter 02 puts RNN perplexities on these same test plays next to the
+# number above.
 
 # %%
 # NBVAL_CHECK_OUTPUT
 best_order = {b: min(orders, key=lambda n: grid[n, b]) for b in betas}
 print("validation NLL falls from n = 1 to n = 4 for every β:", all(grid[n, b] > grid[n + 1, b] for n in (1, 2, 3) for b in betas))
 print("with β = 0.3 the best order is an interior one (perplexity rises after it):", 1 < best_order[0.3] < max(orders))
-print("stronger smoothing moves the best order up:", best_order[30.0] > best_order[0.3])
+print("stronger smoothing moves the best order up:", best_order[100.0] > best_order[0.3])
+print("the chosen β is an interior point of the grid:", betas[0] < best_beta < betas[-1])
 print("the choice equals the recipe setting the later chapters use (recipes.NGRAM_SETTINGS):",
       dict(n=best_n, beta=best_beta) == NGRAM_SETTINGS)
 print("test perplexity of the chosen n-gram below the unigram's:",
@@ -519,51 +522,99 @@ print(f"Baum–Welch: 40 iterations in {time.perf_counter() - t0:.1f} s; "
 share = hmm.B / hmm.B.sum(0, keepdim=True)  # which state emits each letter more often
 for s in range(2):
     print(f"state {s} emits mostly: {' '.join(c if c != ' ' else '␣' for c, w in zip(letters, share[s]) if w > 0.5)}")
+lower = english[:100_000].lower()
+u_after_vowel = sum(lower[i - 1] in "aeio" for i in range(1, len(lower)) if lower[i] == "u") / lower[1:].count("u")
+print(f"share of u's right after a, e, i or o in the first 100,000 training characters: {u_after_vowel:.0%}")
 
 # %% [markdown]
 # Without being told anything about vowels, the two hidden states split the alphabet into
 # (roughly) vowels and consonants — the structure that best explains which letters follow
-# which. Sampling from the fitted HMM shows how little two states can express:
+# which. Roughly: the space joins the vowels (it, too, tends to alternate with consonants),
+# and *u* lands with the consonants here — plausibly because in this text more than half of the
+# *u*'s come right after another vowel (*you*, *thou*, *your*: 56 % in the first 100,000
+# training characters), which a model that alternates between two states explains best by
+# emitting *u* from the consonant state. Sampling from the fitted HMM shows how little two
+# states can express:
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print("Baum–Welch log-likelihood never decreases:", all(b >= a - 1e-6 for a, b in zip(bw_history, bw_history[1:])))
 vowel_state = int(share[:, letters.index("a")].argmax())
-print("a, e, i, o, u all belong to one state:", all(share[vowel_state, letters.index(v)] > 0.5 for v in "aeiou"))
+vowel_letters = [c for c in letters if c != " " and share[vowel_state, letters.index(c)] > 0.5]
+print("the state that emits 'a' emits no consonant more often than the other state:", set(vowel_letters) <= set("aeiouy"))
+print("and it holds at least four of the five vowels:", len(set(vowel_letters) & set("aeiou")) >= 4)
 
 # %%
 _, hmm_obs = hmm.sample(120, generator=torch.Generator().manual_seed(0))
 print(letter_tok.decode(hmm_obs))
 
 # %% [markdown]
-# ## 5 · Autoregressive models train in parallel and sample sequentially
+# ## 5 · Scoring in one pass, sampling step by step — and which models train in parallel
 #
-# An autoregressive model's training loss needs p(x_t | x_<t) at every position, and all of
-# these come out of **one** forward pass over the whole sequence (teacher forcing: the inputs
-# are the true previous tokens). Only *sampling* is sequential, because each new token must be
-# drawn before the next distribution can be computed. Counting model calls makes this concrete:
+# Training an autoregressive model by maximum likelihood needs $p(x_t \mid x_{<t})$ at every
+# position, conditioned on the *true* previous tokens, which are all known in advance (teacher
+# forcing). Whether those $T$ conditionals can be computed *at the same time* depends on the
+# architecture, not on the factorisation:
+#
+# - an **n-gram** looks each position's context up independently, and a **masked Transformer**
+#   (chapter 03) computes every position with the same few matrix products — both are parallel
+#   over time in training;
+# - a **recurrent network** (chapter 02) must compute $h_{t-1}$ before $h_t$, so even its
+#   teacher-forced forward pass is a loop over the $T$ time steps.
+#
+# *Sampling* is sequential for all of them: token $t$ must be drawn before the distribution of
+# token $t+1$ exists. Counting the torch operations each computation executes — a measure that
+# does not depend on the hardware — makes both points concrete: a loop over time runs its
+# operations once per step, a parallel computation runs them once whatever the length.
 
 # %%
 # NBVAL_CHECK_OUTPUT
-class CountingLM(torch.nn.Module):
-    """Wraps an LM and counts forward calls."""
+from cgen_lessons.rnn import RecurrentLM
+from cgen_lessons.transformer import GPT
+from cgen_lessons.utils import count_torch_ops
 
-    def __init__(self, lm):
-        super().__init__()
-        self.lm, self.calls, self.context_size = lm, 0, lm.context_size
+torch.manual_seed(0)
+models = {"9-gram": NGramLM(tok.vocab_size, 9).fit(train_ids[:100_000]),
+          "LSTM": RecurrentLM(tok.vocab_size, "lstm", 64, 128), "GPT": GPT(tok.vocab_size, 1024, 128, 4, 2)}
+ops = {}
+with torch.no_grad():
+    for name, model in models.items():
+        for T in (32, 128):
+            x = val_ids[: 4 * T].view(4, T)  # a batch of 4 sequences of length T
+            ops[name, T] = count_torch_ops(model, x, x)  # one teacher-forced forward pass with its loss
+        for n_new in (8, 32):
+            ops[name, "sample", n_new] = count_torch_ops(sample, model, val_ids[None, :1], n_new,
+                                                         generator=torch.Generator().manual_seed(0))
+for name in models:
+    print(f"{name:<7} scoring T = 32: {ops[name, 32]:5} ops, T = 128: {ops[name, 128]:5} ops | "
+          f"sampling 8 tokens: {ops[name, 'sample', 8]:5} ops, 32 tokens: {ops[name, 'sample', 32]:5} ops")
+print("scoring is parallel over time for the n-gram and the GPT (same op count at 4× the length):",
+      all(ops[m, 128] == ops[m, 32] for m in ("9-gram", "GPT")))
+print("the LSTM's forward pass is a loop over time (op count grows by more than 3× at 4× the length):",
+      ops["LSTM", 128] > 3 * ops["LSTM", 32])
+print("sampling is sequential for every model (4× the tokens, more than 3× the ops):",
+      all(ops[m, "sample", 32] > 3 * ops[m, "sample", 8] for m in models))
 
-    def forward(self, idx, targets=None):
-        self.calls += 1
-        return self.lm(idx, targets)
+# %% [markdown]
+# In wall-clock time on this CPU (batch 8, untrained models of chapter 02's and 03's sizes; the
+# numbers vary between machines, the trend does not):
 
+# %%
+for T in (64, 256, 1024):
+    x = val_ids[: 8 * T].view(8, T)
+    seconds = {}
+    for name in ("LSTM", "GPT"):
+        with torch.no_grad(), timer(verbose=False) as t:
+            models[name](x, x)
+        seconds[name] = t["seconds"]
+    print(f"T = {T:5}: LSTM forward {seconds['LSTM'] * 1e3:7.1f} ms, GPT forward {seconds['GPT'] * 1e3:6.1f} ms")
 
-counter = CountingLM(NGramLM(tok.vocab_size, 3).fit(train_ids))
-seq = val_ids[:201]
-_, loss = counter(seq[None, :-1], seq[None, 1:])
-print(f"scoring 200 tokens took {counter.calls} forward call")
-counter.calls = 0
-sample(counter, seq[None, :1], 200, generator=torch.Generator().manual_seed(0))
-print(f"sampling 200 tokens took {counter.calls} forward calls")
+# %% [markdown]
+# The LSTM's time grows in proportion to $T$ because its steps cannot overlap; the GPT's grows
+# far more slowly, because a longer sequence only makes its matrix products larger (attention's
+# cost does grow as $T^2$, but inside a few large operations that run in parallel). On a GPU,
+# which runs thousands of arithmetic operations at once, the gap is much wider — the practical
+# reason Transformers displaced RNNs for training on large corpora (chapter 03).
 
 # %% [markdown]
 # ## 6 · Applications: where the classic models still work
@@ -640,12 +691,13 @@ print("logistic regression's top class on noise averages well above a uniform gu
 # fit D's categories are logistic regression (discriminative, §3.1) and GPT-style
 # autoregressive LMs (generative, chapter 03).
 #
-# **Article D §2.2 — autoregressive models "cannot be parallelised".** D lists slow generation
-# and poor parallelism as the drawbacks of autoregressive models. *Why it is half wrong:*
-# generation is sequential, but training is not: with teacher forcing every position's
-# conditional comes out of one forward pass. *Demonstration:* §5 — scoring 200 tokens took one
-# model call, sampling them took 200. This is why Transformers train fast on GPUs while their
-# generation needs the KV cache of chapter 04.
+# **Article D §2.2 — autoregressive models are slow to generate and hard to parallelise.** D
+# sorts models by how they *generate*, and for generation this is right: each token waits for
+# the previous one (§5). What the section leaves out matters as much: its examples — RNN, LSTM
+# and GPT — differ in *training*. The RNN and LSTM are sequential in time even with teacher
+# forcing; the GPT is not: one forward pass computes every position (§5 counts the operations).
+# D's later claim that an autoregressive Transformer's *training* is sequential (§3.3) is wrong,
+# and is corrected in chapter 04. For §2.2 this is a clarification, not an error.
 #
 # **Article D §2.3 — text generation is "supervised", image generation "unsupervised", and
 # supervision gives higher quality.** *Why it is wrong:* language models — the basis of modern

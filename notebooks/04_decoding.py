@@ -394,10 +394,13 @@ for model_name, table in tables.items():
 # *Correct version:* choose search for tasks with one right output and sampling with truncation
 # for open-ended generation; the two are not interchangeable knobs for "quality and diversity".
 #
-# **Article D §3.3 — "generation (and training) are sequential, hence slow".** Sequential
-# generation is inherent to autoregressive models, but most of its cost is avoidable
-# recomputation: the KV cache of §6 removes it without changing a single token. (That training
-# is parallel was shown in chapters 01 and 03.)
+# **Article D §3.3 — an autoregressive Transformer's "training and generation are sequential,
+# hence slow".** *Why it is half wrong:* training is not sequential for a Transformer. With the
+# causal mask, teacher-forced training computes the next-token distribution at every position
+# in one forward pass (chapter 01 §5 counts the operations: the same number at 4× the length;
+# chapter 03 §4 checks that one pass equals $T$ prefix calls). Generation is inherently
+# sequential, but most of its cost is avoidable recomputation: the KV cache of §6 removes it
+# without changing a single token.
 
 # %% [markdown]
 # ## 9 · Exercises

@@ -51,3 +51,16 @@ def test_timer_records_seconds():
     with timer(verbose=False) as t:
         sum(range(1000))
     assert t["seconds"] >= 0
+
+
+def test_count_torch_ops_counts_per_step_work():
+    from cgen_lessons.utils import count_torch_ops
+
+    def loop(x):  # two torch calls per step
+        for t in range(x.shape[1]):
+            x[:, t].sin().cos()
+
+    # three calls per step (index, sin, cos): 5 more steps, 15 more operations
+    assert count_torch_ops(loop, torch.randn(3, 10)) - count_torch_ops(loop, torch.randn(3, 5)) == 15
+    assert count_torch_ops(lambda a: (a @ a.T).relu(), torch.randn(5, 5)) == count_torch_ops(
+        lambda a: (a @ a.T).relu(), torch.randn(50, 50))

@@ -81,6 +81,23 @@ def test_glossary_is_bilingual_and_complete():
     assert glossary.glossary_markdown().startswith("| English | 中文")
 
 
+def test_glossary_table_renders_four_cells_in_every_row():
+    """Definitions such as "p(y | x)" contain |, which must not split a cell when rendered."""
+    import html as htmllib
+    import re
+
+    from markdown_it import MarkdownIt
+
+    html = MarkdownIt("commonmark").enable("table").render(glossary.glossary_markdown())
+    rows = re.findall(r"<tr>(.*?)</tr>", html, flags=re.S)
+    assert len(rows) == len(glossary.load_glossary()) + 1
+    assert all(len(re.findall(r"<t[dh]>", row)) == 4 for row in rows)
+    for row, entry in zip(rows[1:], glossary.load_glossary()):  # and no cell lost its text to a split
+        cells = [htmllib.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td>(.*?)</td>", row, flags=re.S)]
+        assert cells == [entry[c] for c in glossary.COLUMNS]
+    assert any("|" in r["definition"] for r in glossary.load_glossary())  # the case this guards
+
+
 def test_glossary_missing_file(tmp_path):
     with pytest.raises(ValueError, match="glossary file not found"):
         glossary.load_glossary(path=tmp_path / "nope.csv")
