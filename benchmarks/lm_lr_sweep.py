@@ -22,7 +22,7 @@ from cgen_lessons.utils import timer
 
 GRID = {
     "gpt": {"constant": [1e-3, 2e-3, 4e-3, 8e-3], "cosine": [2e-3, 4e-3, 8e-3, 1.6e-2]},
-    **{cell: {"constant": [1.5e-3, 3e-3, 6e-3, 1.2e-2], "cosine": [3e-3, 6e-3, 1.2e-2, 2.4e-2, 4.8e-2]}
+    **{cell: {"constant": [1.5e-3, 3e-3, 6e-3, 1.2e-2, 2.4e-2], "cosine": [3e-3, 6e-3, 1.2e-2, 2.4e-2, 4.8e-2]}
        for cell in ("rnn", "lstm", "gru")},
 }
 
