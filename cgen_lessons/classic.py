@@ -19,7 +19,7 @@ import math
 
 import torch
 
-from .utils import check_positive_int
+from .utils import check_positive_int, check_token_ids
 
 __all__ = ["NGramLM", "CategoricalNaiveBayes", "GaussianMixture", "HMM"]
 
@@ -50,10 +50,9 @@ class NGramLM(torch.nn.Module):
 
     def fit(self, ids: torch.Tensor) -> "NGramLM":
         """Count every (context, next symbol) pair of orders 0..n−1 in a 1-D id stream."""
-        if ids.dim() != 1 or len(ids) <= self.n:
+        check_token_ids(ids, self.V, name="ids", dims=1)
+        if len(ids) <= self.n:
             raise ValueError(f"ids must be a 1-D stream longer than n = {self.n}")
-        if int(ids.min()) < 0 or int(ids.max()) >= self.V:
-            raise ValueError(f"ids must lie in [0, {self.V})")
         ids = ids.long()
         self.tables = []
         for m in range(self.n):  # m = context length
@@ -98,8 +97,7 @@ class NGramLM(torch.nn.Module):
 
         Position t predicts x_{t+1} from the last min(t + 1, n − 1) symbols of idx[:, :t+1].
         """
-        if idx.dim() != 2:
-            raise ValueError(f"idx must have shape (B, T), got {tuple(idx.shape)}")
+        check_token_ids(idx, self.V)
         B, T = idx.shape
         k = self.n - 1
         logp = torch.empty(B, T, self.V, dtype=torch.float64)
@@ -125,10 +123,9 @@ class NGramLM(torch.nn.Module):
         model (its count tables are the first n of this one's): one fit serves a whole grid."""
         if not self.fitted:
             raise ValueError("call fit(ids) before scoring")
-        if ids.dim() != 1 or len(ids) < 2:
+        check_token_ids(ids, self.V, name="ids", dims=1)
+        if len(ids) < 2:
             raise ValueError("ids must be a 1-D stream of at least 2 tokens")
-        if int(ids.min()) < 0 or int(ids.max()) >= self.V:
-            raise ValueError(f"ids must lie in [0, {self.V})")
         beta = self.beta if beta is None else beta
         n = self.n if n is None else n
         if not (isinstance(n, int) and 1 <= n <= self.n):

@@ -23,7 +23,7 @@ import math
 
 import torch
 
-from .utils import check_positive_int
+from .utils import check_positive_int, check_token_ids
 
 __all__ = ["apply_temperature", "top_k_filter", "top_p_filter", "apply_repetition_penalty", "generate",
            "sample", "beam_search"]
@@ -32,6 +32,10 @@ __all__ = ["apply_temperature", "top_k_filter", "top_p_filter", "apply_repetitio
 def _check_logits(logits: torch.Tensor) -> None:
     if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
         raise ValueError("logits must be a tensor of shape (B, V)")
+    if not logits.dtype.is_floating_point:
+        raise ValueError(f"logits must be floating point, got dtype {logits.dtype} (convert with .float())")
+    if torch.isnan(logits).any():
+        raise ValueError("logits contain NaN: the model's output is broken (check its inputs and weights)")
 
 
 def _check_temperature(temperature) -> None:
@@ -113,6 +117,9 @@ def generate(model, idx: torch.Tensor, max_new_tokens: int, *, greedy: bool = Fa
     ``use_cache=True`` reuses the model's KV cache or recurrent state (identical tokens, less work).
     """
     max_new_tokens = check_positive_int(max_new_tokens, "max_new_tokens")
+    vocab_size = getattr(model, "vocab_size", None) or getattr(model, "V", None)
+    if vocab_size is not None:
+        check_token_ids(idx, vocab_size)
     if not isinstance(idx, torch.Tensor) or idx.dim() != 2 or idx.shape[1] == 0:
         raise ValueError("idx must be a (B, T) tensor of token ids with T >= 1")
     if use_cache and not (hasattr(model, "forward_cached") or hasattr(model, "forward_with_state")):
@@ -129,6 +136,7 @@ def generate(model, idx: torch.Tensor, max_new_tokens: int, *, greedy: bool = Fa
     for _ in range(max_new_tokens):
         logits, cache = _next_logits(model, idx, cache, use_cache)  # (B, V)
         logits = logits.float()
+        _check_logits(logits)  # NaN logits would otherwise become token 0 (greedy) or a crash (sampling)
         if repetition_penalty is not None:
             logits = apply_repetition_penalty(logits, idx, repetition_penalty)
         if greedy:

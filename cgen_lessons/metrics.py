@@ -113,6 +113,8 @@ def frechet_distance(feats_a: torch.Tensor, feats_b: torch.Tensor) -> float:
         raise ValueError("feature sets must be (N, d) and (M, d) with the same d")
     if min(len(feats_a), len(feats_b)) < 2:
         raise ValueError("each feature set needs at least 2 samples")
+    if not (torch.isfinite(feats_a).all() and torch.isfinite(feats_b).all()):
+        raise ValueError("feature sets contain NaN or infinite values (e.g. from a diverged generator)")
     a, b = feats_a.double(), feats_b.double()
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = torch.cov(a.T).reshape(a.shape[1], -1), torch.cov(b.T).reshape(b.shape[1], -1)

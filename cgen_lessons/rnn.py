@@ -29,7 +29,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .utils import check_positive_int
+from .utils import check_token_ids, check_positive_int
 
 __all__ = ["RNNCell", "LSTMCell", "GRUCell", "CELLS", "RecurrentLM", "detach_state"]
 
@@ -146,8 +146,7 @@ class RecurrentLM(nn.Module):
 
     def forward_with_state(self, idx: torch.Tensor, state=None):
         """Run the cells over idx (B, T) from ``state``; returns logits (B, T, V) and the final state."""
-        if idx.dim() != 2:
-            raise ValueError(f"idx must have shape (B, T), got {tuple(idx.shape)}")
+        check_token_ids(idx, self.vocab_size)
         B, T = idx.shape
         state = self.init_state(B, idx.device) if state is None else list(state)
         x = self.drop(self.embed(idx))  # (B, T, E)

@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .utils import check_positive_int
+from .utils import check_token_ids, check_positive_int
 
 __all__ = ["attention", "causal_mask", "MultiHeadAttention", "Block", "GPT", "gpt_param_count",
            "sinusoidal_positions", "Seq2SeqTransformer"]
@@ -210,8 +210,7 @@ class GPT(nn.Module):
                 nn.init.zeros_(b)
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
-        if idx.dim() != 2:
-            raise ValueError(f"idx must have shape (B, T), got {tuple(idx.shape)}")
+        check_token_ids(idx, self.vocab_size)
         B, T = idx.shape
         if T > self.block_size:
             raise ValueError(f"sequence length {T} exceeds block_size {self.block_size}")
@@ -228,8 +227,7 @@ class GPT(nn.Module):
         """Logits for new tokens idx (B, T_new) given the per-block KV ``cache`` of the earlier
         tokens; returns (logits (B, T_new, V), new cache). Equal to the uncached forward on the
         concatenated sequence (tests/test_decoding.py), at O(T) instead of O(T²) work per new token."""
-        if idx.dim() != 2:
-            raise ValueError(f"idx must have shape (B, T), got {tuple(idx.shape)}")
+        check_token_ids(idx, self.vocab_size)
         past = 0 if cache is None else cache[0]["k"].shape[2]
         T = idx.shape[1]
         if past + T > self.block_size:

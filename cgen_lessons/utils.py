@@ -11,7 +11,8 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-__all__ = ["seed_everything", "get_device", "show_source", "timer", "check_positive_int", "count_torch_ops"]
+__all__ = ["seed_everything", "get_device", "show_source", "timer", "check_positive_int", "count_torch_ops",
+           "check_token_ids"]
 
 
 def check_positive_int(value, name: str) -> int:
@@ -119,3 +120,20 @@ def count_torch_ops(fn, *args, **kwargs) -> int:
     with counter:
         fn(*args, **kwargs)
     return counter.count
+
+
+def check_token_ids(idx, vocab_size: int, name: str = "idx", dims: int = 2) -> torch.Tensor:
+    """Return ``idx`` if it is an integer tensor of ``dims`` dimensions with every id in
+    [0, vocab_size); otherwise raise a ``ValueError`` that says what is wrong (instead of
+    torch's IndexError deep inside an embedding, or a silent float-to-index cast)."""
+    if not isinstance(idx, torch.Tensor):
+        raise ValueError(f"{name} must be a tensor of token ids, got {type(idx).__name__}")
+    if idx.dtype.is_floating_point or idx.dtype.is_complex or idx.dtype == torch.bool:
+        raise ValueError(f"{name} must hold integer token ids, got dtype {idx.dtype}")
+    if idx.dim() != dims:
+        shape = "(B, T)" if dims == 2 else f"{dims} dimensions"
+        raise ValueError(f"{name} must have shape {shape}, got {tuple(idx.shape)}")
+    if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= vocab_size):
+        raise ValueError(f"{name} has token ids outside the vocabulary [0, {vocab_size}): "
+                         f"min {int(idx.min())}, max {int(idx.max())}")
+    return idx

@@ -80,6 +80,11 @@ class VAE(nn.Module):
         x = x.flatten(1) if x.dim() > 2 else x
         if x.dim() != 2 or x.shape[1] != self.x_dim:
             raise ValueError(f"x must have {self.x_dim} features per sample, got shape {tuple(x.shape)}")
+        if not torch.isfinite(x).all():
+            raise ValueError("x contains NaN or infinite values")
+        if self.likelihood == "bernoulli" and (x.min() < 0 or x.max() > 1):
+            raise ValueError(f"a Bernoulli likelihood needs pixel values in [0, 1], got [{x.min().item():.3g}, "
+                             f"{x.max().item():.3g}]; rescale the data or use likelihood='gaussian'")
         return x
 
     def encode(self, x: torch.Tensor, y: torch.Tensor | None = None):
@@ -109,8 +114,8 @@ class VAE(nn.Module):
 
     def loss(self, x: torch.Tensor, y: torch.Tensor | None = None, beta: float = 1.0) -> torch.Tensor:
         """Mean over the batch of −ELBO_β = recon + β · KL (β = 1: the true negative ELBO, nats per image)."""
-        if not isinstance(beta, (int, float)) or beta < 0:
-            raise ValueError(f"beta must be a number >= 0, got {beta!r}")
+        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not math.isfinite(beta) or beta < 0:
+            raise ValueError(f"beta must be a finite number >= 0, got {beta!r}")
         t = self.elbo_terms(x, y)
         return (t["recon"] + beta * t["kl"]).mean()
 
