@@ -24,20 +24,14 @@ import torch
 
 from cgen_lessons.classic import NGramLM
 from cgen_lessons.metrics import stream_nll
-from cgen_lessons.recipes import GPT_SETTINGS, RNN_SETTINGS, char_lm_splits, train_gpt, train_recurrent_lm
+from cgen_lessons.recipes import GPT_SETTINGS, RNN_SETTINGS, char_lm_splits, train_char_lm
 
 LN2 = math.log(2)
 
 
-def train(name, train_ids, vocab_size, **kwargs):
-    if name == "gpt":
-        return train_gpt(train_ids, vocab_size, progress=False, **kwargs)
-    return train_recurrent_lm(name, train_ids, vocab_size, progress=False, **kwargs)
-
-
 def run_neural(name, tok, train_ids, val_ids, test_ids, minutes):
     calibration = 40
-    _, _, seconds = train(name, train_ids, tok.vocab_size, steps=calibration)
+    _, _, seconds = train_char_lm(name, train_ids, tok.vocab_size, steps=calibration, progress=False)
     steps = max(100, int(minutes * 60 * calibration / seconds))
     best = {"val_nll": math.inf}
 
@@ -48,7 +42,8 @@ def run_neural(name, tok, train_ids, val_ids, test_ids, minutes):
         return {"val_nll": val_nll}
 
     every = max(1, steps // 16)
-    model, hist, seconds = train(name, train_ids, tok.vocab_size, steps=steps, eval_fn=evaluate, eval_every=every)
+    model, hist, seconds = train_char_lm(name, train_ids, tok.vocab_size, steps=steps, eval_fn=evaluate,
+                                        eval_every=every, progress=False)
     start = time.perf_counter()  # the validation passes ran inside fit: time one to report training time alone
     stream_nll(model, val_ids)
     eval_seconds = (time.perf_counter() - start) * len(hist.eval["step"])

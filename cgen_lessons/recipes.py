@@ -27,7 +27,7 @@ from .transformer import GPT
 from .utils import check_positive_int, seed_everything
 from .vae import VAE
 
-__all__ = ["NGRAM_SETTINGS", "RNN_SETTINGS", "GPT_SETTINGS", "char_lm_splits", "train_recurrent_lm", "train_gpt", "DigitScorer",
+__all__ = ["NGRAM_SETTINGS", "RNN_SETTINGS", "GPT_SETTINGS", "char_lm_splits", "train_recurrent_lm", "train_gpt", "train_char_lm", "DigitScorer",
            "train_dcgan", "train_digit_vae", "DIFFUSION_SETTINGS", "train_digit_diffusion", "train_toy_diffusion"]
 
 DIFFUSION_SETTINGS = dict(width=16, T=200, schedule="cosine", p_uncond=0.1, lr=2e-3, batch=128, steps=1500)  # ch. 07
@@ -91,6 +91,14 @@ def train_gpt(train_ids: torch.Tensor, vocab_size: int, *, seed: int = 0, **over
     model = GPT(vocab_size, s["block"], s["d_model"], s["n_heads"], s["n_layers"])
     opt = torch.optim.AdamW(decay_groups(model, s["weight_decay"]), lr=s["lr"])
     return _train(model, opt, train_ids, s, seed, "GPT", **fit_kwargs)
+
+
+def train_char_lm(name: str, train_ids: torch.Tensor, vocab_size: int, **overrides):
+    """Any language model of chapters 02–03 by name — "rnn", "lstm", "gru" (``train_recurrent_lm``)
+    or "gpt" (``train_gpt``) — so benchmarks can loop over them; returns (model, history, seconds)."""
+    if name == "gpt":
+        return train_gpt(train_ids, vocab_size, **overrides)
+    return train_recurrent_lm(name, train_ids, vocab_size, **overrides)
 
 
 def _random_rows(x: torch.Tensor, y: torch.Tensor | None, batch: int):

@@ -60,7 +60,7 @@ seed_everything(0);
 #
 # An n-gram model conditions on a fixed window. A **recurrent neural network** (Elman 1990)
 # summarises the whole prefix in a state vector updated once per token,
-# h_t = f(x_t, h_{t−1}), and predicts p(x_{t+1} | x_≤t) = softmax(W_out h_t + b_out). Its
+# $h_t = f(x_t, h_{t-1})$, and predicts $p(x_{t+1} \mid x_{\le t}) = \operatorname{softmax}(W_{\text{out}} h_t + b_{\text{out}})$. Its
 # weakness, analysed by Hochreiter (1991) and Bengio, Simard & Frasconi (1994), is that
 # gradients through many steps vanish or explode. The LSTM (Hochreiter & Schmidhuber 1997,
 # with the forget gate of Gers, Schmidhuber & Cummins 2000) and the GRU (Cho et al. 2014) add
@@ -70,12 +70,12 @@ seed_everything(0);
 # ## 2 · The three cells, from their equations
 #
 # Following PyTorch's conventions (so that weights can be copied across for checking), each
-# cell has input weights W_ih, recurrent weights W_hh and two bias vectors, with the gates'
+# cell has input weights $W_{ih}$, recurrent weights $W_{hh}$ and two bias vectors, with the gates'
 # blocks stacked in one matrix.
 #
 # **Vanilla RNN**: $h_t = \tanh(W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh})$.
 #
-# **LSTM**: four gate pre-activations from x_t and h_{t−1}, then an *additive* memory update:
+# **LSTM**: four gate pre-activations from $x_t$ and $h_{t-1}$, then an *additive* memory update:
 #
 # $$\begin{aligned}
 # i_t &= \sigma(W_{ii} x_t + b_{ii} + W_{hi} h_{t-1} + b_{hi}), &
@@ -86,8 +86,8 @@ seed_everything(0);
 # h_t &= o_t \odot \tanh(c_t).
 # \end{aligned}$$
 #
-# **GRU**: a reset gate r_t decides how much of h_{t−1} enters the candidate n_t; an update
-# gate z_t interpolates between the old state and the candidate:
+# **GRU**: a reset gate $r_t$ decides how much of $h_{t-1}$ enters the candidate $n_t$; an update
+# gate $z_t$ interpolates between the old state and the candidate:
 #
 # $$\begin{aligned}
 # r_t &= \sigma(W_{ir} x_t + b_{ir} + W_{hr} h_{t-1} + b_{hr}), &
@@ -96,7 +96,7 @@ seed_everything(0);
 # h_t &= (1 - z_t) \odot n_t + z_t \odot h_{t-1}.
 # \end{aligned}$$
 #
-# (Cho et al. write h_t = z_t ⊙ h_{t−1} + (1 − z_t) ⊙ h̃_t with the reset gate applied to h_{t−1}
+# (Cho et al. write $h_t = z_t \odot h_{t-1} + (1 - z_t) \odot \tilde h_t$ with the reset gate applied to $h_{t-1}$
 # *before* the matrix product; PyTorch and cuDNN apply it after, as above. Both are GRUs; we
 # follow PyTorch so the check below is exact.)
 #
@@ -277,15 +277,15 @@ else:
 #
 # ### 4.1 Why they vanish or explode
 #
-# For the vanilla RNN, h_t = tanh(a_t) with a_t = W_ih x_t + W_hh h_{t−1} + b, so the Jacobian of
-# one step is ∂h_t/∂h_{t−1} = diag(1 − h_t²) W_hh, and by the chain rule
+# For the vanilla RNN, $h_t = \tanh(a_t)$ with $a_t = W_{ih} x_t + W_{hh} h_{t-1} + b$, so the Jacobian of
+# one step is $\partial h_t / \partial h_{t-1} = \operatorname{diag}(1 - h_t^2)\, W_{hh}$, and by the chain rule
 #
 # $$\frac{\partial \mathcal L_T}{\partial h_t} = \frac{\partial \mathcal L_T}{\partial h_T}\prod_{s=t+1}^{T} \operatorname{diag}(1 - h_s^2)\, W_{hh}.$$
 #
-# A product of T − t matrices shrinks geometrically when their norms are below 1 (the tanh
-# derivative is at most 1, so a W_hh with spectral norm < 1 guarantees it) and can grow
+# A product of $T - t$ matrices shrinks geometrically when their norms are below 1 (the tanh
+# derivative is at most 1, so a $W_{hh}$ with spectral norm $< 1$ guarantees it) and can grow
 # geometrically when they are above 1. The LSTM's cell state is updated additively,
-# c_t = f_t ⊙ c_{t−1} + …, so along the cell path ∂c_t/∂c_{t−1} contains diag(f_t) — which the
+# $c_t = f_t \odot c_{t-1} + \dots$, so along the cell path $\partial c_t / \partial c_{t-1}$ contains $\operatorname{diag}(f_t)$ — which the
 # network can hold near 1 — instead of a repeated matrix product. First, a check that the
 # product formula is what autograd computes:
 
@@ -451,7 +451,7 @@ for cut in (False, True):
 # ## 6 · Corrections to the source articles
 #
 # **Article A §4.1 and §4.3 — the "LSTM" formula.** A gives the LSTM as
-# h_t = tanh(W_h h_{t−1} + W_x x_t + b_h). *Why it is wrong:* this is the vanilla (Elman) RNN —
+# $h_t = \tanh(W_h h_{t-1} + W_x x_t + b_h)$. *Why it is wrong:* this is the vanilla (Elman) RNN —
 # no input, forget or output gate and no memory cell c_t, i.e. none of what makes an LSTM an
 # LSTM. *Demonstration:* with the same weights, the article's formula reproduces
 # `torch.nn.RNNCell` exactly, and no LSTM at all.
@@ -471,10 +471,10 @@ print("article's 'LSTM' equals torch.nn.RNNCell with the same weights:", torch.a
 print("it has 1 weight block per matrix; an LSTM has", lstm_ref.weight_ih.shape[0] // 7, "(gates i, f, g, o)")
 
 # %% [markdown]
-# **Article A §4.1 and §4.3 — the "GRU" formulas.** A writes r_t = σ(W_r [h_{t−1}, x_t] + b_r),
-# then z_t = r_t ⊙ tanh(W_z h_{t−1} + W_x x_t + b_z) and h_t = (1 − r_t) h_{t−1} + z_t. *Why it
+# **Article A §4.1 and §4.3 — the "GRU" formulas.** A writes $r_t = \sigma(W_r [h_{t-1}, x_t] + b_r)$,
+# then $z_t = r_t \odot \tanh(W_z h_{t-1} + W_x x_t + b_z)$ and $h_t = (1 - r_t)\, h_{t-1} + z_t$. *Why it
 # is wrong:* there is only one gate. The update interpolates with the "reset" gate r_t, the
-# candidate always sees the full h_{t−1} (so nothing can be *reset*), and z_t — the GRU's
+# candidate always sees the full $h_{t-1}$ (so nothing can be *reset*), and $z_t$ — the GRU's
 # update gate — has become the gated candidate. It is a single-gate recurrent cell, not a GRU.
 # *Demonstration:* give the article's cell the GRU's own weights in the most faithful mapping
 # (its r gets the GRU's update-gate weights, its candidate the GRU's candidate weights). When

@@ -64,10 +64,10 @@ seed_everything(0);
 # and sum to 1. M is 0 where attending is allowed and −∞ where it is not — for a language model,
 # the **causal mask** forbids looking at later positions.
 #
-# **Why divide by √d_k.** If the entries of q and k are independent with mean 0 and variance 1,
-# q·k = Σ_{i=1}^{d_k} q_i k_i is a sum of d_k terms of variance 1, so Var(q·k) = d_k. Unscaled,
-# the logits of a softmax grow like √d_k, the softmax saturates towards one-hot, and its gradient
-# vanishes. Dividing by √d_k restores unit variance. Checked numerically:
+# **Why divide by $\sqrt{d_k}$.** If the entries of $q$ and $k$ are independent with mean 0 and variance 1,
+# $q \cdot k = \sum_{i=1}^{d_k} q_i k_i$ is a sum of $d_k$ terms of variance 1, so $\operatorname{Var}(q \cdot k) = d_k$. Unscaled,
+# the logits of a softmax grow like $\sqrt{d_k}$, the softmax saturates towards one-hot, and its gradient
+# vanishes. Dividing by $\sqrt{d_k}$ restores unit variance. Checked numerically:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -530,9 +530,9 @@ plt.show()
 # %% [markdown]
 # ## 7 · Corrections to the source articles
 #
-# **Article A §4.1 / §4.3 — the attention formulas.** A writes A = QKᵀ + b and
-# Attn = exp(A) / Σ_{i=1}^n exp(A), then W_O(Attn · V). Three things are wrong. (1) There is no
-# 1/√d_k scaling — see §2 for why it matters. (2) The normaliser Σ exp(A) is not tied to a row;
+# **Article A §4.1 / §4.3 — the attention formulas.** A writes $A = QK^\top + b$ and
+# $\mathrm{Attn} = \exp(A) / \sum_{i=1}^n \exp(A)$, then $W_O(\mathrm{Attn} \cdot V)$. Three things are wrong. (1) There is no
+# $1/\sqrt{d_k}$ scaling — see §2 for why it matters. (2) The normaliser Σ exp(A) is not tied to a row;
 # read literally it sums over the whole matrix, so a query's weights no longer sum to 1 and the
 # output shrinks with the sequence length. (3) There is no mask, so a language model built on it
 # sees the future. *Demonstrations:*

@@ -42,11 +42,11 @@ seed_everything(0);
 # ## 1 · Background: search or sample?
 #
 # Two goals pull in different directions. **Search** looks for the most probable continuation,
-# argmax_x p(x | prompt): greedy decoding takes the most probable token at each step, beam
+# $\arg\max_x p(x \mid \text{prompt})$: greedy decoding takes the most probable token at each step, beam
 # search keeps the B best partial sequences. It suits tasks with one right answer (translation,
 # the date normaliser of chapter 03). For open-ended text, the most probable sequences are
 # notoriously repetitive and bland — Holtzman et al. (2020) call this *neural text
-# degeneration*. **Sampling** draws x_{t+1} ~ p(· | x_≤t) and so reproduces the variety of the
+# degeneration*. **Sampling** draws $x_{t+1} \sim p(\cdot \mid x_{\le t})$ and so reproduces the variety of the
 # training text, but the long tail of unlikely tokens, each individually rare, together gets
 # chosen often and derails the text. Temperature, top-k and top-p reshape the distribution
 # between these extremes.
