@@ -118,10 +118,10 @@ show_source(gaussian_kl)
 # %% [markdown]
 # ## 4 · The reparameterisation trick
 #
-# We need ∇_φ E_{q_φ(z)}[f(z)]. Sampling is not differentiable, so there are two routes.
-# **Score function** (REINFORCE): ∇_φ E[f] = E[f(z) ∇_φ log q_φ(z)] — unbiased, works for any q,
-# but noisy. **Reparameterisation**: write z = μ + σε with ε ~ N(0, 1), then
-# ∇_φ E[f(z)] = E[∇_φ f(μ + σε)] — also unbiased, usually far less noisy. On the toy
+# We need $\nabla_\phi\, \mathbb E_{q_\phi(z)}[f(z)]$. Sampling is not differentiable, so there are two routes.
+# **Score function** (REINFORCE): $\nabla_\phi \mathbb E[f] = \mathbb E[f(z)\, \nabla_\phi \log q_\phi(z)]$ — unbiased, works for any $q$,
+# but noisy. **Reparameterisation**: write $z = \mu + \sigma\varepsilon$ with $\varepsilon \sim \mathcal N(0, 1)$, then
+# $\nabla_\phi \mathbb E[f(z)] = \mathbb E[\nabla_\phi f(\mu + \sigma\varepsilon)]$ — also unbiased, usually far less noisy. On the toy
 # f(z) = z², q = N(μ, 1), the true gradient is d/dμ E[z²] = d/dμ (μ² + 1) = 2μ:
 
 # %%

@@ -48,32 +48,32 @@ seed_everything(0);
 # ## 1 · Background
 #
 # Article D §3.4 describes the two halves correctly — a forward process that gradually turns
-# data x₀ into noise x_T, and a learned reverse process that turns noise back into data — and
+# data $x_0$ into noise $x_T$, and a learned reverse process that turns noise back into data — and
 # stops there. What it leaves out is everything that makes the idea work:
 #
-# 1. the forward step is chosen so that x_t given x₀ has a **closed form**, so training never
+# 1. the forward step is chosen so that $x_t$ given $x_0$ has a **closed form**, so training never
 #    simulates the chain;
 # 2. each reverse step is a small denoising step whose *target* — the posterior
-#    q(x_{t−1} | x_t, x₀) — is a Gaussian we can write down;
+#    $q(x_{t-1} \mid x_t, x_0)$ — is a Gaussian we can write down;
 # 3. the ELBO (chapter 05) then reduces to a **regression: predict the noise** that was added;
 # 4. sampling can skip steps (DDIM), be steered by a label (guidance), or be constrained by
 #    known pixels (inpainting) — all without retraining.
 #
 # ## 2 · The forward process and its closed form
 #
-# Pick a variance schedule β₁, …, β_T in (0, 1) and set α_t = 1 − β_t, ᾱ_t = α₁α₂⋯α_t. The forward
+# Pick a variance schedule $\beta_1, \dots, \beta_T$ in $(0, 1)$ and set $\alpha_t = 1 - \beta_t$, $\bar\alpha_t = \alpha_1\alpha_2\cdots\alpha_t$. The forward
 # step shrinks the signal a little and adds noise:
 #
 # $$q(x_t \mid x_{t-1}) = \mathcal N\big(\sqrt{\alpha_t}\,x_{t-1},\ \beta_t I\big), \qquad x_t = \sqrt{\alpha_t}\,x_{t-1} + \sqrt{\beta_t}\,\varepsilon_t .$$
 #
-# Unrolling one step: x_t = √(α_tα_{t−1}) x_{t−2} + √(α_tβ_{t−1}) ε_{t−1} + √β_t ε_t. The two noise
+# Unrolling one step: $x_t = \sqrt{\alpha_t\alpha_{t-1}}\,x_{t-2} + \sqrt{\alpha_t\beta_{t-1}}\,\varepsilon_{t-1} + \sqrt{\beta_t}\,\varepsilon_t$. The two noise
 # terms are independent Gaussians, so their sum is one Gaussian with variance
-# α_t(1 − α_{t−1}) + (1 − α_t) = 1 − α_tα_{t−1}. By induction,
+# $\alpha_t(1 - \alpha_{t-1}) + (1 - \alpha_t) = 1 - \alpha_t\alpha_{t-1}$. By induction,
 #
 # $$q(x_t \mid x_0) = \mathcal N\big(\sqrt{\bar\alpha_t}\,x_0,\ (1-\bar\alpha_t) I\big), \qquad x_t = \sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon .$$
 #
-# The √α_t shrinkage keeps the variance at 1 for unit-variance data ("variance preserving"), and
-# when ᾱ_T ≈ 0, x_T is standard normal whatever x₀ was. Check: iterate the chain on 200,000
+# The $\sqrt{\alpha_t}$ shrinkage keeps the variance at 1 for unit-variance data ("variance preserving"), and
+# when $\bar\alpha_T \approx 0$, $x_T$ is standard normal whatever $x_0$ was. Check: iterate the chain on 200,000
 # copies of three starting values and compare the empirical moments with the closed form.
 
 # %%
@@ -157,18 +157,18 @@ for kind, s in schedules.items():
 #
 # ## 3 · The reverse process, the ELBO and the simple loss
 #
-# **The posterior of one step.** Given x₀, Bayes' rule gives
-# q(x_{t−1} | x_t, x₀) ∝ q(x_t | x_{t−1}) q(x_{t−1} | x₀). Both factors are Gaussian in x_{t−1};
-# collecting the terms in x_{t−1}² and x_{t−1} of the exponent (completing the square) gives
+# **The posterior of one step.** Given $x_0$, Bayes' rule gives
+# $q(x_{t-1} \mid x_t, x_0) \propto q(x_t \mid x_{t-1})\, q(x_{t-1} \mid x_0)$. Both factors are Gaussian in $x_{t-1}$;
+# collecting the terms in $x_{t-1}^2$ and $x_{t-1}$ of the exponent (completing the square) gives
 #
 # $$q(x_{t-1}\mid x_t, x_0) = \mathcal N(\tilde\mu_t, \tilde\beta_t I),\quad
 # \tilde\mu_t = \frac{\sqrt{\bar\alpha_{t-1}}\,\beta_t}{1-\bar\alpha_t}\,x_0 + \frac{\sqrt{\alpha_t}\,(1-\bar\alpha_{t-1})}{1-\bar\alpha_t}\,x_t,\quad
 # \tilde\beta_t = \frac{1-\bar\alpha_{t-1}}{1-\bar\alpha_t}\,\beta_t .$$
 #
-# Two independent checks: (a) exact — (x_{t−1}, x_t) given x₀ is a bivariate Gaussian, and the
-# textbook conditioning formula m₁ + (c/v₂)(x_t − m₂), v₁ − c²/v₂ must give the same numbers;
-# (b) Monte Carlo — simulate x_{t−1} then x_t, keep the pairs whose x_t falls in a thin bin,
-# and look at the x_{t−1} they came from.
+# Two independent checks: (a) exact — $(x_{t-1}, x_t)$ given $x_0$ is a bivariate Gaussian, and the
+# textbook conditioning formula $m_1 + (c/v_2)(x_t - m_2)$, $v_1 - c^2/v_2$ must give the same numbers;
+# (b) Monte Carlo — simulate $x_{t-1}$ then $x_t$, keep the pairs whose $x_t$ falls in a thin bin,
+# and look at the $x_{t-1}$ they came from.
 
 # %%
 t, x0_val, xt_val = 30, 0.8, 0.2
@@ -196,24 +196,24 @@ print("posterior formula = Monte Carlo (mean within 0.005, variance within 3%):"
       abs(mean.item() - kept.mean().item()) < 0.005 and abs(kept.var().item() / var.item() - 1) < 0.03)
 
 # %% [markdown]
-# **The ELBO.** The reverse model is a chain p_θ(x_{0:T}) = p(x_T) Π_t p_θ(x_{t−1} | x_t) with
-# p(x_T) = N(0, I) and Gaussian steps p_θ(x_{t−1} | x_t) = N(μ_θ(x_t, t), σ_t² I). Treat
-# x_{1:T} as latents with the *fixed* encoder q(x_{1:T} | x₀) and apply chapter 05's bound.
-# Rewriting each forward factor with Bayes' rule (conditioning on x₀) makes the sum telescope into
+# **The ELBO.** The reverse model is a chain $p_\theta(x_{0:T}) = p(x_T) \prod_t p_\theta(x_{t-1} \mid x_t)$ with
+# $p(x_T) = \mathcal N(0, I)$ and Gaussian steps $p_\theta(x_{t-1} \mid x_t) = \mathcal N(\mu_\theta(x_t, t), \sigma_t^2 I)$. Treat
+# $x_{1:T}$ as latents with the *fixed* encoder $q(x_{1:T} \mid x_0)$ and apply chapter 05's bound.
+# Rewriting each forward factor with Bayes' rule (conditioning on $x_0$) makes the sum telescope into
 #
 # $$-\log p_\theta(x_0) \le \underbrace{\mathrm{KL}(q(x_T\mid x_0)\,\|\,p(x_T))}_{L_T}
 # + \sum_{t=2}^{T} \underbrace{\mathbb E_q\,\mathrm{KL}\big(q(x_{t-1}\mid x_t,x_0)\,\|\,p_\theta(x_{t-1}\mid x_t)\big)}_{L_{t-1}}
 # \underbrace{-\ \mathbb E_q \log p_\theta(x_0\mid x_1)}_{L_0}.$$
 #
-# L_T has no parameters (and is ≈ 0 when ᾱ_T ≈ 0). Each L_{t−1} is a KL between two Gaussians
-# with the same variance, so it is ‖μ̃_t − μ_θ‖² / (2σ_t²) plus a constant. Substituting
-# x₀ = (x_t − √(1 − ᾱ_t) ε)/√ᾱ_t into μ̃_t gives μ̃_t = (x_t − β_t/√(1 − ᾱ_t) ε)/√α_t; if the
-# network predicts the noise and we set μ_θ = (x_t − β_t/√(1 − ᾱ_t) ε_θ(x_t, t))/√α_t, then
+# $L_T$ has no parameters (and is $\approx 0$ when $\bar\alpha_T \approx 0$). Each $L_{t-1}$ is a KL between two Gaussians
+# with the same variance, so it is $\|\tilde\mu_t - \mu_\theta\|^2 / (2\sigma_t^2)$ plus a constant. Substituting
+# $x_0 = (x_t - \sqrt{1 - \bar\alpha_t}\,\varepsilon)/\sqrt{\bar\alpha_t}$ into $\tilde\mu_t$ gives $\tilde\mu_t = \big(x_t - \tfrac{\beta_t}{\sqrt{1 - \bar\alpha_t}}\,\varepsilon\big)/\sqrt{\alpha_t}$; if the
+# network predicts the noise and we set $\mu_\theta = \big(x_t - \tfrac{\beta_t}{\sqrt{1 - \bar\alpha_t}}\,\varepsilon_\theta(x_t, t)\big)/\sqrt{\alpha_t}$, then
 #
 # $$L_{t-1} = \frac{\beta_t^2}{2\sigma_t^2\,\alpha_t\,(1-\bar\alpha_t)}\ \mathbb E\,\big\|\varepsilon - \varepsilon_\theta(\sqrt{\bar\alpha_t}x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon,\ t)\big\|^2 .$$
 #
 # Ho et al. (2020) drop the weight and sample t uniformly: the **simple loss**
-# E_{t, x₀, ε} ‖ε − ε_θ(x_t, t)‖², which trained better in their experiments — it is a
+# $\mathbb E_{t, x_0, \varepsilon}\, \|\varepsilon - \varepsilon_\theta(x_t, t)\|^2$, which trained better in their experiments — it is a
 # re-weighted ELBO that puts relatively more effort on the noisier, harder steps. Checks of
 # the two identities, with `torch.distributions` computing the KL:
 
@@ -271,13 +271,13 @@ print("best noise predictor = −√(1−ᾱ_t) × score of the marginal (within
 # %% [markdown]
 # ## 4 · Sampling: DDPM and DDIM
 #
-# **DDPM (ancestral sampling).** Start from x_T ~ N(0, I) and draw each step from p_θ with
-# σ_t² = β̃_t (Ho et al. also tried σ_t² = β_t; both work):
-# x_{t−1} = (x_t − β_t/√(1 − ᾱ_t) ε_θ(x_t, t))/√α_t + σ_t z. That is T network calls per sample.
+# **DDPM (ancestral sampling).** Start from $x_T \sim \mathcal N(0, I)$ and draw each step from $p_\theta$ with
+# $\sigma_t^2 = \tilde\beta_t$ (Ho et al. also tried $\sigma_t^2 = \beta_t$; both work):
+# $x_{t-1} = \big(x_t - \tfrac{\beta_t}{\sqrt{1 - \bar\alpha_t}}\,\varepsilon_\theta(x_t, t)\big)/\sqrt{\alpha_t} + \sigma_t z$. That is $T$ network calls per sample.
 #
 # **DDIM** (Song, Meng & Ermon 2021) observes that the simple loss only involves the marginals
-# q(x_t | x₀), and many *non-Markovian* forward processes share them. Their reverse step first
-# estimates x̂₀ = (x_t − √(1 − ᾱ_t) ε_θ)/√ᾱ_t and then jumps to any earlier s < t:
+# $q(x_t \mid x_0)$, and many *non-Markovian* forward processes share them. Their reverse step first
+# estimates $\hat x_0 = (x_t - \sqrt{1 - \bar\alpha_t}\,\varepsilon_\theta)/\sqrt{\bar\alpha_t}$ and then jumps to any earlier $s < t$:
 #
 # $$x_s = \sqrt{\bar\alpha_s}\,\hat x_0 + \sqrt{1-\bar\alpha_s-\sigma^2}\ \varepsilon_\theta + \sigma z,\qquad
 # \sigma = \eta\sqrt{\tfrac{1-\bar\alpha_s}{1-\bar\alpha_t}}\sqrt{1-\tfrac{\bar\alpha_t}{\bar\alpha_s}} .$$
@@ -679,8 +679,8 @@ print("the chapter's schedule makes L_T negligible (< 0.01 nats per digit):", l_
 
 # %% [markdown]
 # **Article D §3.4 — what the section should have gone on to say** (this chapter's sections 2–4):
-# the closed form q(x_t | x₀), which makes training a one-step regression rather than a
-# simulation of the chain; the reverse steps' Gaussian target q(x_{t−1} | x_t, x₀); the ELBO
+# the closed form $q(x_t \mid x_0)$, which makes training a one-step regression rather than a
+# simulation of the chain; the reverse steps' Gaussian target $q(x_{t-1} \mid x_t, x_0)$; the ELBO
 # and its reduction to noise prediction; the link to score matching; and that the reverse
 # process need not take the same number of steps as the forward one (DDIM: 20 network calls
 # instead of 200 above, at a measured cost in quality). The article also presents generation
@@ -710,8 +710,8 @@ def my_q_sample(x0, alpha_bar_t, eps):
 check("q_sample", my_q_sample)
 
 # %% [markdown]
-# **Exercise 2 — one DDPM reverse step.** Given x_t, the predicted noise, fresh noise z, β_t,
-# ᾱ_t and ᾱ_{t−1}, return x_{t−1} with σ_t² = β̃_t. This attempt uses σ_t = β_t.
+# **Exercise 2 — one DDPM reverse step.** Given $x_t$, the predicted noise, fresh noise $z$, $\beta_t$,
+# $\bar\alpha_t$ and $\bar\alpha_{t-1}$, return $x_{t-1}$ with $\sigma_t^2 = \tilde\beta_t$. This attempt uses $\sigma_t = \beta_t$.
 
 # %%
 def my_ddpm_step(xt, eps_pred, z, beta_t, alpha_bar_t, alpha_bar_prev):
@@ -732,13 +732,13 @@ check("ddpm_step", my_ddpm_step)
 # %% [markdown]
 # ## 10 · Summary
 #
-# - Forward process: q(x_t | x₀) = N(√ᾱ_t x₀, (1 − ᾱ_t) I), checked against the iterated chain;
-#   schedules matter through ᾱ_t and the SNR, and ᾱ_T must be ≈ 0.
-# - Posterior q(x_{t−1} | x_t, x₀) = N(μ̃_t, β̃_t I), checked by exact conditioning and Monte Carlo;
+# - Forward process: $q(x_t \mid x_0) = \mathcal N(\sqrt{\bar\alpha_t}\,x_0, (1 - \bar\alpha_t) I)$, checked against the iterated chain;
+#   schedules matter through $\bar\alpha_t$ and the SNR, and $\bar\alpha_T$ must be $\approx 0$.
+# - Posterior $q(x_{t-1} \mid x_t, x_0) = \mathcal N(\tilde\mu_t, \tilde\beta_t I)$, checked by exact conditioning and Monte Carlo;
 #   the ELBO's step terms become weighted noise-prediction errors (checked), and the simple loss
 #   drops the weights; the best noise predictor is a scaled score (checked).
-# - DDPM samples with T network calls; DDIM with η = 0 takes big deterministic jumps and η = 1,
-#   s = t − 1 recovers DDPM exactly (checked).
+# - DDPM samples with $T$ network calls; DDIM with $\eta = 0$ takes big deterministic jumps and $\eta = 1$,
+#   $s = t - 1$ recovers DDPM exactly (checked).
 # - Measured: MMD² on the swiss roll and Fréchet distances on the digits per sampler, against the
 #   VAE and GANs; classifier-free guidance's fidelity/diversity trade-off; inpainting.
 
