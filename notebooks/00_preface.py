@@ -262,12 +262,14 @@ print("a bigram sample:", repr(tok.decode(idx)))
 # An example from the start of the story. Article A §1.2 sorts content-generation models into
 # "generative models" and "variational models", and counts language models among the
 # *variational* ones. But an autoregressive language model is not variational at all: it
-# defines p(x₁…x_T) = Π_t p(x_t | x_<t) exactly, so it is trained on the exact log-likelihood.
+# defines $p(x_1, \dots, x_T) = \prod_t p(x_t \mid x_{<t})$ exactly, so it is trained on the exact log-likelihood.
 # *Variational* methods (chapter 05) are needed only when a likelihood has an intractable
 # integral over latent variables and one optimises a lower bound instead. The check: under an
 # untrained random autoregressive model over a 3-letter alphabet, the probabilities of all
-# 3³ = 27 sequences of length 3 add up to exactly 1 — the chain rule gives a normalised
-# likelihood with no bound and no approximation.
+# $3^3 = 27$ sequences of length 3 add up to exactly 1 — the chain rule gives a normalised
+# likelihood with no bound and no approximation, *provided* each conditional is a distribution
+# over the next token. (Normalising the same table along the wrong axis, a common bug, gives a
+# "likelihood" that does not sum to 1; the check shows both.)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -277,14 +279,26 @@ seed_everything(0)
 V, T = 3, 3
 first_logits = torch.randn(V, dtype=torch.float64)  # p(x_1)
 next_logits = torch.randn(V, V, dtype=torch.float64)  # p(x_t | x_{t-1}), a random AR model
-total = 0.0
-for seq in itertools.product(range(V), repeat=T):
-    logp = torch.log_softmax(first_logits, 0)[seq[0]]
-    for prev, cur in zip(seq, seq[1:]):
-        logp = logp + torch.log_softmax(next_logits[prev], 0)[cur]
-    total += logp.exp().item()
+
+
+def total_probability(normalise_dim):
+    """Σ over all V^T sequences of p(x_1) Π_t p(x_t | x_{t-1}), with each conditional's softmax
+    taken over ``normalise_dim`` of the (previous, next) table: 1 = over the next token (right)."""
+    conditionals = torch.log_softmax(next_logits, normalise_dim)  # (prev, next)
+    total = 0.0
+    for seq in itertools.product(range(V), repeat=T):
+        logp = torch.log_softmax(first_logits, 0)[seq[0]]
+        for prev, cur in zip(seq, seq[1:]):
+            logp = logp + conditionals[prev, cur]
+        total += logp.exp().item()
+    return total
+
+
+total, wrong_axis = total_probability(1), total_probability(0)
 print(f"sum of p(x) over all {V**T} sequences: {total:.6f}")
-print("an autoregressive LM defines an exact, normalised likelihood:", abs(total - 1) < 1e-12)
+print("an autoregressive LM defines an exact, normalised likelihood (|sum − 1| < 1e-12):", abs(total - 1) < 1e-12)
+print("the same table normalised over the *previous* token (a classic bug) is not normalised (|sum − 1| > 0.01):",
+      abs(wrong_axis - 1) > 0.01)
 
 # %% [markdown]
 # ## Exercises and their checkers
