@@ -13,14 +13,17 @@ Checkpoints hold only tensors and plain containers and are loaded with ``weights
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import random
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import torch
+from tqdm.std import tqdm as _TextBar
 
 from .utils import check_positive_int, get_device
 
@@ -276,10 +279,25 @@ def decay_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
 
 
 def _progress_bar(**kwargs):
-    """tqdm with widgets in Jupyter and text elsewhere; ``CGEN_PROGRESS=text`` forces text
-    (used when committing notebooks, so that their saved output is readable without a kernel)."""
+    """tqdm with widgets in Jupyter and text elsewhere. ``CGEN_PROGRESS=text`` (set when committed
+    notebooks are executed) prints nothing while training and one final line at the end — the
+    steps, time and last logged values — so saved outputs stay short and readable."""
     if os.environ.get("CGEN_PROGRESS") == "text":
-        from tqdm.std import tqdm
-    else:
-        from tqdm.auto import tqdm
+        return _FinalLineBar(**kwargs)
+    from tqdm.auto import tqdm
+
     return tqdm(mininterval=0.5, **kwargs)
+
+
+class _FinalLineBar(_TextBar):
+    """A text bar that renders into a buffer and writes only its final state to stderr."""
+
+    def __init__(self, **kwargs):
+        super().__init__(file=io.StringIO(), mininterval=float("inf"), **kwargs)
+        self._reported = False
+
+    def close(self):
+        if not self.disable and not self._reported:
+            self._reported = True
+            print(str(self), file=sys.stderr, flush=True)
+        super().close()

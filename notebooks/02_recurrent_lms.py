@@ -229,7 +229,7 @@ else:
 # best checkpoint is its *first* evaluation: the peak rate chosen on 400-step runs
 # ($2.4\cdot10^{-2}$) is too high to sustain for 28,000 steps, its validation NLL jumps after the
 # warmup and only recovers as the cosine decays; the GRU shows the same bump, milder. A rate
-# tuned for a short run does not transfer to a run 25–70 times longer — tune it at the length
+# tuned for a short run does not transfer to a run 26–72 times longer — tune it at the length
 # you will train. On large corpora and with much more compute, neural LMs beat n-grams by wide
 # margins (Mikolov et al. 2010; Jozefowicz et al. 2016); chapter 03's GPT gets closest here.
 #

@@ -376,7 +376,7 @@ for name, nll in ((f"{NGRAM_SETTINGS['n']}-gram, β = {NGRAM_SETTINGS['beta']} (
     print(f"{name:<40} test {nll:.3f} nats/char = {nll / math.log(2):.3f} bits/char, perplexity {math.exp(nll):.2f}")
 
 # %% [markdown]
-# After 500 steps (20 seconds) the GPT is far behind the 9-gram (1.861 against 1.548 nats/char)
+# After 500 steps (under 20 seconds) the GPT is far behind the 9-gram (1.861 against 1.548 nats/char)
 # and, step for step, behind chapter 02's LSTM and GRU (1.804 and 1.795 after 400 steps): it has
 # read about a million characters, a quarter of one pass over the training plays.
 #

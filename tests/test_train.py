@@ -129,3 +129,13 @@ def test_history_last():
     assert h.last("loss") == 2.0
     with pytest.raises(ValueError, match="no train value"):
         h.last("acc")
+
+
+def test_text_progress_writes_one_final_line(monkeypatch, capsys):
+    """Committed notebooks are executed with CGEN_PROGRESS=text: one line per run, not a log."""
+    monkeypatch.setenv("CGEN_PROGRESS", "text")
+    model = torch.nn.Linear(2, 1)
+    fit(model, torch.optim.SGD(model.parameters(), lr=0.01), lambda g: torch.randn(4, 2, generator=g), steps=300,
+        loss_fn=lambda m, b: (m(b) ** 2).mean(), desc="quiet run")
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("quiet run: 100%") and "300/300" in err
