@@ -27,8 +27,9 @@ from .transformer import GPT
 from .utils import check_positive_int, seed_everything
 from .vae import VAE
 
-__all__ = ["NGRAM_SETTINGS", "RNN_SETTINGS", "GPT_SETTINGS", "char_lm_splits", "train_recurrent_lm", "train_gpt", "train_char_lm", "DigitScorer",
-           "train_dcgan", "train_digit_vae", "DIFFUSION_SETTINGS", "train_digit_diffusion", "train_toy_diffusion"]
+__all__ = ["NGRAM_SETTINGS", "RNN_SETTINGS", "GPT_SETTINGS", "char_lm_splits", "train_recurrent_lm", "train_gpt",
+           "train_char_lm", "DigitScorer", "train_dcgan", "train_digit_vae", "DIFFUSION_SETTINGS",
+           "train_digit_diffusion", "train_toy_diffusion"]
 
 DIFFUSION_SETTINGS = dict(width=16, T=200, schedule="cosine", p_uncond=0.1, lr=2e-3, batch=128, steps=1500)  # ch. 07
 
