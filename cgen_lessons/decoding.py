@@ -23,7 +23,7 @@ import math
 
 import torch
 
-from .utils import check_positive_int, check_token_ids
+from .utils import check_positive_int
 
 __all__ = ["apply_temperature", "top_k_filter", "top_p_filter", "apply_repetition_penalty", "generate",
            "sample", "beam_search"]
@@ -117,9 +117,6 @@ def generate(model, idx: torch.Tensor, max_new_tokens: int, *, greedy: bool = Fa
     ``use_cache=True`` reuses the model's KV cache or recurrent state (identical tokens, less work).
     """
     max_new_tokens = check_positive_int(max_new_tokens, "max_new_tokens")
-    vocab_size = getattr(model, "vocab_size", None) or getattr(model, "V", None)
-    if vocab_size is not None:
-        check_token_ids(idx, vocab_size)
     if not isinstance(idx, torch.Tensor) or idx.dim() != 2 or idx.shape[1] == 0:
         raise ValueError("idx must be a (B, T) tensor of token ids with T >= 1")
     if use_cache and not (hasattr(model, "forward_cached") or hasattr(model, "forward_with_state")):
