@@ -348,21 +348,55 @@ class HMM:
         """log p(o_1..T) by the forward algorithm."""
         return torch.logsumexp(self.forward_log(obs)[-1], dim=0).item()
 
-    def brute_force_log_likelihood(self, obs) -> float:
-        """log p(o_1..T) by summing over all S^T state paths — exponential, for checking only."""
+    def path_log_prob(self, states, obs) -> float:
+        """log p(s_1..T, o_1..T) = log π_{s_1} + Σ_t log b_{s_t}(o_t) + Σ_{t>1} log a_{s_{t−1} s_t} of one path."""
+        obs = self._check_obs(obs)
+        states = torch.as_tensor(states, dtype=torch.int64)
+        if states.shape != obs.shape or int(states.min()) < 0 or int(states.max()) >= len(self.pi):
+            raise ValueError(f"states must be {len(obs)} state ids in [0, {len(self.pi)}), like obs")
+        return (self.pi[states[0]].log() + self.B[states, obs].log().sum()
+                + self.A[states[:-1], states[1:]].log().sum()).item()
+
+    def _all_paths(self, obs):
         import itertools
 
-        obs = self._check_obs(obs)
         S, T = len(self.pi), len(obs)
         if S**T > 2_000_000:
             raise ValueError(f"S^T = {S}^{T} paths is too many to enumerate")
-        total = torch.zeros((), dtype=torch.float64)
-        for path in itertools.product(range(S), repeat=T):
-            p = self.pi[path[0]] * self.B[path[0], obs[0]]
-            for t in range(1, T):
-                p = p * self.A[path[t - 1], path[t]] * self.B[path[t], obs[t]]
-            total = total + p
-        return total.log().item()
+        return itertools.product(range(S), repeat=T)
+
+    def brute_force_log_likelihood(self, obs) -> float:
+        """log p(o_1..T) by summing over all S^T state paths — exponential, for checking only."""
+        obs = self._check_obs(obs)
+        log_joint = torch.tensor([self.path_log_prob(path, obs) for path in self._all_paths(obs)], dtype=torch.float64)
+        return torch.logsumexp(log_joint, 0).item()
+
+    def brute_force_viterbi(self, obs) -> tuple[torch.Tensor, float]:
+        """argmax over all S^T state paths of log p(s, o) — exponential, for checking only."""
+        obs = self._check_obs(obs)
+        best = max(self._all_paths(obs), key=lambda path: self.path_log_prob(path, obs))
+        return torch.tensor(best), self.path_log_prob(best, obs)
+
+    def viterbi(self, obs) -> tuple[torch.Tensor, float]:
+        """Most probable state path ŝ = argmax_s p(s, o) and log p(ŝ, o), in O(T S²).
+
+        The forward recursion with max in place of sum, in log space:
+        δ_1(j) = log π_j + log b_j(o_1),  δ_t(j) = log b_j(o_t) + max_i [δ_{t−1}(i) + log a_ij];
+        the path is read backwards from argmax_j δ_T(j) through the stored argmaxes ψ_t(j).
+        """
+        obs = self._check_obs(obs)
+        logA, logB = self.A.log(), self.B.log()
+        T, S = len(obs), len(self.pi)
+        delta = self.pi.log() + logB[:, obs[0]]  # (S,)
+        psi = torch.zeros(T, S, dtype=torch.int64)  # ψ_t(j): best predecessor of state j at t
+        for t in range(1, T):
+            delta, psi[t] = (delta[:, None] + logA).max(dim=0)  # (S_prev, S) → best over S_prev
+            delta = delta + logB[:, obs[t]]
+        path = torch.empty(T, dtype=torch.int64)
+        path[-1] = delta.argmax()
+        for t in range(T - 1, 0, -1):
+            path[t - 1] = psi[t, path[t]]
+        return path, delta.max().item()
 
     def sample(self, T: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Ancestral sampling: s_1 ~ π, o_t ~ B[s_t], s_{t+1} ~ A[s_t]; returns (states, obs), each (T,)."""
@@ -380,6 +414,8 @@ class HMM:
         """EM for (π, A, B) on one sequence; returns log p(obs) before each update (non-decreasing)."""
         n_iter = check_positive_int(n_iter, "n_iter")
         obs = self._check_obs(obs)
+        if len(obs) < 2:
+            raise ValueError("baum_welch needs a sequence of at least 2 observations to estimate transitions")
         history = []
         onehot = torch.nn.functional.one_hot(obs, self.B.shape[1]).double()  # (T, O)
         for _ in range(n_iter):

@@ -36,7 +36,7 @@ DIFFUSION_SETTINGS = dict(width=16, T=200, schedule="cosine", p_uncond=0.1, lr=2
 NGRAM_SETTINGS = dict(n=9, beta=100.0)  # chapter 01's choice on the validation plays (its notebook checks it)
 # Peak learning rates chosen on the validation plays by benchmarks/lm_lr_sweep.py (cosine schedule).
 RNN_SETTINGS = dict(d_embed=64, d_hidden=128, block=64, batch=32, lr=dict(rnn=2.4e-2, lstm=2.4e-2, gru=1.2e-2),
-                    steps=400, clip=1.0, schedule="cosine", warmup=0.1, min_lr_ratio=0.1)  # chapter 02
+                    steps=400, clip=1.0, schedule="cosine", warmup=0.1, min_lr_ratio=0.1, dropout=0.0)  # chapter 02
 GPT_SETTINGS = dict(d_model=128, n_heads=4, n_layers=2, block=64, batch=32, lr=8e-3, weight_decay=0.1,
                     steps=500, clip=1.0, schedule="cosine", warmup=0.1, min_lr_ratio=0.1)  # chapter 03
 # "schedule": "cosine" = linear warmup over the first ``warmup`` fraction of the steps, then cosine
@@ -77,7 +77,7 @@ def train_recurrent_lm(cell: str, train_ids: torch.Tensor, vocab_size: int, *, s
     ``progress`` to ``fit``."""
     s, fit_kwargs = _settings(RNN_SETTINGS, overrides)
     seed_everything(seed)
-    model = RecurrentLM(vocab_size, cell, s["d_embed"], s["d_hidden"])
+    model = RecurrentLM(vocab_size, cell, s["d_embed"], s["d_hidden"], dropout=s["dropout"])
     lr = s["lr"][cell] if isinstance(s["lr"], dict) else s["lr"]  # per-cell default, or one overriding value
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     return _train(model, opt, train_ids, s, seed, f"{cell} LM", **fit_kwargs)

@@ -47,6 +47,9 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Ten
         raise ValueError(f"query and key sizes differ: {q.shape[-1]} vs {k.shape[-1]}")
     if k.shape[-2] != v.shape[-2]:
         raise ValueError(f"keys and values must have the same length: {k.shape[-2]} vs {v.shape[-2]}")
+    if mask is not None and (not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool):
+        raise ValueError("mask must be a boolean tensor (True = may attend); a float 0/1 mask would be "
+                         f"added to the scores instead of applied, got {getattr(mask, 'dtype', type(mask).__name__)}")
     T_q, T_k = q.shape[-2], k.shape[-2]
     if causal:
         if T_q != T_k:

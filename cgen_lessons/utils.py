@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 import os
 import random
 import time
@@ -12,7 +13,7 @@ import numpy as np
 import torch
 
 __all__ = ["seed_everything", "get_device", "show_source", "timer", "check_positive_int", "count_torch_ops",
-           "check_token_ids"]
+           "check_token_ids", "max_error"]
 
 
 def check_positive_int(value, name: str) -> int:
@@ -137,3 +138,24 @@ def check_token_ids(idx, vocab_size: int, name: str = "idx", dims: int = 2) -> t
         raise ValueError(f"{name} has token ids outside the vocabulary [0, {vocab_size}): "
                          f"min {int(idx.min())}, max {int(idx.max())}")
     return idx
+
+
+def max_error(actual, expected, tol: float) -> str:
+    """Check that max |actual − expected| ≤ tol and return the verdict as text, ``"max |Δ| ≤ 1e-12"``.
+
+    Check cells print this instead of a bare ``True`` after ``assert_close``, so the committed
+    output states the bound that was tested. Both arguments are converted to float64 tensors
+    of the same shape; a larger error (or a NaN) raises ``AssertionError`` with the measured value.
+    """
+    if not (isinstance(tol, (int, float)) and tol > 0 and math.isfinite(tol)):
+        raise ValueError(f"tol must be a positive finite number, got {tol!r}")
+    def as_float64(x):  # Python floats go straight to float64 (as_tensor would round them to float32)
+        return x.detach().to("cpu", torch.float64) if isinstance(x, torch.Tensor) else torch.as_tensor(x, dtype=torch.float64)
+
+    a, b = as_float64(actual), as_float64(expected)
+    if a.shape != b.shape:
+        raise ValueError(f"shapes differ: {tuple(a.shape)} vs {tuple(b.shape)}")
+    err = (a - b).abs().max().item() if a.numel() else 0.0
+    if not err <= tol:  # also catches NaN
+        raise AssertionError(f"max |Δ| = {err:.3g} exceeds the tolerance {tol:g}")
+    return f"max |Δ| ≤ {tol:.0e}"

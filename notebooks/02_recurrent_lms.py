@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from cgen_lessons import data, viz
-from cgen_lessons.utils import seed_everything, show_source
+from cgen_lessons.utils import max_error, seed_everything, show_source
 
 chapter_start = time.perf_counter()
 torch.set_num_threads(1)  # small recurrent matmuls run faster on one thread than on two
@@ -111,8 +111,7 @@ x_t, h_prev = torch.randn(3, 5, dtype=torch.float64), torch.randn(3, 7, dtype=to
 
 h_t = torch.tanh(x_t @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh)  # (B, H)
 
-torch.testing.assert_close(h_t, ref_rnn(x_t, h_prev))
-print("inline RNN step equals torch.nn.RNNCell (float64): True")
+print("inline RNN step vs torch.nn.RNNCell (float64):", max_error(h_t, ref_rnn(x_t, h_prev), 1e-12))
 
 # %% [markdown]
 # The package's cells implement the equations above; the LM precomputes the input half
@@ -134,16 +133,16 @@ show_source(GRUCell.recur)
 # %%
 # NBVAL_CHECK_OUTPUT
 for ours, ref in [(RNNCell, torch.nn.RNNCell), (LSTMCell, torch.nn.LSTMCell), (GRUCell, torch.nn.GRUCell)]:
-    for dtype, tol in [(torch.float32, dict(atol=1e-6, rtol=1e-5)), (torch.float64, dict(atol=1e-12, rtol=1e-10))]:
+    verdicts = []
+    for dtype, tol in [(torch.float32, 1e-5), (torch.float64, 1e-12)]:
         torch.manual_seed(1)
         r = ref(6, 8).to(dtype)
         o = ours(6, 8).to(dtype)
         o.load_state_dict(r.state_dict())
         x, h, c = (torch.randn(4, n, dtype=dtype) for n in (6, 8, 8))
         got, want = (o(x, (h, c)), r(x, (h, c))) if ours is LSTMCell else ((o(x, h),), (r(x, h),))
-        for a, b in zip(got, want):
-            torch.testing.assert_close(a, b, **tol)
-    print(f"{ours.__name__:8} equals torch.nn.{ref.__name__} in float32 and float64: True")
+        verdicts.append(max_error(torch.cat(got), torch.cat(want), tol))  # h (and c) stacked
+    print(f"{ours.__name__:8} vs torch.nn.{ref.__name__:8}  float32: {verdicts[0]}   float64: {verdicts[1]}")
 
 # %% [markdown]
 # ## 3 · One language model for all three cells
@@ -273,6 +272,66 @@ else:
     print("fortunes-zh is not installed: the Tang-poem models are skipped (sudo apt-get install fortunes-zh).")
 
 # %% [markdown]
+# ### 3.3 Overfitting and dropout
+#
+# On 4.4 million characters our small models are far from memorising anything: their training
+# and validation losses fall together. On little data the picture changes. Trained on the first
+# 30,000 characters of *Hamlet* (400 steps of 32 × 64 characters are about 27 passes over it),
+# a GRU with 256 hidden units memorises its training text: the training NLL keeps falling while
+# the NLL on the validation plays turns upward — **overfitting**. The classic remedy for
+# recurrent LMs is **dropout** (Srivastava et al. 2014; applied between layers, not on the
+# recurrent connection, as in Zaremba, Sutskever & Vinyals 2014): during training each input
+# embedding and each output of the recurrent layer is zeroed with probability $p$ and the
+# survivors are scaled by $1/(1-p)$, so the network cannot rely on any single unit; at
+# evaluation nothing is dropped. `RecurrentLM(dropout=p)` does this. Same data, same seed,
+# $p = 0$ and $p = 0.4$, evaluated every 50 steps on 10,000 characters of the training text and
+# of the validation plays:
+
+# %%
+hamlet_ids = tok.encode(data.load_plays()["hamlet"])[:30_000]
+
+
+def overfit_eval(model):
+    return {"train_nll": stream_nll(model, hamlet_ids[:10_000]), "val_nll": stream_nll(model, val_ids[:10_000])}
+
+
+dropout_runs = {}
+for p_drop in (0.0, 0.4):
+    _, dropout_runs[p_drop], _ = train_recurrent_lm("gru", hamlet_ids, tok.vocab_size, d_hidden=256, dropout=p_drop,
+                                                    eval_fn=overfit_eval, eval_every=50)
+fig, ax = plt.subplots(figsize=(6, 3.2))
+for (p_drop, hist), colour in zip(dropout_runs.items(), ("C3", "C0")):
+    ax.plot(hist.eval["step"], hist.eval["train_nll"], "--", color=colour, label=f"p = {p_drop}: training text")
+    ax.plot(hist.eval["step"], hist.eval["val_nll"], "-", color=colour, label=f"p = {p_drop}: validation plays")
+ax.set_xlabel("step")
+ax.set_ylabel("NLL (nats/char)")
+ax.set_title("GRU on 30,000 characters of Hamlet")
+ax.legend(fontsize=8)
+plt.show()
+for p_drop, hist in dropout_runs.items():
+    val = hist.eval["val_nll"]
+    print(f"p = {p_drop}: final train {hist.eval['train_nll'][-1]:.3f}, best validation {min(val):.3f} "
+          f"(step {hist.eval['step'][val.index(min(val))]}), final validation {val[-1]:.3f} nats/char")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+plain, dropped = dropout_runs[0.0].eval, dropout_runs[0.4].eval
+print("without dropout the model overfits: final validation NLL more than 0.2 above its best, while the training NLL",
+      "keeps falling:", plain["val_nll"][-1] > min(plain["val_nll"]) + 0.2 and plain["train_nll"][-1] == min(plain["train_nll"]))
+print("dropout narrows the final train–validation gap by more than half:",
+      dropped["val_nll"][-1] - dropped["train_nll"][-1] < 0.5 * (plain["val_nll"][-1] - plain["train_nll"][-1]))
+print("and its best validation NLL is below the best without dropout (early stopping included):",
+      min(dropped["val_nll"]) < min(plain["val_nll"]))
+
+# %% [markdown]
+# Without dropout the best validation NLL comes after a quarter of the run, and from then on
+# every step makes the model better at *Hamlet*'s first scenes and worse at other plays.
+# Dropout slows the fit to the training text and keeps the validation NLL falling to the end;
+# its final model beats even the best checkpoint of the unregularised run, so early stopping
+# alone would not have matched it. With 4.4 million characters, as in §3.1, the same small
+# models are data-rich, and dropout would only slow them down in a short run.
+
+# %% [markdown]
 # ## 4 · Gradients through time
 #
 # ### 4.1 Why they vanish or explode
@@ -309,8 +368,7 @@ jac_autograd = torch.autograd.functional.jacobian(final_state, hs[0].detach())[0
 jac_product = torch.eye(6, dtype=torch.float64)
 for t in range(1, 13):
     jac_product = torch.diag(1 - hs[t][0].detach() ** 2) @ cell.weight_hh.detach() @ jac_product
-torch.testing.assert_close(jac_autograd, jac_product)
-print("∂h_T/∂h_0 from autograd equals the product of diag(1 − h_t²) W_hh over 12 steps: True")
+print("∂h_T/∂h_0 from autograd vs the product of diag(1 − h_t²) W_hh over 12 steps:", max_error(jac_autograd, jac_product, 1e-12))
 
 # %% [markdown]
 # ### 4.2 Measured on the trained models
@@ -378,22 +436,35 @@ print("GRU keeps a larger share of the gradient 100 steps back than the RNN:", r
 
 # %%
 # NBVAL_CHECK_OUTPUT
-torch.manual_seed(0)
-big = RecurrentLM(tok.vocab_size, "rnn", 16, 64)
-with torch.no_grad():
-    big.cells[0].weight_hh.mul_(3.0)  # spectral norm well above 1
-_, loss = big(val_ids[:201][None, :-1], val_ids[1:201][None])
-loss.backward()
+def rnn_with_grads(scale):
+    """A fresh RNN LM whose recurrent weights are multiplied by `scale`, after one backward pass."""
+    torch.manual_seed(0)
+    model = RecurrentLM(tok.vocab_size, "rnn", 16, 64)
+    with torch.no_grad():
+        model.cells[0].weight_hh.mul_(scale)  # spectral norm ≈ 1.09 × scale
+    _, loss = model(val_ids[:201][None, :-1], val_ids[1:201][None])
+    loss.backward()
+    return model
+
+
+def grad_norm(model):
+    return torch.sqrt(sum((p.grad.double() ** 2).sum() for p in model.parameters())).item()
+
+
+norm_plain = grad_norm(rnn_with_grads(1.0))
+big = rnn_with_grads(3.0)
 grads = [p.grad.clone() for p in big.parameters()]
-norm_before = torch.sqrt(sum((g.double() ** 2).sum() for g in grads)).float()
-expected = [g * min(1.0, 1.0 / (norm_before.item() + 1e-6)) for g in grads]
+norm_before = grad_norm(big)
+expected = [g * min(1.0, 1.0 / (norm_before + 1e-6)) for g in grads]  # the formula, c = 1
 returned = torch.nn.utils.clip_grad_norm_(big.parameters(), max_norm=1.0)
-torch.testing.assert_close(returned, norm_before)
-for p, e in zip(big.parameters(), expected):
-    torch.testing.assert_close(p.grad, e)
-print("gradient norm with recurrent weights scaled ×3 exceeds 1,000:", norm_before.item() > 1e3)
-print("clip_grad_norm_ equals g · min(1, c/‖g‖) and leaves a norm of 1:",
-      abs(torch.sqrt(sum((p.grad**2).sum() for p in big.parameters())).item() - 1.0) < 1e-4)
+print("recurrent weights ×3: gradient norm more than 100× the unscaled model's:", norm_before > 100 * norm_plain)
+print("clip_grad_norm_ returns the norm before clipping (relative):", max_error(returned / norm_before, 1.0, 1e-5))
+print("clip_grad_norm_ vs g · min(1, c/‖g‖):", max_error(torch.cat([p.grad.flatten() for p in big.parameters()]),
+                                                      torch.cat([e.flatten() for e in expected]), 1e-6))
+print("norm after clipping within 1e-4 of c = 1:", abs(grad_norm(big) - 1.0) < 1e-4)
+
+# %%
+print(f"gradient norm: unscaled {norm_plain:.3g}, recurrent weights ×3 {norm_before:.3g}")
 
 # %% [markdown]
 # ### 4.4 Truncated backpropagation through time
@@ -453,8 +524,13 @@ for cut in (False, True):
 # **Article A §4.1 and §4.3 — the "LSTM" formula.** A gives the LSTM as
 # $h_t = \tanh(W_h h_{t-1} + W_x x_t + b_h)$. *Why it is wrong:* this is the vanilla (Elman) RNN —
 # no input, forget or output gate and no memory cell c_t, i.e. none of what makes an LSTM an
-# LSTM. *Demonstration:* with the same weights, the article's formula reproduces
-# `torch.nn.RNNCell` exactly, and no LSTM at all.
+# LSTM. *Demonstration:* with the same weights the article's formula reproduces
+# `torch.nn.RNNCell` (that identifies what it is). The claim to test is that it is *not* an
+# LSTM: a function of $(x_t, h_{t-1})$ alone cannot carry a separate memory cell. We train its
+# weights to imitate a fixed LSTM whose forget gate is held mostly open, on random 40-step
+# sequences, and train a real `LSTMCell` from a fresh initialisation the same way (400 Adam
+# steps each); then both are scored on new sequences. If the article's cell were an LSTM in
+# disguise, it would imitate the teacher as well as the LSTM does.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -464,11 +540,47 @@ def article_lstm(x, h, W_x, W_h, b_h):
 
 
 torch.manual_seed(0)
-rnn_ref, lstm_ref = torch.nn.RNNCell(5, 7).double(), torch.nn.LSTMCell(5, 7).double()
-x, h, c = torch.randn(3, 5, dtype=torch.float64), torch.randn(3, 7, dtype=torch.float64), torch.randn(3, 7, dtype=torch.float64)
+rnn_ref = torch.nn.RNNCell(5, 7).double()
+x, h = torch.randn(3, 5, dtype=torch.float64), torch.randn(3, 7, dtype=torch.float64)
 h_article = article_lstm(x, h, rnn_ref.weight_ih, rnn_ref.weight_hh, rnn_ref.bias_ih + rnn_ref.bias_hh)
-print("article's 'LSTM' equals torch.nn.RNNCell with the same weights:", torch.allclose(h_article, rnn_ref(x, h)))
-print("it has 1 weight block per matrix; an LSTM has", lstm_ref.weight_ih.shape[0] // 7, "(gates i, f, g, o)")
+print("article's 'LSTM' vs torch.nn.RNNCell with the same weights:", max_error(h_article, rnn_ref(x, h), 1e-12))
+
+
+def unroll(cell, xs):
+    """Hidden states (T, B, H) of a torch RNNCell (article's formula) or LSTMCell run over xs (T, B, D)."""
+    h = torch.zeros(xs.shape[1], cell.hidden_size)
+    c = torch.zeros_like(h)
+    states = []
+    for x_t in xs:
+        if isinstance(cell, torch.nn.LSTMCell):
+            h, c = cell(x_t, (h, c))
+        else:
+            h = cell(x_t, h)
+        states.append(h)
+    return torch.stack(states)
+
+
+teacher = torch.nn.LSTMCell(5, 7)
+with torch.no_grad():
+    teacher.bias_hh[7:14] += 5.0  # forget-gate block (i, f, g, o order): memory kept for many steps
+xs_fit, xs_new = torch.randn(40, 64, 5), torch.randn(40, 64, 5)
+with torch.no_grad():
+    target_fit, target_new = unroll(teacher, xs_fit), unroll(teacher, xs_new)
+imitation_mse = {}
+for name, student in [("article's cell", torch.nn.RNNCell(5, 7)), ("LSTMCell", torch.nn.LSTMCell(5, 7))]:
+    opt = torch.optim.Adam(student.parameters(), lr=1e-2)
+    for step in range(400):
+        loss = F.mse_loss(unroll(student, xs_fit), target_fit)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        imitation_mse[name] = F.mse_loss(unroll(student, xs_new), target_new).item()
+print("the article's cell imitates an LSTM at least 5× worse than an LSTMCell trained the same way:",
+      imitation_mse["article's cell"] > 5 * imitation_mse["LSTMCell"])
+
+# %%
+print({name: round(mse, 5) for name, mse in imitation_mse.items()})
 
 # %% [markdown]
 # **Article A §4.1 and §4.3 — the "GRU" formulas.** A writes $r_t = \sigma(W_r [h_{t-1}, x_t] + b_r)$,
@@ -518,19 +630,37 @@ print("reset gate shut (GRU bias −20): article's cell differs from the GRU by 
 # times larger, so its gradient, and with it the right learning rate, changes with the window
 # length; and only the per-token mean can be compared across models or turned into a perplexity
 # (A itself never mentions perplexity; this is where mixing the two goes wrong in practice).
-# *Check,* with chapter 02's GRU on 50 windows of 64 validation characters:
+# *Check,* with this chapter's GRU on the same 4,096 validation characters cut into 128 windows
+# of $T = 32$ or 32 windows of $T = 128$: the gradient of the per-sequence loss grows with $T$,
+# that of the per-token mean does not.
 
 # %%
 # NBVAL_CHECK_OUTPUT
-x_chunk, y_chunk = val_ids[:-1].unfold(0, 64, 64)[:50], val_ids[1:].unfold(0, 64, 64)[:50]  # N = 50 sequences, T = 64
-with torch.no_grad():
-    logp = torch.log_softmax(models["gru"](x_chunk)[0], -1).gather(-1, y_chunk[..., None])[..., 0]  # (N, T)
-per_sequence = -logp.sum(1).mean()  # the article's loss
-per_token = F.cross_entropy(models["gru"](x_chunk)[0].flatten(0, 1), y_chunk.flatten()).detach()  # torch's cross-entropy
-print("article's loss = T × torch's cross-entropy (T = 64), to 1e-4 relative:",
-      abs(per_sequence.item() / (64 * per_token.item()) - 1) < 1e-4)
-print("exp(per-sequence loss) exceeds 1e30, exp(per-token loss) is a sensible perplexity < 10:",
-      math.exp(per_sequence.item()) > 1e30 and math.exp(per_token.item()) < 10)
+def loss_gradient_norms(T, n_chars=4096):
+    """Gradient norms of the article's per-sequence loss and of torch's per-token cross-entropy,
+    for the chapter's GRU on the first n_chars validation characters cut into windows of length T."""
+    N = n_chars // T
+    x_chunk, y_chunk = val_ids[:-1].unfold(0, T, T)[:N], val_ids[1:].unfold(0, T, T)[:N]  # (N, T)
+    norms = {}
+    for name in ("per-sequence", "per-token"):
+        models["gru"].zero_grad()
+        logp = torch.log_softmax(models["gru"](x_chunk)[0], -1).gather(-1, y_chunk[..., None])[..., 0]  # (N, T)
+        loss = -logp.sum(1).mean() if name == "per-sequence" else -logp.mean()  # article's loss / cross-entropy
+        loss.backward()
+        norms[name] = torch.sqrt(sum((p.grad ** 2).sum() for p in models["gru"].parameters())).item()
+    models["gru"].zero_grad()
+    return norms, loss.item()
+
+
+(g32, _), (g128, per_token) = loss_gradient_norms(32), loss_gradient_norms(128)
+print("article's loss: gradient norm at T = 128 more than 3× that at T = 32:", g128["per-sequence"] > 3 * g32["per-sequence"])
+print("per-token cross-entropy: the two gradient norms within a factor 1.5:",
+      max(g128["per-token"], g32["per-token"]) < 1.5 * min(g128["per-token"], g32["per-token"]))
+print("exp(per-sequence loss) at T = 128 exceeds 1e30, exp(per-token loss) is a sensible perplexity < 10:",
+      math.exp(128 * per_token) > 1e30 and math.exp(per_token) < 10)
+
+# %%
+print({T: {k: round(v, 3) for k, v in g.items()} for T, g in [(32, g32), (128, g128)]})
 
 # %% [markdown]
 # **Article A §2.2 — "the GRU is a more efficient variant of the LSTM".** This is a fair
@@ -589,8 +719,10 @@ check("clip_grad_norm", my_clip)
 #   with teacher forcing; perplexity = exp of its held-out value.
 # - RNN, LSTM and GRU, written from their equations, equal PyTorch's cells to float precision.
 # - In 400 CPU steps the three recurrent LMs learn a lot of English spelling but stay behind the
-#   9-gram; ten times longer training (benchmark) brings the LSTM and GRU level with it before
-#   they begin to overfit this small corpus.
+#   9-gram; six minutes of training each (benchmark) bring the LSTM to 1.670 and the GRU to
+#   1.720 nats/char on the test plays, still behind the 9-gram's 1.548.
+# - On a small training text a GRU overfits within a few hundred steps; dropout closes most of
+#   the train–validation gap and gives a better model than early stopping alone.
 # - The RNN's gradient through time vanishes within tens of steps; the gated cells keep it
 #   much longer. Clipping bounds exploding gradients; truncated BPTT bounds the backward reach.
 
@@ -616,6 +748,7 @@ print(f"chapter run time: {time.perf_counter() - chapter_start:.0f} s")
 # - Mikolov, T., Karafiát, M., Burget, L., Černocký, J., Khudanpur, S. (2010). Recurrent neural network based language model. *Interspeech*.
 # - Pascanu, R., Mikolov, T., Bengio, Y. (2013). On the difficulty of training recurrent neural networks. *ICML*.
 # - Peng, B. et al. (2023). RWKV: reinventing RNNs for the Transformer era. *Findings of EMNLP*.
+# - Srivastava, N., Hinton, G., Krizhevsky, A., Sutskever, I., Salakhutdinov, R. (2014). Dropout: a simple way to prevent neural networks from overfitting. *JMLR* 15.
 # - Sutskever, I., Martens, J., Hinton, G. (2011). Generating text with recurrent neural networks. *ICML*.
 # - Sutskever, I., Vinyals, O., Le, Q. V. (2014). Sequence to sequence learning with neural networks. *NeurIPS*.
 # - Zaremba, W., Sutskever, I., Vinyals, O. (2014). Recurrent neural network regularization. arXiv:1409.2329.

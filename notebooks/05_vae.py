@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from cgen_lessons import data, viz
-from cgen_lessons.utils import seed_everything, show_source
+from cgen_lessons.utils import max_error, seed_everything, show_source
 
 chapter_start = time.perf_counter()
 torch.set_num_threads(1)  # these small MLPs run faster on one thread
@@ -104,10 +104,10 @@ print("log p(x) − ELBO = KL(q ‖ p(z|x)) (Monte Carlo, 4e5 samples, within 0.
 mu, logvar = torch.randn(100, 4, generator=g, dtype=torch.float64), 2 * torch.randn(100, 4, generator=g, dtype=torch.float64)
 q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
 p = torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))
-torch.testing.assert_close(gaussian_kl(mu, logvar), torch.distributions.kl_divergence(q, p).sum(-1))
 z = q.sample((100_000,))
 mc = (q.log_prob(z) - p.log_prob(z)).sum(-1).mean(0)
-print("closed form equals torch.distributions.kl_divergence: True")
+print("closed form vs torch.distributions.kl_divergence (float64):",
+      max_error(gaussian_kl(mu, logvar), torch.distributions.kl_divergence(q, p).sum(-1), 1e-10))
 print("closed form agrees with Monte Carlo (1e5 samples) to within 2 % or 0.05 nats:",
       bool(((gaussian_kl(mu, logvar) - mc).abs() <= 0.05 + 0.02 * mc.abs()).all()))
 print("KL >= 0 for all 100 random (μ, logvar):", bool((gaussian_kl(mu, logvar) >= 0).all()))

@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from cgen_lessons import data, viz
-from cgen_lessons.utils import seed_everything, show_source
+from cgen_lessons.utils import max_error, seed_everything, show_source
 
 chapter_start = time.perf_counter()
 torch.set_num_threads(1)  # the small networks of this chapter run faster on one thread
@@ -126,9 +126,8 @@ plt.show()
 confident = d_of_fake < 0.01
 print("where D(G(z)) < 0.01, the minimax gradient is below 0.01:", bool(grad_sat.abs()[confident].max() < 0.01))
 print("and the non-saturating gradient is above 0.99:", bool(grad_ns.abs()[confident].min() > 0.99))
-torch.testing.assert_close(grad_sat.abs(), d_of_fake)
-torch.testing.assert_close(grad_ns.abs(), 1 - d_of_fake)
-print("|gradients| equal D(G(z)) and 1 − D(G(z)) exactly: True")
+print("|minimax gradient| vs D(G(z)):", max_error(grad_sat.abs(), d_of_fake, 1e-6),
+      "| |non-saturating gradient| vs 1 − D(G(z)):", max_error(grad_ns.abs(), 1 - d_of_fake, 1e-6))
 
 # %% [markdown]
 # ## 3 · The implementation
