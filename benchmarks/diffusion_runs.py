@@ -83,7 +83,7 @@ def toy_runs(steps_list, out):
             samples = model.sample(2500, (2,), generator=torch.Generator().manual_seed(0))
             row = {"dataset": name, "train_steps": steps, "threads": torch.get_num_threads(), "train_seconds": t["seconds"], "mmd2": mmd2(ref, samples[:1000], BANDWIDTH)}
             if name == "8gaussians":
-                row["modes"], row["high_quality"] = mode_coverage(samples, data.toy_modes(name), 0.02)
+                row["modes"], row["high_quality"], row["per_mode"] = mode_coverage(samples, data.toy_modes(name), 0.02)
             out["toy"].append(row)
             print(row, flush=True)
 

@@ -247,7 +247,7 @@ print("a bigram sample:", repr(tok.decode(idx)))
 
 # %% [markdown]
 # The sample has English-like letter pairs and no words: with one character of context the
-# model cannot do better. Chapters 01–03 climb the ladder n-gram → RNN → Transformer on this
+# model cannot do better. Chapters 01–03 climb the ladder $n$-gram → RNN → Transformer on this
 # same corpus and split, and measure how far each step goes.
 
 # %% [markdown]

@@ -66,15 +66,15 @@ seed_everything(0);
 #
 # ### 2.1 Maximum likelihood
 #
-# A model p_θ assigns a probability (or density) to every possible data point. Given
-# independent samples x₁…x_N, the **likelihood** is Π_n p_θ(x_n) and **maximum likelihood
+# A model $p_\theta$ assigns a probability (or density) to every possible data point. Given
+# independent samples $x_1, \dots, x_N$, the **likelihood** is $\prod_n p_\theta(x_n)$ and **maximum likelihood
 # estimation** (MLE) picks
 #
 # $$\hat\theta = \arg\max_\theta \sum_{n=1}^N \log p_\theta(x_n) = \arg\min_\theta \; -\frac1N \sum_{n=1}^N \log p_\theta(x_n).$$
 #
 # The right-hand side, the mean **negative log-likelihood** (NLL), is the training loss of
-# every explicit-likelihood model in this course. For a coin with p(heads) = θ and h heads in
-# N tosses, setting the derivative of h log θ + (N − h) log(1 − θ) to zero gives θ̂ = h / N.
+# every explicit-likelihood model in this course. For a coin with $p(\text{heads}) = \theta$ and $h$ heads in
+# $N$ tosses, setting the derivative of $h \log\theta + (N - h) \log(1 - \theta)$ to zero gives $\hat\theta = h / N$.
 # Gradient descent on the NLL must find the same value:
 
 # %%
@@ -96,11 +96,11 @@ print("MLE by optimisation equals the counting estimate:", abs(theta - 0.7) < 1e
 #
 # Article B §2.3 introduces the mean squared error and the cross-entropy as two unrelated
 # "measures of difference". They are both negative log-likelihoods. If the model says
-# y ~ N(ŷ, σ²) with a fixed σ, then
+# $y \sim \mathcal{N}(\hat y, \sigma^2)$ with a fixed $\sigma$, then
 #
 # $$-\log p(y \mid \hat y) = \frac{(y - \hat y)^2}{2\sigma^2} + \tfrac12 \log(2\pi\sigma^2),$$
 #
-# so the mean NLL is MSE / (2σ²) plus a constant: minimising one minimises the other, and the
+# so the mean NLL is $\text{MSE} / (2\sigma^2)$ plus a constant: minimising one minimises the other, and the
 # choice of MSE *is* the choice of a Gaussian likelihood with fixed variance.
 # We check the formula against `torch.distributions.Normal` and `torch.nn.GaussianNLLLoss`:
 
@@ -120,12 +120,12 @@ print("formula vs MSE / (2σ²) + ½ log(2πσ²):    ", max_error(nll_formula, 
 # %% [markdown]
 # ### 2.3 The cross-entropy loss is a categorical negative log-likelihood
 #
-# For a classifier or a language model the output is a distribution over V classes,
-# p(y = v | x) = softmax(z)_v. The NLL of the observed class y is −log softmax(z)_y. Written
-# with a one-hot vector this is −Σ_v 1[v = y] log softmax(z)_v — the cross-entropy between the
+# For a classifier or a language model the output is a distribution over $V$ classes,
+# $p(y = v \mid x) = \operatorname{softmax}(z)_v$. The NLL of the observed class $y$ is $-\log \operatorname{softmax}(z)_y$. Written
+# with a one-hot vector this is $-\sum_v \mathbb{1}[v = y] \log \operatorname{softmax}(z)_v$ — the cross-entropy between the
 # one-hot "true distribution" and the prediction. Note the indices: the sum runs over the
 # **classes** of one example, and the loss of a data set is then the **mean over examples**.
-# Article B §2.3 writes a single sum over i = 1…n next to an MSE formula in which n counts the
+# Article B §2.3 writes a single sum over $i = 1, \dots, n$ next to an MSE formula in which $n$ counts the
 # samples, which blurs exactly this distinction.
 
 # %%
@@ -142,17 +142,17 @@ print("softmax over the wrong axis differs by more than 0.1 nats:", bool((wrong_
 # %% [markdown]
 # ### 2.4 Entropy, cross-entropy and KL divergence
 #
-# For distributions p and q over the same finite set:
+# For distributions $p$ and $q$ over the same finite set:
 #
-# - **entropy** H(p) = −Σ_x p(x) log p(x), the average surprise of samples from p;
-# - **cross-entropy** H(p, q) = −Σ_x p(x) log q(x), the average surprise when samples from p
-#   are coded with q;
-# - **KL divergence** KL(p ‖ q) = Σ_x p(x) log(p(x)/q(x)) = H(p, q) − H(p).
+# - **entropy** $H(p) = -\sum_x p(x) \log p(x)$, the average surprise of samples from $p$;
+# - **cross-entropy** $H(p, q) = -\sum_x p(x) \log q(x)$, the average surprise when samples from $p$
+#   are coded with $q$;
+# - **KL divergence** $\mathrm{KL}(p \,\|\, q) = \sum_x p(x) \log \frac{p(x)}{q(x)} = H(p, q) - H(p)$.
 #
-# KL(p ‖ q) ≥ 0 with equality only when p = q (Gibbs' inequality, from Jensen:
-# −KL = Σ p log(q/p) ≤ log Σ p · q/p = log 1 = 0). Hence H(p, q) ≥ H(p), and MLE — minimising
+# $\mathrm{KL}(p \,\|\, q) \ge 0$ with equality only when $p = q$ (Gibbs' inequality, from Jensen:
+# $-\mathrm{KL} = \sum_x p \log(q/p) \le \log \sum_x p \cdot q/p = \log 1 = 0$). Hence $H(p, q) \ge H(p)$, and MLE — minimising
 # the cross-entropy from the data distribution to the model — is the same as minimising
-# KL(p_data ‖ p_θ), since H(p_data) does not depend on θ. KL is **not symmetric**, which
+# $\mathrm{KL}(p_{\text{data}} \,\|\, p_\theta)$, since $H(p_{\text{data}})$ does not depend on $\theta$. KL is **not symmetric**, which
 # matters in chapters 05 and 06: the two directions punish different mistakes.
 
 # %%
@@ -171,9 +171,9 @@ print("KL(p ‖ p) = 0:", bool(KL(P, P).abs().max() < 1e-12))
 print("KL is asymmetric: KL(p ‖ q) != KL(q ‖ p) on", int(((KL(P, Q) - KL(Q, P)).abs() > 1e-6).sum()), "of 2000 pairs")
 
 # %% [markdown]
-# A picture of the asymmetry: fit a single Gaussian q to a two-peaked p by minimising each
-# direction of KL over a grid of means and standard deviations. KL(p ‖ q) — the direction
-# maximum likelihood minimises — makes q cover both peaks ("mass-covering"); KL(q ‖ p) lets q
+# A picture of the asymmetry: fit a single Gaussian $q$ to a two-peaked $p$ by minimising each
+# direction of KL over a grid of means and standard deviations. $\mathrm{KL}(p \,\|\, q)$ — the direction
+# maximum likelihood minimises — makes $q$ cover both peaks ("mass-covering"); $\mathrm{KL}(q \,\|\, p)$ lets $q$
 # sit on one peak ("mode-seeking").
 
 # %%
@@ -202,10 +202,10 @@ plt.show()
 # ### 2.5 Perplexity
 #
 # A language model is judged by its mean per-token cross-entropy on held-out text,
-# CE = −(1/N) Σ_t log p(x_t | x_<t) in nats. Its exponential, **perplexity** PPL = exp(CE), is
+# $\text{CE} = -\frac1N \sum_t \log p(x_t \mid x_{<t})$ in nats. Its exponential, **perplexity** $\text{PPL} = e^{\text{CE}}$, is
 # the size of a uniform choice that would be equally surprising: a model that spreads its
-# probability evenly over V tokens has perplexity exactly V, and a perfect model has 1.
-# (In bits: PPL = 2^{CE in bits}; mixing bases, e.g. 2^{CE in nats}, is a common bug.)
+# probability evenly over $V$ tokens has perplexity exactly $V$, and a perfect model has 1.
+# (In bits: $\text{PPL} = 2^{\text{CE in bits}}$; mixing bases, e.g. $2^{\text{CE in nats}}$, is a common bug.)
 #
 # **Bits per character.** Character-level models are usually compared in *bits* per character,
 #
@@ -237,16 +237,16 @@ print("perplexity of a perfectly confident, correct model is 1:",
 #
 # | distinction | one side | other side |
 # |---|---|---|
-# | what is modelled | **generative**: p(x) or p(x, y) — can sample x | **discriminative**: p(y \| x) only — predicts labels, cannot generate x |
-# | how a sequence is produced | **autoregressive**: p(x) = Π_t p(x_t \| x_<t), one element at a time (n-gram, RNN, GPT) | **non-autoregressive**: all elements at once (VAE, GAN, diffusion — which iterate over noise levels instead) |
-# | what the likelihood looks like | **explicit**: p_θ(x) can be evaluated (exactly: n-gram, GMM, HMM, GPT; as a bound: VAE, diffusion) | **implicit**: only sampling is defined (GAN) |
+# | what is modelled | **generative**: $p(x)$ or $p(x, y)$ — can sample $x$ | **discriminative**: $p(y \mid x)$ only — predicts labels, cannot generate $x$ |
+# | how a sequence is produced | **autoregressive**: $p(x) = \prod_t p(x_t \mid x_{<t})$, one element at a time (n-gram, RNN, GPT) | **non-autoregressive**: all elements at once (VAE, GAN, diffusion — which iterate over noise levels instead) |
+# | what the likelihood looks like | **explicit**: $p_\theta(x)$ can be evaluated (exactly: n-gram, GMM, HMM, GPT; as a bound: VAE, diffusion) | **implicit**: only sampling is defined (GAN) |
 # | where the training signal comes from | **supervised**: human labels y | **unsupervised / self-supervised**: the data itself (a language model's targets are its inputs shifted by one) |
 #
 # ### 3.1 Generative vs discriminative on real data
 #
-# Naive Bayes is a generative classifier: it models p(y) Π_i p(x_i | y), here with each of the
+# Naive Bayes is a generative classifier: it models $p(y) \prod_i p(x_i \mid y)$, here with each of the
 # 64 pixels of a digit taking one of 17 grey levels. Logistic regression is its discriminative
-# counterpart: it models p(y | x) directly. Ng & Jordan (2002) showed that a generative model
+# counterpart: it models $p(y \mid x)$ directly. Ng & Jordan (2002) showed that a generative model
 # *can* approach its (worse) asymptotic error with fewer examples, so that it wins on small
 # training sets and loses on large ones. Whether that happens depends on the data; we measure
 # it on the digits, after confirming that our naive Bayes agrees with scikit-learn's
@@ -293,11 +293,10 @@ for i, n in enumerate(sizes):
 
 # %% [markdown]
 # On these digits logistic regression wins at every training size, by a wide margin with few
-# examples: the categorical naive Bayes has 10 × 64 × 16 free pixel probabilities to estimate,
+# examples: the categorical naive Bayes has $10 \times 64 \times 16$ free pixel probabilities to estimate,
 # and its independence assumption is badly wrong for strokes, so the small-data regime of
-# Ng & Jordan does not appear here (binarising the pixels narrows the gap but does not reverse
-# it). Only the generative model, however, can *produce* digits: sampling
-# a class and then each pixel from p(x_i | y) gives images. Because naive Bayes assumes the
+# Ng & Jordan does not appear here. Only the generative model, however, can *produce* digits: sampling
+# a class and then each pixel from $p(x_i \mid y)$ gives images. Because naive Bayes assumes the
 # pixels are independent given the class, its samples are noisy — the class-conditional
 # averages are right, but pixel correlations (the strokes) are lost. Every later chapter is,
 # in a sense, about modelling those dependencies.
@@ -316,16 +315,16 @@ plt.show()
 #
 # ### 4.1 A character n-gram language model
 #
-# An n-gram model predicts each character from the n − 1 before it. Its MLE is a ratio of
-# counts, C(h, c) / C(h), which gives probability 0 to every continuation not seen in training
+# An $n$-gram model predicts each character from the $n - 1$ before it. Its MLE is a ratio of
+# counts, $C(h, c) / C(h)$, which gives probability 0 to every continuation not seen in training
 # — an infinite loss on held-out text. **Smoothing** fixes this. We use a recursive scheme
 # that shrinks each order toward the next-lower one (a hierarchical Dirichlet prior, MacKay &
 # Peto 1995):
 #
 # $$p_m(c \mid h) = \frac{C(h, c) + \beta\, p_{m-1}(c \mid h^-)}{C(h) + \beta}, \qquad p_0(c) = 1/V,$$
 #
-# where h⁻ drops the oldest character of h. With a uniform lower order this is add-k
-# smoothing (β = kV). Each p_m sums to 1 over c by construction — a property the tests check.
+# where $h^-$ drops the oldest character of $h$. With a uniform lower order this is add-$k$
+# smoothing ($\beta = kV$). Each $p_m$ sums to 1 over $c$ by construction — a property the tests check.
 # The model has the course's LM interface `model(idx, targets) -> (logits, loss)`, so it is
 # trained by counting but evaluated and sampled exactly like the neural models of chapters 02–03.
 
@@ -336,9 +335,9 @@ show_source(NGramLM.probs)
 
 # %% [markdown]
 # The English text is the course's Shakespeare corpus, split by whole plays (chapter 00): 34
-# plays to count in, *Julius Caesar* and *The Comedy of Errors* to choose n and β on, and
+# plays to count in, *Julius Caesar* and *The Comedy of Errors* to choose $n$ and $\beta$ on, and
 # *Macbeth* and *A Midsummer Night's Dream* for the test perplexity, reported once, for the
-# chosen model only. The counts do not depend on β, and an n-gram's count tables contain those of
+# chosen model only. The counts do not depend on $\beta$, and an n-gram's count tables contain those of
 # every lower order, so one fitted 9-gram scores the whole grid (`NGramLM.nll(ids, beta=, n=)`,
 # which looks up only the probability of each actual next character).
 
@@ -403,8 +402,8 @@ for n in [2, 4, best_n]:
 # %% [markdown]
 # The same model on Chinese: the Tang poems (when Debian's `fortunes-zh` is installed). With
 # about 2,500 distinct characters and only 25,000 characters of text, the counts are far
-# sparser than for English. With β = 1 every longer context makes the model *worse*; with
-# strong shrinkage (β = 100) the bigram beats the unigram, and a trigram adds nothing more.
+# sparser than for English. With $\beta = 1$ every longer context makes the model *worse*; with
+# strong shrinkage ($\beta = 100$) the bigram beats the unigram, and a trigram adds nothing more.
 
 # %%
 if data.available_corpora()["tang"]:
@@ -423,13 +422,13 @@ else:
 # %% [markdown]
 # ### 4.2 A Gaussian mixture fitted by EM
 #
-# A Gaussian mixture p(x) = Σ_k π_k N(x; μ_k, Σ_k) is a latent-variable model: a hidden
-# component k is drawn first, then x from that component. Its log-likelihood has a sum inside
+# A Gaussian mixture $p(x) = \sum_k \pi_k \mathcal{N}(x; \mu_k, \Sigma_k)$ is a latent-variable model: a hidden
+# component $k$ is drawn first, then $x$ from that component. Its log-likelihood has a sum inside
 # the log, so there is no closed-form MLE. **Expectation–maximisation** alternates:
 #
-# - E-step: responsibilities r_nk = π_k N(x_n; μ_k, Σ_k) / Σ_j π_j N(x_n; μ_j, Σ_j);
-# - M-step: N_k = Σ_n r_nk, π_k = N_k / N, μ_k = Σ_n r_nk x_n / N_k,
-#   Σ_k = Σ_n r_nk (x_n − μ_k)(x_n − μ_k)ᵀ / N_k (+ εI for stability).
+# - E-step: responsibilities $r_{nk} = \pi_k \mathcal{N}(x_n; \mu_k, \Sigma_k) \,/\, \sum_j \pi_j \mathcal{N}(x_n; \mu_j, \Sigma_j)$;
+# - M-step: $N_k = \sum_n r_{nk}$, $\pi_k = N_k / N$, $\mu_k = \sum_n r_{nk} x_n / N_k$,
+#   $\Sigma_k = \sum_n r_{nk} (x_n - \mu_k)(x_n - \mu_k)^\top / N_k$ (plus $\epsilon I$ for stability).
 #
 # **Why EM works.** For any distribution $q(k)$ over the hidden component of one data point,
 # Bayes' rule $p_\theta(x) = p_\theta(x, k) / p_\theta(k \mid x)$ gives, after taking logs and the
@@ -522,15 +521,15 @@ plt.show()
 
 # %% [markdown]
 # The mixture's samples look much more like digits than naive Bayes's: a full covariance
-# captures pixel correlations. The price is 10 × (16 + 136) mean and covariance parameters in
+# captures pixel correlations. The price is $10 \times (16 + 136)$ mean and covariance parameters in
 # a 16-dimensional space — in the full 64-dimensional pixel space a full-covariance mixture
 # would need far more data than 1,437 images.
 #
 # ### 4.3 A hidden Markov model
 #
-# An HMM has a hidden state sequence s₁…s_T that follows a Markov chain (initial distribution
-# π, transition matrix A) and emits one observation per state (emission matrix B). The
-# likelihood sums over all S^T state paths; the **forward algorithm** computes it in O(T S²):
+# An HMM has a hidden state sequence $s_1, \dots, s_T$ that follows a Markov chain (initial distribution
+# $\pi$, transition matrix $A$) and emits one observation per state (emission matrix $B$). The
+# likelihood sums over all $S^T$ state paths; the **forward algorithm** computes it in $O(T S^2)$:
 #
 # $$\alpha_1(j) = \pi_j b_j(o_1), \qquad \alpha_t(j) = b_j(o_t) \sum_i \alpha_{t-1}(i)\, a_{ij}, \qquad p(o_{1:T}) = \sum_j \alpha_T(j).$$
 #
@@ -585,7 +584,7 @@ print("naive log Σ exp([1000, 1000]) overflows to inf:", torch.log(torch.exp(a)
 
 # %% [markdown]
 # Fitting an HMM is again EM (the **Baum–Welch** algorithm): the E-step computes state
-# posteriors with the forward and backward recursions, the M-step re-estimates π, A and B from
+# posteriors with the forward and backward recursions, the M-step re-estimates $\pi$, $A$ and $B$ from
 # them. A classic experiment (Cave & Neuwirth 1980) fits a 2-state HMM to English letters with
 # no labels at all. We run it on 6,000 letters and spaces of our corpus:
 
@@ -774,7 +773,7 @@ for T in (64, 256, 1024):
 # **Article B §2.1–2.2 — generative/discriminative model = generator/discriminator.** B
 # defines "the generative model" as the GAN generator and "the discriminative model" as the
 # network that tells real from generated data. *Why it is wrong:* these are two different
-# uses of the words. A *discriminative model* is any model of p(y | x) (logistic regression,
+# uses of the words. A *discriminative model* is any model of $p(y \mid x)$ (logistic regression,
 # an image classifier); a GAN's discriminator is one such classifier used as a training tool,
 # and the GAN as a whole is a generative model. *Demonstration:* a discriminative model has no
 # notion of what inputs are plausible — logistic regression must put noise into one of the ten
@@ -810,7 +809,7 @@ print("logistic regression's top class on noise averages well above a uniform gu
 # **Article D §2.1 — BERT as a discriminative model "for text generation".** D gives BERT as
 # the example of a discriminative model and says it is used to generate text. *Why it is
 # wrong:* BERT (Devlin et al. 2019) is a masked language model: it is trained, without labels,
-# to predict masked tokens from both sides, p(x_masked | x_rest). That is a model of the text
+# to predict masked tokens from both sides, $p(x_{\text{masked}} \mid x_{\text{rest}})$. That is a model of the text
 # itself, not of labels given text, and because it conditions on the right-hand context it does
 # not define a left-to-right factorisation one can sample from; BERT is used for
 # understanding tasks (classification, tagging, retrieval) after fine-tuning. The examples that
@@ -873,7 +872,7 @@ check("perplexity", my_perplexity)
 
 # %% [markdown]
 # **Exercise 2 — KL divergence.** Given two batches of distributions p and q (…, K), return
-# KL(p ‖ q) over the last axis. This attempt has the arguments the wrong way round and does not
+# $\mathrm{KL}(p \,\|\, q)$ over the last axis. This attempt has the arguments the wrong way round and does not
 # handle p(x) = 0.
 
 # %%
@@ -884,8 +883,8 @@ def my_kl(p, q):
 check("kl_divergence", my_kl)
 
 # %% [markdown]
-# **Exercise 3 — one E-step.** For 1-D data x (N,), mixture weights π (K,), means μ (K,) and
-# variances σ² (K,), return the responsibilities (N, K). This attempt forgets two things.
+# **Exercise 3 — one E-step.** For 1-D data `x` (N,), mixture weights $\pi$ `(K,)`, means $\mu$ `(K,)` and
+# variances $\sigma^2$ `(K,)`, return the responsibilities (N, K). This attempt forgets two things.
 
 # %%
 def my_e_step(x, weights, means, variances):
@@ -905,7 +904,7 @@ check("gmm_e_step", my_e_step)
 # ## 9 · Summary
 #
 # - Training a probabilistic model = maximising likelihood = minimising cross-entropy from the
-#   data to the model = minimising KL(p_data ‖ p_θ). MSE and cross-entropy are NLLs of a
+#   data to the model = minimising $\mathrm{KL}(p_{\text{data}} \,\|\, p_\theta)$. MSE and cross-entropy are NLLs of a
 #   Gaussian and a categorical distribution.
 # - Perplexity = exp(cross-entropy in nats); uniform over V gives V.
 # - Generative vs discriminative, autoregressive vs not, explicit vs implicit likelihood, and

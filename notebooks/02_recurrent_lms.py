@@ -16,8 +16,8 @@
 #
 # *Mirrors article A §2.2, §3 and §4 (its language-model formulas).*
 #
-# Chapter 01's n-gram model forgets everything more than n − 1 characters back and must count
-# every context separately. A recurrent network instead carries a fixed-size state h_t through
+# Chapter 01's $n$-gram model forgets everything more than $n - 1$ characters back and must count
+# every context separately. A recurrent network instead carries a fixed-size state $h_t$ through
 # the sequence and shares its parameters across time and across similar contexts. This chapter
 # writes the three classic recurrent cells from their equations, checks each against PyTorch,
 # trains character-level language models on English and Chinese, and measures why the gated
@@ -115,7 +115,7 @@ print("inline RNN step vs torch.nn.RNNCell (float64):", max_error(h_t, ref_rnn(x
 
 # %% [markdown]
 # The package's cells implement the equations above; the LM precomputes the input half
-# W_ih x_t + b_ih for all time steps at once (one large matrix product instead of T small ones),
+# $W_{ih} x_t + b_{ih}$ for all time steps at once (one large matrix product instead of $T$ small ones),
 # and each step adds only the recurrent half.
 
 # %%
@@ -276,7 +276,7 @@ else:
 #
 # On 4.4 million characters our small models are far from memorising anything: their training
 # and validation losses fall together. On little data the picture changes. Trained on the first
-# 30,000 characters of *Hamlet* (400 steps of 32 × 64 characters are about 27 passes over it),
+# 30,000 characters of *Hamlet* (400 steps of $32 \times 64$ characters are about 27 passes over it),
 # a GRU with 256 hidden units memorises its training text: the training NLL keeps falling while
 # the NLL on the validation plays turns upward — **overfitting**. The classic remedy for
 # recurrent LMs is **dropout** (Srivastava et al. 2014; applied between layers, not on the
@@ -374,8 +374,8 @@ print("∂h_T/∂h_0 from autograd vs the product of diag(1 − h_t²) W_hh over
 # ### 4.2 Measured on the trained models
 #
 # We feed each trained English model a 300-character window of test text, take the loss at
-# the **last** position only, and measure ‖∂L_T/∂h_t‖ for every earlier step t: how much the
-# final prediction's gradient reaches back to the state t steps before.
+# the **last** position only, and measure $\lVert \partial L_T / \partial h_t \rVert$ for every earlier step $t$: how much the
+# final prediction's gradient reaches back to the state $T - t$ steps before.
 
 # %%
 def grad_norms_through_time(model, idx):
@@ -523,7 +523,7 @@ for cut in (False, True):
 #
 # **Article A §4.1 and §4.3 — the "LSTM" formula.** A gives the LSTM as
 # $h_t = \tanh(W_h h_{t-1} + W_x x_t + b_h)$. *Why it is wrong:* this is the vanilla (Elman) RNN —
-# no input, forget or output gate and no memory cell c_t, i.e. none of what makes an LSTM an
+# no input, forget or output gate and no memory cell $c_t$, i.e. none of what makes an LSTM an
 # LSTM. *Demonstration:* with the same weights the article's formula reproduces
 # `torch.nn.RNNCell` (that identifies what it is). The claim to test is that it is *not* an
 # LSTM: a function of $(x_t, h_{t-1})$ alone cannot carry a separate memory cell. We train its
@@ -585,12 +585,12 @@ print({name: round(mse, 5) for name, mse in imitation_mse.items()})
 # %% [markdown]
 # **Article A §4.1 and §4.3 — the "GRU" formulas.** A writes $r_t = \sigma(W_r [h_{t-1}, x_t] + b_r)$,
 # then $z_t = r_t \odot \tanh(W_z h_{t-1} + W_x x_t + b_z)$ and $h_t = (1 - r_t)\, h_{t-1} + z_t$. *Why it
-# is wrong:* there is only one gate. The update interpolates with the "reset" gate r_t, the
+# is wrong:* there is only one gate. The update interpolates with the "reset" gate $r_t$, the
 # candidate always sees the full $h_{t-1}$ (so nothing can be *reset*), and $z_t$ — the GRU's
 # update gate — has become the gated candidate. It is a single-gate recurrent cell, not a GRU.
 # *Demonstration:* give the article's cell the GRU's own weights in the most faithful mapping
-# (its r gets the GRU's update-gate weights, its candidate the GRU's candidate weights). When
-# the GRU's reset gate is open (r ≈ 1) the two agree; when the GRU resets (r ≈ 0), they do not.
+# (its $r$ gets the GRU's update-gate weights, its candidate the GRU's candidate weights). When
+# the GRU's reset gate is open ($r \approx 1$) the two agree; when the GRU resets ($r \approx 0$), they do not.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -678,8 +678,8 @@ print(f"recurrent parameters at D = 64, H = 128: LSTM {n_lstm:,}, GRU {n_gru:,};
 # %% [markdown]
 # ## 7 · Exercises
 #
-# **Exercise 1 — one LSTM step.** Given x (B, D), h and c (B, H), stacked weights W_ih (4H, D),
-# W_hh (4H, H) and a combined bias b (4H,), return (h_t, c_t). The attempt below makes two
+# **Exercise 1 — one LSTM step.** Given `x` (B, D), `h` and `c` (B, H), stacked weights `W_ih` (4H, D),
+# `W_hh` (4H, H) and a combined bias `b` (4H,), return `(h_t, c_t)`. The attempt below makes two
 # classic mistakes.
 
 # %%

@@ -204,9 +204,11 @@ print("attention costs twice the MLP at T = 512:", flops[512][0] == 2 * flops[51
 # %% [markdown]
 # ## 3 · Multi-head attention, positions, blocks
 #
-# **Multi-head attention** runs h attentions in parallel on d_k = d_model / h-dimensional
+# **Multi-head attention** runs $h$ attentions in parallel on $d_k = d_{\text{model}} / h$-dimensional
 # projections and mixes the results:
-# MultiHead(X) = Concat(head_1, …, head_h) W_O, head_i = Attention(X W_Q^i, X W_K^i, X W_V^i).
+#
+# $$\operatorname{MultiHead}(X) = \operatorname{Concat}(\text{head}_1, \dots, \text{head}_h)\, W_O, \qquad \text{head}_i = \operatorname{Attention}(X W_Q^{(i)}, X W_K^{(i)}, X W_V^{(i)}).$$
+#
 # Each head can specialise (one tracks the previous character, another the start of the word…).
 # Our module uses `torch.nn.MultiheadAttention`'s parameter layout, so its weights load into ours:
 
@@ -227,7 +229,7 @@ print("our multi-head attention vs torch.nn.MultiheadAttention (float32): output
 # %% [markdown]
 # **Positions.** Attention is permutation-equivariant: shuffle the inputs and the outputs shuffle
 # the same way. Order must therefore be injected. The original Transformer adds fixed
-# sinusoids PE[t, 2i] = sin(t / 10000^{2i/d}), PE[t, 2i+1] = cos(t / 10000^{2i/d}); GPT learns a
+# sinusoids $\text{PE}_{t, 2i} = \sin(t / 10000^{2i/d})$, $\text{PE}_{t, 2i+1} = \cos(t / 10000^{2i/d})$; GPT learns a
 # vector per position. Both are available in `GPT(positions=...)`.
 
 # %%
@@ -289,10 +291,10 @@ print("LayerNorm formula vs F.layer_norm:", max_error(by_formula, F.layer_norm(x
 print("the post-norm ordering gives a different function:", not torch.allclose(blk(x_blk), post_norm, atol=1e-3))
 
 # %% [markdown]
-# With a 4×-wide GELU MLP as above,
+# With a $4\times$-wide GELU MLP as above,
 # The read-out shares its weights with the token embedding (**weight tying**, Press & Wolf 2017).
-# Counting parameters per block — attention 4d² + 4d, MLP 8d² + 5d, two LayerNorms 4d — gives
-# N = V·d + T·d + L(12d² + 13d) + 2d, which the code must reproduce:
+# Counting parameters per block — attention $4d^2 + 4d$, MLP $8d^2 + 5d$, two LayerNorms $4d$ — gives
+# $N = Vd + Td + L(12d^2 + 13d) + 2d$, which the code must reproduce:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -317,7 +319,7 @@ show_source(Block.forward)
 # ## 4 · The decoder-only GPT
 #
 # **Causality.** With the mask in place, position t's output cannot depend on any later token.
-# Change tokens at positions ≥ 40 and every logit before position 40 must stay the same:
+# Change tokens at positions $\ge 40$ and every logit before position 40 must stay the same:
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -54,20 +54,20 @@ seed_everything(0);
 # %% [markdown]
 # ## 2 · The strategies, precisely
 #
-# Let z ∈ ℝ^V be the next-token logits and p = softmax(z).
+# Let $z \in \mathbb{R}^V$ be the next-token logits and $p = \operatorname{softmax}(z)$.
 #
-# - **Temperature** τ > 0: p_τ = softmax(z / τ). τ → 0 concentrates all mass on argmax z
-#   (greedy); τ = 1 is the model; τ > 1 flattens towards uniform. The entropy of p_τ increases
-#   monotonically with τ.
-# - **Top-k** (Fan et al. 2018): keep the k largest logits (all tokens tied with the k-th are
+# - **Temperature** $\tau > 0$: $p_\tau = \operatorname{softmax}(z / \tau)$. $\tau \to 0$ concentrates all mass on $\arg\max z$
+#   (greedy); $\tau = 1$ is the model; $\tau > 1$ flattens towards uniform. The entropy of $p_\tau$ increases
+#   monotonically with $\tau$.
+# - **Top-k** (Fan et al. 2018): keep the $k$ largest logits (all tokens tied with the $k$-th are
 #   kept), renormalise.
 # - **Top-p / nucleus** (Holtzman et al. 2020): sort by probability and keep the smallest prefix
-#   whose mass reaches p — the token that crosses p included. Unlike top-k it adapts: few tokens
+#   whose mass reaches $p$ — the token that crosses $p$ included. Unlike top-k it adapts: few tokens
 #   when the model is sure, many when it is not.
-# - **Repetition penalty** θ (Keskar et al. 2019): for every token already generated,
-#   z ← z / θ if z > 0 else z·θ, making repeats less likely for θ > 1.
-# - **Beam search** with width B: keep the B sequences with the highest Σ log p; rank finished
-#   hypotheses by Σ log p / length^α (α = 0: raw sum, which favours short outputs).
+# - **Repetition penalty** $\theta$ (Keskar et al. 2019): for every token already generated,
+#   $z \leftarrow z / \theta$ if $z > 0$, else $z \theta$, making repeats less likely for $\theta > 1$.
+# - **Beam search** with width $B$: keep the $B$ sequences with the highest $\sum \log p$; rank finished
+#   hypotheses by $\sum \log p \,/\, \text{length}^\alpha$ ($\alpha = 0$: raw sum, which favours short outputs).
 #
 # Numerical checks of the temperature claims:
 
@@ -111,8 +111,8 @@ show_source(top_p_filter)
 
 # %% [markdown]
 # The unit tests check the defining properties with `hypothesis` on thousands of random logit
-# rows, ties included: top-k keeps at least k tokens and exactly k without ties; top-p keeps mass
-# ≥ p, and dropping its least probable kept token falls below p; no filter ever empties a row.
+# rows, ties included: top-k keeps at least $k$ tokens and exactly $k$ without ties; top-p keeps mass
+# $\ge p$, and dropping its least probable kept token falls below p; no filter ever empties a row.
 #
 # What the filters do to one real distribution — the trained GPT's next-character distribution
 # after a prompt (the models are trained in §3):

@@ -17,8 +17,8 @@
 # *Mirrors articles A (§4, §5 code), B (§2.1.2, §4.2), C (§3.1, §4), D §3.1 and E §2.1.*
 #
 # A variational autoencoder (VAE; Kingma & Welling 2014, Rezende et al. 2014) is a
-# latent-variable model p_θ(x) = ∫ p_θ(x | z) p(z) dz with a neural decoder, trained by
-# maximising a lower bound on log p_θ(x) with the help of a neural encoder q_φ(z | x). This
+# latent-variable model $p_\theta(x) = \int p_\theta(x \mid z)\, p(z)\, dz$ with a neural decoder, trained by
+# maximising a lower bound on $\log p_\theta(x)$ with the help of a neural encoder $q_\phi(z \mid x)$. This
 # chapter derives that bound and its gap, checks every piece numerically, trains VAEs on the
 # digits, and corrects the many VAE errors of the articles — several of which stop a VAE from
 # learning at all.
@@ -42,29 +42,29 @@ seed_everything(0);
 # ## 1 · Background and concepts
 #
 # Chapter 01's Gaussian mixture had one discrete latent variable and a likelihood we could sum.
-# With a continuous z and a neural decoder, p_θ(x) = ∫ p_θ(x | z) p(z) dz has no closed form,
-# and neither has the posterior p_θ(z | x) that EM needs. The VAE's answers: (1) an **encoder**
-# network outputs an approximate posterior q_φ(z | x) = N(μ_φ(x), diag σ²_φ(x)) for every x
+# With a continuous $z$ and a neural decoder, $p_\theta(x) = \int p_\theta(x \mid z)\, p(z)\, dz$ has no closed form,
+# and neither has the posterior $p_\theta(z \mid x)$ that EM needs. The VAE's answers: (1) an **encoder**
+# network outputs an approximate posterior $q_\phi(z \mid x) = \mathcal{N}(\mu_\phi(x), \operatorname{diag} \sigma^2_\phi(x))$ for every $x$
 # (*amortised* inference); (2) encoder and decoder are trained together by gradient ascent on
-# the **evidence lower bound** (ELBO); (3) the **reparameterisation** z = μ + σ ⊙ ε makes the
-# bound differentiable in φ. To generate, draw z ~ N(0, I) and decode.
+# the **evidence lower bound** (ELBO); (3) the **reparameterisation** $z = \mu + \sigma \odot \epsilon$ makes the
+# bound differentiable in $\phi$. To generate, draw $z \sim \mathcal{N}(0, I)$ and decode.
 
 # %% [markdown]
 # ## 2 · The ELBO, two ways
 #
-# **By Jensen's inequality.** For any q(z | x) that is positive where p is,
+# **By Jensen's inequality.** For any $q(z \mid x)$ that is positive where $p$ is,
 #
 # $$\log p(x) = \log \mathbb E_{q(z|x)}\!\left[\frac{p(x|z)\,p(z)}{q(z|x)}\right] \ge \mathbb E_{q(z|x)}\!\left[\log \frac{p(x|z)\,p(z)}{q(z|x)}\right] = \mathbb E_{q}[\log p(x|z)] - \mathrm{KL}(q(z|x)\,\|\,p(z)) = \mathrm{ELBO}(x).$$
 #
-# **As an identity.** Writing p(x | z) p(z) = p(z | x) p(x) inside the expectation gives
+# **As an identity.** Writing $p(x \mid z)\, p(z) = p(z \mid x)\, p(x)$ inside the expectation gives
 #
 # $$\log p(x) = \mathrm{ELBO}(x) + \mathrm{KL}\big(q(z|x)\,\|\,p(z|x)\big),$$
 #
-# so the gap is exactly the KL from q to the true posterior: the bound is tight only when q is
+# so the gap is exactly the KL from $q$ to the true posterior: the bound is tight only when $q$ is
 # the posterior. It is an inequality, not the equality article E §2.1 writes. We check both
-# statements on a model where everything is exact: p(z) = N(0, I₂), p(x | z) = N(Wz + b, s²I₃),
-# for which p(x) = N(b, WWᵀ + s²I) and p(z | x) = N(m, S) with S = (I + WᵀW/s²)⁻¹,
-# m = S Wᵀ(x − b)/s².
+# statements on a model where everything is exact: $p(z) = \mathcal{N}(0, I_2)$, $p(x \mid z) = \mathcal{N}(Wz + b, s^2 I_3)$,
+# for which $p(x) = \mathcal{N}(b, WW^\top + s^2 I)$ and $p(z \mid x) = \mathcal{N}(m, S)$ with $S = (I + W^\top W/s^2)^{-1}$,
+# $m = S W^\top (x - b)/s^2$.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -92,12 +92,12 @@ print("log p(x) − ELBO = KL(q ‖ p(z|x)) (Monte Carlo, 4e5 samples, within 0.
 # %% [markdown]
 # ## 3 · The Gaussian KL in closed form
 #
-# For q = N(μ, diag σ²) and p = N(0, I), per latent dimension
-# KL = ∫ q log q − ∫ q log p = [−½ log(2πσ²) − ½] − [−½ log 2π − ½(μ² + σ²)], so
+# For $q = \mathcal{N}(\mu, \operatorname{diag} \sigma^2)$ and $p = \mathcal{N}(0, I)$, per latent dimension
+# $\mathrm{KL} = \int q \log q - \int q \log p = \left[-\frac12 \log(2\pi\sigma^2) - \frac12\right] - \left[-\frac12 \log 2\pi - \frac12(\mu^2 + \sigma^2)\right]$, so
 #
 # $$\mathrm{KL}(q\,\|\,p) = \tfrac12 \sum_j \left(\mu_j^2 + \sigma_j^2 - \log \sigma_j^2 - 1\right) \ge 0,$$
 #
-# zero only at μ = 0, σ = 1. Checked against `torch.distributions` and Monte Carlo:
+# zero only at $\mu = 0$, $\sigma = 1$. Checked against `torch.distributions` and Monte Carlo:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -122,7 +122,7 @@ show_source(gaussian_kl)
 # **Score function** (REINFORCE): $\nabla_\phi \mathbb E[f] = \mathbb E[f(z)\, \nabla_\phi \log q_\phi(z)]$ — unbiased, works for any $q$,
 # but noisy. **Reparameterisation**: write $z = \mu + \sigma\varepsilon$ with $\varepsilon \sim \mathcal N(0, 1)$, then
 # $\nabla_\phi \mathbb E[f(z)] = \mathbb E[\nabla_\phi f(\mu + \sigma\varepsilon)]$ — also unbiased, usually far less noisy. On the toy
-# f(z) = z², q = N(μ, 1), the true gradient is d/dμ E[z²] = d/dμ (μ² + 1) = 2μ:
+# $f(z) = z^2$, $q = \mathcal{N}(\mu, 1)$, the true gradient is $\frac{d}{d\mu} \mathbb{E}[z^2] = \frac{d}{d\mu} (\mu^2 + 1) = 2\mu$:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -142,7 +142,7 @@ print(f"per-sample variance: reparameterisation {reparam.var():.1f}, score funct
 # ## 5 · The model and its loss
 #
 # `cgen_lessons.vae.VAE` is an MLP encoder and decoder. For binary pixels the likelihood is
-# Bernoulli, log p(x | z) = Σ_i [x_i log π_i + (1 − x_i) log(1 − π_i)] with π = sigmoid(decoder(z)) —
+# Bernoulli, $\log p(x \mid z) = \sum_i \left[x_i \log \pi_i + (1 - x_i) \log(1 - \pi_i)\right]$ with $\pi = \operatorname{sigmoid}(\operatorname{decoder}(z))$ —
 # a *sum* over the 64 pixels, in nats, on the same scale as the KL. We binarise the digits
 # (pixel > 0.5), so the Bernoulli likelihood is a proper probability and the numbers below are
 # true negative log-likelihoods in nats per image.
@@ -187,8 +187,8 @@ baseline_nll = -(x_test * pixel_freq.log() + (1 - x_test) * (1 - pixel_freq).log
 print(f"for scale: independent pixels with the (smoothed) training frequencies give {baseline_nll:.2f} nats/image")
 
 # %% [markdown]
-# The importance-weighted estimate (Burda et al. 2016) averages K weights
-# p(x | z_k) p(z_k) / q(z_k | x) inside the log; it is a tighter lower bound on log p(x) than the
+# The importance-weighted estimate (Burda et al. 2016) averages $K$ weights
+# $p(x \mid z_k)\, p(z_k) / q(z_k \mid x)$ inside the log; it is a tighter lower bound on $\log p(x)$ than the
 # ELBO, so the NLL it reports is lower. The difference is the part of the ELBO's gap that a
 # better q would remove.
 
@@ -257,11 +257,11 @@ display(widgets.interactive(show_z, z1=widgets.FloatSlider(min=-3, max=3, step=0
 # %% [markdown]
 # ## 6 · β, rate and distortion, and posterior collapse
 #
-# The β-VAE (Higgins et al. 2017) minimises recon + β·KL. The KL term is the **rate** (nats the
-# code carries about x), the reconstruction term the **distortion**; β trades one for the other
-# (Alemi et al. 2018). β > 1 squeezes information out of the code; in the limit the encoder
-# ignores x, q(z | x) = p(z), and every latent unit is "inactive" — **posterior collapse**. A unit
-# counts as active if its posterior mean varies with x: Var_x(E_q[z_j]) > 0.01 (Burda et al. 2016).
+# The β-VAE (Higgins et al. 2017) minimises $\text{recon} + \beta \cdot \text{KL}$. The KL term is the **rate** (nats the
+# code carries about $x$), the reconstruction term the **distortion**; $\beta$ trades one for the other
+# (Alemi et al. 2018). $\beta > 1$ squeezes information out of the code; in the limit the encoder
+# ignores $x$, $q(z \mid x) = p(z)$, and every latent unit is "inactive" — **posterior collapse**. A unit
+# counts as active if its posterior mean varies with $x$: $\operatorname{Var}_x(\mathbb{E}_q[z_j]) > 0.01$ (Burda et al. 2016).
 
 # %%
 def active_units(model, x):
@@ -271,7 +271,7 @@ def active_units(model, x):
 
 sweep = {}
 for beta in (0.5, 1.0, 2.0, 4.0, 8.0):
-    model = vae if beta == 1.0 else train_vae(z_dim=8, beta=beta, steps=1500, desc=f"β = {beta}")[0]
+    model = vae if beta == 1.0 else train_vae(z_dim=8, beta=beta, desc=f"β = {beta}")[0]  # same 2,000 steps as `vae`
     with torch.no_grad():
         t = model.elbo_terms(x_test, generator=torch.Generator().manual_seed(0))
     sweep[beta] = (t["kl"].mean().item(), t["recon"].mean().item(), active_units(model, x_test))
@@ -292,15 +292,16 @@ plt.show()
 rates = [r for r, _, _ in sweep.values()]
 dists = [d for _, d, _ in sweep.values()]
 print("rate falls as β grows:", all(a_ > b2 for a_, b2 in zip(rates, rates[1:])))
-print("distortion rises as β grows:", all(a_ < b2 for a_, b2 in zip(dists, dists[1:])))
+print("distortion rises as β grows from 0.5 to 4:", all(a_ < b2 for a_, b2 in zip(dists[:4], dists[1:4])))
+print("β = 8 has collapsed (rate below 0.05 nats, no active unit):", rates[-1] < 0.05 and sweep[8.0][2] == 0)
 print("β = 8 has fewer active units than β = 0.5:", sweep[8.0][2] < sweep[0.5][2])
 
 # %% [markdown]
 # ## 7 · A conditional VAE
 #
-# Feeding the one-hot label to both encoder and decoder (Sohn et al. 2015) models p(x | y): the
+# Feeding the one-hot label to both encoder and decoder (Sohn et al. 2015) models $p(x \mid y)$: the
 # label carries the class, the latent code the style. Generating a chosen digit is then a
-# matter of fixing y and drawing z.
+# matter of fixing $y$ and drawing $z$.
 
 # %%
 cvae, _ = train_vae(z_dim=8, n_classes=10, desc="conditional VAE")
@@ -343,11 +344,11 @@ auroc = roc_auc_score((y_test == 9).numpy(), anomaly_score.numpy())
 print(f"AUROC of the negative ELBO for detecting the unseen digit 9: {auroc:.2f}")
 
 # %% [markdown]
-# Some 9s are close to 4s, 7s and 3s in 8×8 pixels, so separation is good but far from
+# Some 9s are close to 4s, 7s and 3s in $8 \times 8$ pixels, so separation is good but far from
 # perfect — and likelihood-based detection is known to fail in subtler ways on natural images
 # (Nalisnick et al. 2019).
 #
-# - **Representation learning and compression**: the encoder's μ(x) is a compact code (8 numbers
+# - **Representation learning and compression**: the encoder's $\mu(x)$ is a compact code (8 numbers
 #   here for 64 pixels); the rate term is literally a code length, which is why VAEs underlie
 #   learned image compression (Ballé et al. 2018).
 # - **Inside latent diffusion**: Stable Diffusion (Rombach et al. 2022) first trains an
@@ -360,8 +361,10 @@ print(f"AUROC of the negative ELBO for detecting the unseen digit 9: {auroc:.2f}
 # **Article A §5.2 — the VAE training code.** Three errors. (1) The decoder is fed *fresh noise*
 # z ~ N(0, I) instead of the encoder's sample, so the reconstruction term sends no gradient to
 # the encoder — it is trained by the KL term alone and learns nothing about x. (2) The
-# "training data" is `torch.randn` noise, re-drawn every step. (3) It adds a per-pixel *mean*
-# squared error to a KL, which mis-weights the two terms by a factor of the pixel count.
+# "training data" is `torch.randn` noise, re-drawn every step. (3) It averages the squared
+# error over the $P = 784$ pixels and the KL over the $Z = 2$ latent dimensions, although the
+# ELBO *sums* both; relative to the ELBO this multiplies the KL's weight by $P/Z = 392$ (on
+# top of the implicit pixel variance discussed below).
 # *Demonstration of (1):*
 
 # %%
@@ -377,11 +380,16 @@ print("article's reconstruction term gives the encoder a gradient:", grad_articl
 print("with z = μ + σε from the encoder, it does:", bool(grad_correct.abs().sum() > 0))
 
 # %% [markdown]
-# *Demonstration of (3):* up to a constant, a Gaussian likelihood with pixel variance σ² gives the
-# reconstruction term Σ_i (x_i − m_i)² / (2σ²) = 64 · MSE / (2σ²). The article's MSE + KL is
-# therefore proportional to that term plus β·KL with β = 32/σ² — for any plausible pixel noise
-# (σ ≤ 0.5) a β above 100. Training with it collapses the posterior: the decoder learns to
-# output roughly the average digit whatever z is.
+# *Demonstration of (3),* with the same kind of weighting as article C's Keras listing (§5.2:
+# the squared error averaged over pixels, the KL summed over latent dimensions). Up to a
+# constant, a Gaussian likelihood with pixel variance $\sigma^2$ gives the reconstruction term
+# $\sum_i (x_i - m_i)^2 / (2\sigma^2) = P \cdot \text{MSE} / (2\sigma^2)$. A loss "MSE + KL" therefore equals
+# $\frac{2\sigma^2}{P}\big[P \cdot \text{MSE}/(2\sigma^2) + \beta\, \text{KL}\big]$ with $\beta = P / (2\sigma^2) = 32/\sigma^2$ for our
+# $P = 64$ pixels: an ELBO whose KL is weighted by $\beta$, for any plausible pixel noise
+# ($\sigma \le 0.5$) a $\beta$ above 100. (Averaging the KL
+# over $Z$ dimensions as well, as A does, divides this by $Z$: $\beta = 4/\sigma^2$ here, still far
+# above 1.) Training with C's weighting collapses the posterior: the decoder learns to output
+# roughly the average digit whatever $z$ is.
 
 # %%
 def article_loss(model, bt):
@@ -391,7 +399,7 @@ def article_loss(model, bt):
     return F.mse_loss(recon_mean, x_b) + gaussian_kl(mu_, logvar_).mean()  # per-pixel mean + summed KL
 
 
-misweighted, _ = train_vae(z_dim=8, steps=1500, loss_fn=article_loss, desc="article's loss weighting")
+misweighted, _ = train_vae(z_dim=8, loss_fn=article_loss, desc="article's loss weighting")  # same 2,000 steps as `vae`
 with torch.no_grad():
     mis_samples = misweighted.sample(20, generator=torch.Generator().manual_seed(0))
 viz.image_grid(mis_samples.view(-1, 1, 8, 8), nrow=20, title="samples with the article's loss: all the same blur")
@@ -405,13 +413,15 @@ print("correct ELBO: at least 4 of 8 units active:", active_units(vae, x_test) >
 # %% [markdown]
 # *Correct version:* decode the reparameterised encoder sample, train on real data, and use the
 # summed log-likelihood of the chosen output distribution plus the KL (`VAE.loss`); if a
-# different balance is wanted, say so explicitly with β.
+# different balance is wanted, say so explicitly with $\beta$.
 #
-# **Article C §3.1.3 — the KL term.** C's loss code writes −½ Σ(1 + logvar − μ² − logvar): the
-# log-variance appears twice with opposite signs and the variance e^logvar is missing, so the
-# "KL" is ½ Σ μ² − ½ and no longer constrains σ at all. (C's Keras listing in §5 has the correct
-# form.) **Article C §4.1** writes the KL as (1/N) Σ log(σ²/σ₀²) − (σ² + μ² − 1)/2 — missing the ½
-# on the log term and of the wrong overall sign. *Check:*
+# **Article C §3.1.3 — the KL term.** C's loss pseudo-code writes
+# $-\frac12 \sum (1 + \log\sigma^2 - \mu^2 - \log\sigma^2)$: the log-variance appears twice with
+# opposite signs and the variance $e^{\log\sigma^2}$ is missing, so the "KL" is
+# $\frac12 \sum_j (\mu_j^2 - 1)$ and no longer constrains $\sigma$ at all. (C's Keras listing in §5.2
+# has the correct form.) **Article C §4.1.3** writes the KL as
+# $\frac1N \sum_i \log(\sigma_i^2/\sigma_0^2) - (\sigma_i^2 + \mu_i^2 - 1)/2$ — missing the $\frac12$ on the log term
+# and of the wrong overall sign. *Check:*
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -425,30 +435,30 @@ print("C's formula is negative here, though a KL never is:", bool(c_formula < 0)
 
 # %% [markdown]
 # **Article C (code comments, §3.1 and §5) — "z_log_var: the variance".** The encoder's second
-# output is log σ², not σ² (or σ): it can be negative, and σ = exp(½ · z_log_var). Confusing the
+# output is $\log\sigma^2$, not $\sigma^2$ (or $\sigma$): it can be negative, and $\sigma = \exp(\frac12 \cdot \texttt{z\_log\_var})$. Confusing the
 # three changes the sampling noise by orders of magnitude — exercise 2 below catches it.
 #
 # **Article C §3.1.4 — "train the encoder with the decoder fixed, then the decoder with the
-# encoder fixed".** *Why it is wrong:* the ELBO is one objective in (θ, φ) and is maximised
+# encoder fixed".** *Why it is wrong:* the ELBO is one objective in $(\theta, \phi)$ and is maximised
 # jointly by gradient ascent; alternating is not what VAEs do, and C's version is worse still:
-# it trains the encoder on the KL alone, whose optimum is q(z | x) = p(z) for every x — the
+# it trains the encoder on the KL alone, whose optimum is $q(z \mid x) = p(z)$ for every $x$ — the
 # encoder then encodes nothing. (Block-coordinate schemes exist, but they alternate on the full
 # ELBO, not on its separate terms.)
 #
 # **Article E §2.1 — log p(x) = ELBO.** E writes the log-likelihood as *equal* to the
 # reconstruction term minus the KL. *Why it is wrong:* §2 derived and verified
-# log p(x) = ELBO + KL(q ‖ p(z | x)); the ELBO is a lower bound, equal only when q is the exact
+# $\log p(x) = \text{ELBO} + \mathrm{KL}(q \,\|\, p(z \mid x))$; the ELBO is a lower bound, equal only when $q$ is the exact
 # posterior. Our trained VAE shows the gap on real data: the importance-sampled estimate of
-# log p(x) lies above the ELBO (§5).
+# $\log p(x)$ lies above the ELBO (§5).
 #
-# **Article B §4.2 — the encoder "learns p(z | x)".** The encoder outputs q_φ(z | x), an
+# **Article B §4.2 — the encoder "learns $p(z \mid x)$".** The encoder outputs $q_\phi(z \mid x)$, an
 # approximation within a Gaussian family; the true posterior of the decoder is generally not
 # Gaussian, and the difference is exactly the ELBO's gap.
 
 # %% [markdown]
 # ## 10 · Exercises
 #
-# **Exercise 1 — the KL term.** Given μ and logvar (N, d), return KL(q ‖ N(0, I)) per sample.
+# **Exercise 1 — the KL term.** Given `mu` and `logvar` (N, d), return $\mathrm{KL}(q \,\|\, \mathcal{N}(0, I))$ per sample.
 # This attempt is article C's.
 
 # %%
@@ -462,7 +472,7 @@ def my_kl(mu, logvar):
 check("vae_kl", my_kl)
 
 # %% [markdown]
-# **Exercise 2 — reparameterisation.** Given μ, logvar and standard-normal noise ε, return z.
+# **Exercise 2 — reparameterisation.** Given `mu`, `logvar` and standard-normal noise `eps`, return $z$.
 # This attempt treats logvar as the log of the standard deviation.
 
 # %%
@@ -481,10 +491,10 @@ check("reparameterize", my_reparameterize)
 # %% [markdown]
 # ## 11 · Summary
 #
-# - log p(x) = ELBO + KL(q ‖ p(z | x)): a bound, checked exactly on a linear-Gaussian model.
-# - The Gaussian KL is ½ Σ(μ² + σ² − log σ² − 1), checked against `torch.distributions` and Monte
+# - $\log p(x) = \text{ELBO} + \mathrm{KL}(q \,\|\, p(z \mid x))$: a bound, checked exactly on a linear-Gaussian model.
+# - The Gaussian KL is $\frac12 \sum_j (\mu_j^2 + \sigma_j^2 - \log \sigma_j^2 - 1)$, checked against `torch.distributions` and Monte
 #   Carlo; the reparameterisation gradient agrees with the score-function one at far lower variance.
-# - On binarised digits the VAE reaches the test NLLs printed above; β trades rate for
+# - On binarised digits the VAE reaches the test NLLs printed above; $\beta$ trades rate for
 #   distortion; a conditional VAE draws chosen digits; the negative ELBO detects an unseen class.
 # - The articles' VAE code cannot learn: the encoder gets no reconstruction gradient, the KL is
 #   wrong, and the loss weighting collapses the posterior — each shown above.

@@ -49,17 +49,17 @@ seed_everything(0);
 # $$V(D, G) = \mathbb E_{x\sim p_\text{data}}[\log D(x)] + \mathbb E_{z\sim p(z)}[\log(1 - D(G(z)))]$$
 #
 # is **maximised by D** (it is the log-likelihood of a real-vs-fake classifier) and
-# **minimised by G**: min_G max_D V. For fixed G, write the second term over x with the
-# generator's density p_g: V = ∫ p_data(x) log D(x) + p_g(x) log(1 − D(x)) dx. Pointwise,
-# a log y + b log(1 − y) is maximised at y = a / (a + b), so
+# **minimised by G**: $\min_G \max_D V$. For fixed $G$, write the second term over $x$ with the
+# generator's density $p_g$: $V = \int \left[p_\text{data}(x) \log D(x) + p_g(x) \log(1 - D(x))\right] dx$. Pointwise,
+# $a \log y + b \log(1 - y)$ is maximised at $y = a / (a + b)$, so
 #
 # $$D^*(x) = \frac{p_\text{data}(x)}{p_\text{data}(x) + p_g(x)}, \qquad V(D^*, G) = 2\,\mathrm{JS}(p_\text{data}\,\|\,p_g) - \log 4,$$
 #
-# the second identity by substituting D* and writing each term as a KL to the mixture
-# m = (p_data + p_g)/2. So with an optimal D, G minimises the Jensen–Shannon divergence, which
-# is 0 only at p_g = p_data.
+# the second identity by substituting $D^*$ and writing each term as a KL to the mixture
+# $m = (p_\text{data} + p_g)/2$. So with an optimal $D$, $G$ minimises the Jensen–Shannon divergence, which
+# is 0 only at $p_g = p_\text{data}$.
 #
-# **Checked by training.** Real data N(0, 1), "generator" N(1.5, 0.7²) (fixed); a small MLP
+# **Checked by training.** Real data $\mathcal{N}(0, 1)$, "generator" $\mathcal{N}(1.5, 0.7^2)$ (fixed); a small MLP
 # discriminator trained with the BCE loss should converge to the formula:
 
 # %%
@@ -101,10 +101,10 @@ print("V(D*, G) = 2·JS(p_data ‖ p_g) − log 4 by numerical integration (to 1
 # %% [markdown]
 # ## 2 · Saturating and non-saturating generator losses
 #
-# Early in training D easily rejects the fakes, D(G(z)) ≈ 0. The original generator objective
-# log(1 − D(G(z))) is then flat: with D = σ(l), d/dl log(1 − σ(l)) = −σ(l) → 0. Goodfellow et
-# al. therefore train G to *maximise* log D(G(z)) instead (same fixed point, very different
-# gradients): d/dl [−log σ(l)] = −(1 − σ(l)) → −1. Measured with autograd:
+# Early in training $D$ easily rejects the fakes, $D(G(z)) \approx 0$. The original generator objective
+# $\log(1 - D(G(z)))$ is then flat: with $D = \sigma(l)$, $\frac{d}{dl} \log(1 - \sigma(l)) = -\sigma(l) \to 0$. Goodfellow et
+# al. therefore train $G$ to *maximise* $\log D(G(z))$ instead (same fixed point, very different
+# gradients): $\frac{d}{dl} \left[-\log \sigma(l)\right] = -(1 - \sigma(l)) \to -1$. Measured with autograd:
 
 # %%
 from cgen_lessons.gan import g_loss_minimax, g_loss_nonsaturating
@@ -132,8 +132,8 @@ print("|minimax gradient| vs D(G(z)):", max_error(grad_sat.abs(), d_of_fake, 1e-
 # %% [markdown]
 # ## 3 · The implementation
 #
-# `cgen_lessons.gan` has MLP and DCGAN-style networks for 2-D points and 8×8 digits, the losses
-# (minimax, non-saturating, least-squares, WGAN with gradient penalty), and one `make_gan_step`
+# `cgen_lessons.gan` has MLP and DCGAN-style networks for 2-D points and $8 \times 8$ digits, the losses
+# (minimax, non-saturating, least-squares (LSGAN; Mao et al. 2017), WGAN with gradient penalty), and one `make_gan_step`
 # that plugs into the course's training loop. Two details that the articles get wrong are
 # visible in it: the fakes are detached for D's update only, and the gradient penalty is taken
 # with respect to interpolated *data*, not the noise.
@@ -147,11 +147,69 @@ show_source(make_gan_step)
 show_source(gradient_penalty)
 
 # %% [markdown]
+# ### 3.1 Why GANs drop modes, and the Wasserstein distance
+#
+# **Why GANs drop modes.** Nothing in the GAN game rewards variety directly. G is updated to
+# move its *current* samples to where D currently says "real". If D's favourite region is one
+# mode, the best response of G is to put everything there; D then learns to reject that
+# mode, and G moves on to another — the generator chases the discriminator around the modes
+# instead of spreading over them (Goodfellow 2016; Metz et al. 2017). In the idealised analysis
+# of §1, D is optimal at every step and G minimises a divergence that punishes missing modes;
+# in practice both take small alternating gradient steps, and that analysis does not apply.
+# Remedies change what D sees (PacGAN: several samples at once, so a lack of variety is
+# visible), how it is constrained (spectral normalisation, WGAN-GP), or what is minimised.
+#
+# **Wasserstein GANs.** The JS divergence of §1 is blind to *how far* apart two distributions
+# are once they do not overlap: for two narrow bumps at distance $\theta$ it stays at $\log 2$
+# whatever $\theta$ is, so it gives G no direction to move in. The **Wasserstein-1** (earth mover's)
+# distance $W_1(p, q) = \inf_{\gamma} \mathbb{E}_{(x, y) \sim \gamma} \lVert x - y \rVert$, the least average
+# distance mass must travel to turn $q$ into $p$ ($\gamma$ ranges over joint distributions with
+# marginals $p$ and $q$), grows with $\theta$ instead. Its dual form (Kantorovich–Rubinstein) is
+#
+# $$W_1(p, q) = \sup_{\lVert f \rVert_L \le 1} \; \mathbb{E}_{x \sim p} f(x) - \mathbb{E}_{x \sim q} f(x),$$
+#
+# a supremum over all **1-Lipschitz** functions $f$ ($|f(x) - f(y)| \le \lVert x - y \rVert$). A WGAN
+# (Arjovsky, Chintala & Bottou 2017) trains a *critic* $f$ — D without the sigmoid — to attain
+# the supremum, and G to lower it. Without the Lipschitz constraint the supremum is infinite
+# (scale $f$ up), which is why the critic must be constrained: by clipping its weights (the
+# original WGAN), by the gradient penalty of §3 (WGAN-GP), or by spectral normalisation.
+# Numerically, for two narrow Gaussians $\theta$ apart:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+from scipy.stats import wasserstein_distance  # scipy: a dependency of the course (pyproject)
+
+xs_w = torch.linspace(-3, 6, 90001, dtype=torch.float64)
+dx_w = (xs_w[1] - xs_w[0]).item()
+bump = lambda mean: torch.exp(-0.5 * ((xs_w - mean) / 0.05) ** 2) / (0.05 * math.sqrt(2 * math.pi))  # N(mean, 0.05²)
+
+
+def js_divergence(p_, q_):
+    m_ = (p_ + q_) / 2
+    kl = lambda a, b: torch.where(a > 0, a * torch.log(a / b), torch.zeros_like(a)).sum() * dx_w
+    return (0.5 * kl(p_, m_) + 0.5 * kl(q_, m_)).item()
+
+
+g_w = torch.Generator().manual_seed(0)
+base = 0.05 * torch.randn(20000, generator=g_w, dtype=torch.float64)
+js_w, w1_w, dual_w = {}, {}, {}
+for theta in (0.5, 1.0, 2.0, 4.0):
+    js_w[theta] = js_divergence(bump(0.0), bump(theta))
+    w1_w[theta] = wasserstein_distance(base.numpy(), (base + theta).numpy())
+    dual_w[theta] = ((base + theta) - base).mean().item()  # f(x) = x is 1-Lipschitz: E_q f − E_p f
+print("JS is log 2 (to 1e-6) at every distance θ = 0.5, 1, 2, 4:", all(abs(v - math.log(2)) < 1e-6 for v in js_w.values()))
+print("W1 (scipy) vs θ:", max_error(list(w1_w.values()), list(w1_w.keys()), 1e-9))
+print("the 1-Lipschitz f(x) = x attains it (Kantorovich–Rubinstein):", max_error(list(dual_w.values()), list(w1_w.values()), 1e-9))
+
+# %% [markdown]
 # ## 4 · Mode collapse on the 2-D benchmarks
 #
-# The 8-Gaussians ring (σ = 0.02) and the 25-Gaussians grid (σ = 0.05) are the standard tests:
-# from 2,500 samples, count the **modes captured** and the share of **high-quality** samples
-# (within 3σ of a mode). First one vanilla GAN on the ring, with snapshots during training:
+# The 8-Gaussians ring ($\sigma = 0.02$) and the 25-Gaussians grid ($\sigma = 0.05$) are the standard tests
+# (the protocol of Srivastava et al. 2017): from 2,500 samples, count the share of
+# **high-quality** samples (within $3\sigma$ of the nearest mode) and the **modes captured**. A mode
+# counts as captured only if at least 20 high-quality samples land on it (`mode_coverage`'s
+# `min_count`): a single stray sample would let a blurred haze around the ring "capture" every
+# mode. First one vanilla GAN on the ring, with snapshots during training:
 
 # %%
 from cgen_lessons.gan import GAN, MLPGenerator, mode_coverage
@@ -184,7 +242,10 @@ plt.show()
 # %% [markdown]
 # Training diagnostics from the same run: the losses and the discriminator's average output
 # on real and generated batches. A healthy run hovers with D(x) somewhat above D(G(z)); if
-# D(G(z)) falls to 0 and stays there, the generator has lost its gradient signal.
+# D(G(z)) falls to 0 and stays there, D has won outright. With the minimax loss that would leave
+# G without a gradient (§2); the non-saturating loss still gives one, but it only tells G how to
+# cross D's current decision boundary, and a D that is always right is a sign that the two
+# networks are no longer learning from each other.
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3))
@@ -225,32 +286,34 @@ else:
     print("run benchmarks/gan_modes.py to produce the comparison")
 
 # %% [markdown]
-# No variant reaches the ≥ 90 % high-quality level reported in the literature, which trains far
+# No variant reaches the $\ge 90$ % high-quality level reported in the literature, which trains far
 # longer (tens of thousands of steps and more) with tuned networks; the table shows what 5,000
 # steps of these small MLPs give. In this budget, covering the modes is not the hard part,
 # precision is. The plain non-saturating GAN finds every ring mode in every seed but its share of
 # high-quality samples swings widely between seeds; WGAN-GP is the most consistent on the ring
-# (all modes, about half the samples within 3σ, in every seed) but costs five critic updates per
+# (all modes, about half the samples within $3\sigma$, in every seed) but costs five critic updates per
 # step and is still far from converged on the 25-mode grid; PacGAN with pack 4 misses modes and
-# places few samples within 3σ — its discriminator judges four points at once with the same
+# places few samples within $3\sigma$ — its discriminator judges four points at once with the same
 # width, and gives the generator a coarser signal. Spectral normalisation is the best GAN on the
-# ring — all modes and 56–74 % of the samples within 3σ in every seed, at no extra
+# ring — all modes and 56–74 % of the samples within $3\sigma$ in every seed, at no extra
 # cost per step — but on the grid its mode count swings between seeds (25, 12 and 22 of 25).
 # Reaching the published numbers is left to a longer run of `benchmarks/gan_modes.py` (more
 # steps, learning-rate decay, wider PacGAN critic). For contrast, chapter 07's diffusion model
-# captures all 8 ring modes with nearly every sample within 3σ after 20,000 steps — a cost
+# captures all 8 ring modes with nearly every sample within $3\sigma$ after 20,000 steps — a cost
 # of a different kind, paid at sampling time.
 #
 # ## 5 · A DCGAN on the digits, measured
 #
 # Radford et al.'s (2016) recipe — strided (transposed) convolutions, batch normalisation in
-# the generator, LeakyReLU in the discriminator, Adam with β₁ = 0.5 — scaled down to 8×8 images.
+# both networks (except the generator's output and the discriminator's input layer), LeakyReLU
+# in the discriminator, Adam with $\beta_1 = 0.5$ — scaled down to $8 \times 8$ images. Our discriminator has
+# only two convolutions and omits the one batch-norm layer the recipe would give it.
 #
 # **How to score image samples?** We use the Fréchet distance of Heusel et al. (2017) — the
 # formula behind FID — but with features from a small classifier trained on these digits
-# instead of an ImageNet network (which would need a download and does not suit 8×8 digits):
+# instead of an ImageNet network (which would need a download and does not suit $8 \times 8$ digits):
 # fit a Gaussian to the penultimate-layer features of real test digits and of samples, and
-# compute ‖μ₁ − μ₂‖² + tr(Σ₁ + Σ₂ − 2(Σ₁^{1/2} Σ₂ Σ₁^{1/2})^{1/2}). Lower is better; two real
+# compute $\lVert \mu_1 - \mu_2 \rVert^2 + \operatorname{tr}\big(\Sigma_1 + \Sigma_2 - 2(\Sigma_1^{1/2} \Sigma_2 \Sigma_1^{1/2})^{1/2}\big)$. Lower is better; two real
 # samples give the floor.
 
 # %%
@@ -319,8 +382,9 @@ print("real training digits remain closer than any generator (both GANs and the 
 # adversarial loss lives on inside other systems — the discriminator losses of image-to-image
 # translation (pix2pix, Isola et al. 2017; CycleGAN, Zhu et al. 2017), super-resolution, and the
 # autoencoders of latent diffusion models. Text is harder: sampling discrete tokens is not
-# differentiable, so D's gradient cannot reach G directly — SeqGAN (Yu et al. 2017) uses policy
-# gradients instead, as a later chapter of this course will show. (Using generated samples to augment
+# differentiable, so D's gradient cannot reach G directly — SeqGAN (Yu et al. 2017) treats D's
+# verdict as a reward and uses the policy-gradient estimator REINFORCE (Williams 1992) instead,
+# the score-function estimator of chapter 05 §4. (Using generated samples to augment
 # a classifier's training set is another common application; chapter 07 measures it with a
 # class-conditional diffusion model.)
 
@@ -380,10 +444,10 @@ with torch.no_grad():
 # *Correct version:* `make_gan_step` — D minimises −V on (real, detached fake); G minimises the
 # non-saturating loss on *non-detached* fakes; real data is real.
 #
-# **Article A §4.1 — the gradient penalty taken w.r.t. z.** A adds λ E‖∇_z D(G(z))‖² to the
+# **Article A §4.1 — the gradient penalty taken w.r.t. $z$.** A adds $\lambda\, \mathbb{E} \lVert \nabla_z D(G(z)) \rVert^2$ to the
 # generator's loss. *Why it is wrong:* the WGAN-GP penalty constrains the *critic* to be
-# 1-Lipschitz in the data space: (‖∇_x̂ f(x̂)‖ − 1)² on interpolates between real and fake data,
-# in the critic's loss. A gradient w.r.t. z mixes in the generator's Jacobian: for a critic that
+# 1-Lipschitz in the data space: $(\lVert \nabla_{\hat x} f(\hat x) \rVert - 1)^2$ on interpolates between real and fake data,
+# in the critic's loss. A gradient w.r.t. $z$ mixes in the generator's Jacobian: for a critic that
 # already satisfies the constraint exactly, the correct penalty is 0 while the article's term
 # changes when only the generator is rescaled.
 
@@ -407,9 +471,9 @@ print("correct penalty (w.r.t. interpolated data) for the 1-Lipschitz critic is 
 print("article's penalty (w.r.t. z) changes when only the generator is scaled ×3:", article_terms[1] > 2 * article_terms[0])
 
 # %% [markdown]
-# **Article C §4 — "min_D V(D, G)".** C writes the discriminator's problem as a minimisation of
-# V. *Why it is wrong:* V is D's log-likelihood as a classifier; D *maximises* it, and only the
-# maximiser is D* = p_data/(p_data + p_g) (§1). Minimising it is the sign error of the article A
+# **Article C §4 — "$\min_D V(D, G)$".** C writes the discriminator's problem as a minimisation of
+# $V$. *Why it is wrong:* $V$ is $D$'s log-likelihood as a classifier; $D$ *maximises* it, and only the
+# maximiser is $D^* = p_\text{data}/(p_\text{data} + p_g)$ (§1). Minimising it is the sign error of the article A
 # code above: D learns to call real data fake.
 #
 # **Articles B §2.2 and A §2.2 — "the discriminative model".** Both present the GAN discriminator
@@ -419,7 +483,7 @@ print("article's penalty (w.r.t. z) changes when only the generator is scaled ×
 # **Article C §3.1.4-style alternation "train G with D fixed, then D with G fixed".** This one
 # is right for GANs — alternating D and G updates *is* the standard algorithm (unlike for the
 # VAE, chapter 05). What C omits is that G's update must flow through D (not detached), and that
-# D is usually updated once (or n_critic times for WGAN) per G step rather than to convergence.
+# D is usually updated once (or $n_\text{critic}$ times for WGAN) per $G$ step rather than to convergence.
 
 # %% [markdown]
 # ## 8 · Exercises
@@ -438,8 +502,8 @@ def my_generator_loss(fake_logits):
 check("nonsaturating_loss", my_generator_loss)
 
 # %% [markdown]
-# **Exercise 2 — the gradient penalty.** For the critic f(x) = Σ_i w_i tanh(x_i), real and fake
-# batches and per-sample ε, return E(‖∇_x̂ f(x̂)‖₂ − 1)². This attempt forgets to interpolate.
+# **Exercise 2 — the gradient penalty.** For the critic $f(x) = \sum_i w_i \tanh(x_i)$, real and fake
+# batches and per-sample $\epsilon$, return $\mathbb{E}(\lVert \nabla_{\hat x} f(\hat x) \rVert_2 - 1)^2$. This attempt forgets to interpolate.
 
 # %%
 def my_gradient_penalty(w, real, fake, eps):
@@ -459,7 +523,7 @@ check("gradient_penalty", my_gradient_penalty)
 # %% [markdown]
 # ## 9 · Summary
 #
-# - D* = p_data/(p_data + p_g) and V(D*, G) = 2·JS − log 4, checked by training and by integration.
+# - $D^* = p_\text{data}/(p_\text{data} + p_g)$ and $V(D^*, G) = 2\,\mathrm{JS} - \log 4$, checked by training and by integration.
 # - The minimax generator loss saturates when D is confident; the non-saturating loss does not
 #   (gradients D(G(z)) vs 1 − D(G(z)), measured).
 # - Mode coverage on the 2-D benchmarks and Fréchet distances on the digits are measured, not
@@ -472,6 +536,8 @@ print(f"chapter run time: {time.perf_counter() - chapter_start:.0f} s")
 # %% [markdown]
 # **References**
 #
+# - Arjovsky, M., Chintala, S., Bottou, L. (2017). Wasserstein generative adversarial networks. *ICML*.
+# - Goodfellow, I. (2016). NIPS 2016 tutorial: generative adversarial networks. arXiv:1701.00160.
 # - Goodfellow, I. et al. (2014). Generative adversarial nets. *NeurIPS*.
 # - Gulrajani, I., Ahmed, F., Arjovsky, M., Dumoulin, V., Courville, A. (2017). Improved training of Wasserstein GANs. *NeurIPS*.
 # - Heusel, M., Ramsauer, H., Unterthiner, T., Nessler, B., Hochreiter, S. (2017). GANs trained by a two time-scale update rule converge to a local Nash equilibrium. *NeurIPS*.
@@ -479,8 +545,10 @@ print(f"chapter run time: {time.perf_counter() - chapter_start:.0f} s")
 # - Karras, T., Laine, S., Aila, T. (2019). A style-based generator architecture for generative adversarial networks. *CVPR*.
 # - Lin, Z., Khetan, A., Fanti, G., Oh, S. (2018). PacGAN: the power of two samples in generative adversarial networks. *NeurIPS*.
 # - Mao, X. et al. (2017). Least squares generative adversarial networks. *ICCV*.
+# - Metz, L., Poole, B., Pfau, D., Sohl-Dickstein, J. (2017). Unrolled generative adversarial networks. *ICLR*.
 # - Miyato, T., Kataoka, T., Koyama, M., Yoshida, Y. (2018). Spectral normalization for generative adversarial networks. *ICLR*.
 # - Radford, A., Metz, L., Chintala, S. (2016). Unsupervised representation learning with deep convolutional generative adversarial networks. *ICLR*.
 # - Srivastava, A., Valkov, L., Russell, C., Gutmann, M. U., Sutton, C. (2017). VEEGAN: reducing mode collapse in GANs using implicit variational learning. *NeurIPS*.
+# - Williams, R. J. (1992). Simple statistical gradient-following algorithms for connectionist reinforcement learning. *Machine Learning* 8.
 # - Yu, L., Zhang, W., Wang, J., Yu, Y. (2017). SeqGAN: sequence generative adversarial nets with policy gradient. *AAAI*.
 # - Zhu, J.-Y., Park, T., Isola, P., Efros, A. A. (2017). Unpaired image-to-image translation using cycle-consistent adversarial networks. *ICCV*.

@@ -114,11 +114,11 @@ torch.testing.assert_close(q_sample_inline(x0, t, eps, schedule.alpha_bar), diff
 show_source(diffusion.q_sample)
 
 # %% [markdown]
-# **Schedules.** Ho et al. (2020) used β rising linearly from 10⁻⁴ to 0.02 over T = 1,000 steps
-# (our `make_betas` scales both ends by 1000/T for other T). Nichol & Dhariwal (2021) noticed
+# **Schedules.** Ho et al. (2020) used $\beta_t$ rising linearly from $10^{-4}$ to 0.02 over $T = 1{,}000$ steps
+# (our `make_betas` scales both ends by $1000/T$ for other $T$). Nichol & Dhariwal (2021) noticed
 # that this destroys small images too early — the last quarter of the chain is almost pure
-# noise — and proposed a **cosine** schedule for ᾱ_t directly. The quantity that matters is the
-# signal-to-noise ratio SNR(t) = ᾱ_t / (1 − ᾱ_t): the cosine schedule lowers it more evenly in
+# noise — and proposed a **cosine** schedule for $\bar\alpha_t$ directly. The quantity that matters is the
+# signal-to-noise ratio $\text{SNR}(t) = \bar\alpha_t / (1 - \bar\alpha_t)$: the cosine schedule lowers it more evenly in
 # log scale.
 
 # %%
@@ -151,8 +151,8 @@ for kind, s in schedules.items():
           f"ᾱ_T < 1e-3: {ab[-1].item() < 1e-3}; ᾱ at t = T/2 above 0.2: {ab[499].item() > 0.2}")
 
 # %% [markdown]
-# At t = T/2 the linear schedule keeps ᾱ ≈ 0.08 of the signal power and the cosine one ≈ 0.49:
-# for 8×8 digits the linear schedule's second half is nearly wasted, which is why this chapter
+# At $t = T/2$ the linear schedule keeps $\bar\alpha \approx 0.08$ of the signal power and the cosine one $\approx 0.49$:
+# for $8 \times 8$ digits the linear schedule's second half is nearly wasted, which is why this chapter
 # trains with the cosine schedule.
 #
 # ## 3 · The reverse process, the ELBO and the simple loss
@@ -240,13 +240,13 @@ print("μ̃ written through ε equals the posterior mean (atol 1e-5):", ok_mean)
 print("KL(q ‖ p_θ) = β²/(2σ²α(1−ᾱ)) ‖ε − ε_θ‖² at t = 2, 30, 99 (relative 1e-4):", ok_kl)
 
 # %% [markdown]
-# **Noise prediction is score estimation.** For q(x_t | x₀), ∇_{x_t} log q = −(x_t − √ᾱ_t x₀)/(1 − ᾱ_t)
-# = −ε/√(1 − ᾱ_t). Averaging over x₀ given x_t, the best possible noise predictor (the
-# regression target's conditional mean) is E[ε | x_t] = −√(1 − ᾱ_t) ∇ log q_t(x_t), where q_t is
-# the *marginal* of x_t: minimising the simple loss is **denoising score matching** (Vincent
-# 2011; Song & Ermon 2019). We check this where everything is known: for data x₀ ~ N(m, s²) the
-# marginal is q_t = N(√ᾱ_t m, ᾱ_t s² + 1 − ᾱ_t), its score is linear in x_t, and so is the
-# best predictor — fit it by least squares on simulated (x_t, ε) pairs and compare.
+# **Noise prediction is score estimation.** For $q(x_t \mid x_0)$, $\nabla_{x_t} \log q = -(x_t - \sqrt{\bar\alpha_t}\, x_0)/(1 - \bar\alpha_t)$
+# $= -\epsilon/\sqrt{1 - \bar\alpha_t}$. Averaging over $x_0$ given $x_t$, the best possible noise predictor (the
+# regression target's conditional mean) is $\mathbb{E}[\epsilon \mid x_t] = -\sqrt{1 - \bar\alpha_t}\, \nabla \log q_t(x_t)$, where $q_t$ is
+# the *marginal* of $x_t$: minimising the simple loss is **denoising score matching** (Vincent
+# 2011; Song & Ermon 2019). We check this where everything is known: for data $x_0 \sim \mathcal{N}(m, s^2)$ the
+# marginal is $q_t = \mathcal{N}(\sqrt{\bar\alpha_t}\, m, \bar\alpha_t s^2 + 1 - \bar\alpha_t)$, its score is linear in $x_t$, and so is the
+# best predictor — fit it by least squares on simulated $(x_t, \epsilon)$ pairs and compare.
 
 # %%
 m, s_data, t = 1.0, 0.5, 40
@@ -471,14 +471,16 @@ sec_by = {(r["sampler"], r["steps"]): r["seconds"] for r in sampler_rows}
 noise_fd = scorer.fd(torch.rand(1000, 1, 8, 8, generator=torch.Generator().manual_seed(0)))
 print("every sampler is more than 5× closer to the test digits than uniform noise:",
       all(5 * r["fd"] < noise_fd for r in sampler_rows))
-print("DDPM with all 200 steps has the lowest distance of the samplers:", min(fd_by, key=fd_by.get) == ("DDPM", 200))
+print("the sampler with the lowest distance is a stochastic one (η = 1):", min(fd_by, key=fd_by.get)[0] == "DDPM")
 print("DDIM's distance grows as its steps shrink (50 → 20 → 10):",
       fd_by[("DDIM", 50)] < fd_by[("DDIM", 20)] < fd_by[("DDIM", 10)])
 print("DDIM with 20 steps is more than 4× faster than DDPM with all 200:", 4 * sec_by[("DDIM", 20)] < sec_by[("DDPM", 200)])
 
 # %% [markdown]
-# Fewer steps cost quality, smoothly: DDIM with 10 network calls is 20× cheaper than DDPM and
-# still produces clear digits, at a worse distance. One result differs from the DDIM paper: on
+# For the deterministic DDIM sampler, fewer steps cost quality steadily: with 10 network calls
+# it is 20× cheaper than DDPM with 200 and still produces clear digits, at a worse distance. For
+# the stochastic sampler, more steps are not always better: in this run 200 steps beat 50, but
+# after 4× more training (the benchmark rows below) 50 steps beat 200. One result differs from the DDIM paper: on
 # this small, briefly trained model, the *stochastic* sampler restricted to 50 steps (η = 1)
 # scores better than deterministic DDIM with the same 50 steps. Song et al. found the opposite
 # on CIFAR-10 with well-trained networks; Karras et al. (2022) explain the trade-off — the fresh
@@ -520,9 +522,26 @@ print("real training digits remain closer than any model:", table[0][1] < min(v 
 # diffusion is sampling cost: the VAE and the GANs need one network call per sample, the DDPM
 # sampler 200 — which is what DDIM (and later distillation and consistency models) attacks.
 #
-# **Class-conditional samples and guidance.** With label y and guidance weight w, the sampler
-# uses ε̃ = ε_θ(x_t, t, ∅) + w (ε_θ(x_t, t, y) − ε_θ(x_t, t, ∅)); w = 1 is the plain conditional
-# model, w > 1 extrapolates away from the unconditional prediction. We measure how often the
+# **Class-conditional samples and guidance.** Where does the guidance formula come from? A
+# sampler that follows the score $\nabla_x \log p(x \mid y)$ draws from the conditional model. Bayes'
+# rule splits that score into $\nabla_x \log p(x) + \nabla_x \log p(y \mid x)$: the unconditional score
+# plus the gradient of an *implicit classifier*. Sharpening the classifier's vote by a power
+# $w$ — sampling from $p_w(x \mid y) \propto p(x)\, p(y \mid x)^w$ — gives the score
+#
+# $$\nabla_x \log p(x) + w \big(\nabla_x \log p(x \mid y) - \nabla_x \log p(x)\big),$$
+#
+# and since a noise prediction is a scaled negative score (§4), the same combination of the
+# network's two predictions,
+#
+# $$\tilde\epsilon = \epsilon_\theta(x_t, t, \varnothing) + w \big(\epsilon_\theta(x_t, t, y) - \epsilon_\theta(x_t, t, \varnothing)\big),$$
+#
+# needs no separate classifier (Ho & Salimans 2021). With this convention $w = 0$ is the
+# unconditional model, $w = 1$ the plain conditional one, and $w > 1$ extrapolates away from the
+# unconditional prediction. Ho & Salimans write the same rule as
+# $(1 + w')\,\epsilon_\theta(x_t, t, y) - w'\, \epsilon_\theta(x_t, t, \varnothing)$, so their guidance strength is
+# $w' = w - 1$: our $w = 2$ is their $w' = 1$. (Strictly, $p(x)\,p(y \mid x)^w$ is only
+# approximated, since guidance is applied to every noise level's score, not to the data
+# distribution's.) We measure how often the
 # chapter's classifier recognises the requested digit, and the Fréchet distance of the whole
 # set (100 per class, DDIM 20 steps).
 

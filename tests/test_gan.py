@@ -81,9 +81,24 @@ def test_conv_nets_shapes_and_pack():
 def test_mode_coverage():
     modes = torch.tensor([[0.0, 0.0], [4.0, 0.0]])
     samples = torch.tensor([[0.01, 0.0], [0.0, 0.02], [2.0, 2.0], [10.0, 0.0]])
-    assert mode_coverage(samples, modes, std=0.02) == (1, 0.5)
+    assert mode_coverage(samples, modes, std=0.02, min_count=1) == (1, 0.5, [2, 0])
+    assert mode_coverage(samples, modes, std=0.02, min_count=3)[0] == 0  # two good samples are not enough
     with pytest.raises(ValueError, match="std"):
         mode_coverage(samples, modes, std=0.0)
+    with pytest.raises(ValueError, match="NaN"):
+        mode_coverage(torch.full((3, 2), float("nan")), modes, std=0.02)
+
+
+def test_mode_coverage_does_not_credit_a_haze():
+    """A ring of uniform haze with a few samples near each mode: every mode gets a stray
+    high-quality sample, so counting one sample would report 8 of 8 modes."""
+    g = torch.Generator().manual_seed(0)
+    modes = torch.stack([torch.cos(torch.arange(8) * torch.pi / 4), torch.sin(torch.arange(8) * torch.pi / 4)], 1) * 2
+    angle = torch.rand(2500, generator=g) * 2 * torch.pi
+    haze = torch.stack([angle.cos(), angle.sin()], 1) * 2 + 0.2 * torch.randn(2500, 2, generator=g)
+    captured_any, hq, per_mode = mode_coverage(haze, modes, std=0.02, min_count=1)
+    assert captured_any == 8 and hq < 0.05 and sum(per_mode) == round(hq * 2500)
+    assert mode_coverage(haze, modes, std=0.02)[0] < 8
 
 
 def test_frechet_distance_properties():
