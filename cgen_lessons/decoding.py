@@ -48,7 +48,12 @@ def apply_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
     """z / τ. τ → 0 approaches greedy decoding, τ = 1 leaves the model's distribution, τ > 1 flattens it."""
     _check_logits(logits)
     _check_temperature(temperature)
-    return logits / temperature
+    scaled = logits / temperature
+    finite = torch.isfinite(logits)
+    if not torch.isfinite(scaled[finite]).all():
+        raise ValueError(f"temperature {temperature!r} is so small that z / τ overflows; "
+                         "use greedy decoding (greedy=True) for the τ → 0 limit")
+    return scaled
 
 
 def top_k_filter(logits: torch.Tensor, k: int, min_tokens_to_keep: int = 1) -> torch.Tensor:
@@ -67,6 +72,8 @@ def top_p_filter(logits: torch.Tensor, p: float, min_tokens_to_keep: int = 1) ->
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 < p <= 1.0:
         raise ValueError(f"p must be in (0, 1], got {p!r}")
     min_tokens_to_keep = check_positive_int(min_tokens_to_keep, "min_tokens_to_keep")
+    if p == 1.0:  # keep everything: the cumulative sum can reach 1.0 by rounding before the last tokens
+        return logits.clone()
     sorted_logits, order = torch.sort(logits, dim=-1, descending=True)  # (B, V)
     probs = torch.softmax(sorted_logits.double(), dim=-1)
     mass_before = torch.cumsum(probs, dim=-1) - probs  # probability of the tokens ranked above
@@ -122,9 +129,10 @@ def generate(model, idx: torch.Tensor, max_new_tokens: int, *, greedy: bool = Fa
     if use_cache and not (hasattr(model, "forward_cached") or hasattr(model, "forward_with_state")):
         raise ValueError("use_cache=True needs a model with forward_cached or forward_with_state")
     limit = getattr(model, "block_size", None)
-    if use_cache and hasattr(model, "forward_cached") and limit is not None and idx.shape[1] + max_new_tokens > limit:
-        raise ValueError(f"with a KV cache the prompt plus new tokens ({idx.shape[1]} + {max_new_tokens}) "
-                         f"must fit in block_size = {limit}")
+    # the cache holds every token the model reads: the prompt and all new tokens but the last one
+    if use_cache and hasattr(model, "forward_cached") and limit is not None and idx.shape[1] + max_new_tokens - 1 > limit:
+        raise ValueError(f"with a KV cache the prompt plus all new tokens but the last ({idx.shape[1]} + "
+                         f"{max_new_tokens} − 1) must fit in block_size = {limit}")
     if not greedy:
         _check_temperature(temperature)  # fail before any model call
     was_training = model.training
@@ -167,8 +175,11 @@ def beam_search(model, prompt: torch.Tensor, beam_width: int, max_new_tokens: in
                 length_penalty: float = 1.0, n_best: int = 1) -> list[tuple[torch.Tensor, float]]:
     """Beam search for one prompt (T,) or (1, T); returns the ``n_best`` (new tokens, score) pairs.
 
-    Each step extends every live beam by every token and keeps the ``beam_width`` highest
-    cumulative log-probabilities; a beam that emits ``eos_id`` is finished. Finished and
+    Each step extends every live beam by every token and ranks the candidates by cumulative
+    log-probability. A candidate that ends in ``eos_id`` and ranks among the top ``beam_width``
+    is finished; the ``beam_width`` best candidates that do not end in ``eos_id`` (taken from the
+    top 2 · ``beam_width``, so that finished beams are replaced) stay live. The search stops
+    after ``max_new_tokens`` steps or once ``beam_width`` hypotheses have finished. Finished and
     final beams are ranked by score = Σ log p / new_length ** length_penalty (Wu et al. 2016
     use a smoothed variant; length_penalty = 0 ranks by the raw sum, which favours short outputs).
     """
@@ -196,19 +207,20 @@ def beam_search(model, prompt: torch.Tensor, beam_width: int, max_new_tokens: in
         window = beams if context is None else beams[:, -max(1, context):]
         logp = torch.log_softmax(model(window)[0][:, -1].double(), dim=-1)  # (n_live, V)
         cand = (sums[:, None] + logp).flatten()  # (n_live · V,)
-        top = torch.topk(cand, min(beam_width, cand.numel()))
+        top = torch.topk(cand, min(2 * beam_width, cand.numel()))  # at most B of them can end in EOS
         V = logp.shape[1]
         rows, toks = top.indices // V, top.indices % V
         new_beams, new_sums = [], []
-        for r, t, s in zip(rows.tolist(), toks.tolist(), top.values.tolist()):
+        for rank, (r, t, s) in enumerate(zip(rows.tolist(), toks.tolist(), top.values.tolist())):
             seq = torch.cat([beams[r], torch.tensor([t], device=beams.device)])
             if eos_id is not None and t == eos_id:
-                finished.append((seq[prompt.shape[1]:], score(s, step)))
-            else:
+                if rank < beam_width:  # it would have made the beam: a finished hypothesis
+                    finished.append((seq[prompt.shape[1]:], score(s, step)))
+            elif len(new_beams) < beam_width:
                 new_beams.append(seq)
                 new_sums.append(s)
-        if not new_beams:
-            break
+        if not new_beams or (eos_id is not None and len(finished) >= beam_width):
+            break  # nothing left to extend, or beam_width hypotheses are finished (early stopping)
         beams, sums = torch.stack(new_beams), torch.tensor(new_sums, dtype=torch.float64)
     else:
         for seq, s in zip(beams, sums.tolist()):

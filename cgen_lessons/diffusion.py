@@ -318,6 +318,13 @@ class Diffusion(nn.Module):
         Returns x_0 (n, *shape), or (x_0, chain) with the chain of states x_{τ_1}, …, x_0 on the CPU.
         """
         n = check_positive_int(n, "n")
+        for name, value, ok, rule in (("eta", eta, lambda v: 0.0 <= v, ">= 0 (0 = DDIM, 1 = DDPM)"),
+                                      ("guidance", guidance, lambda v: v >= 0.0, ">= 0 (1 = plain conditional)"),
+                                      ("clip_x0", clip_x0, lambda v: v > 0.0, "> 0, or None for no clipping")):
+            if value is None and name == "clip_x0":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not ok(value):
+                raise ValueError(f"{name} must be a finite number {rule}, got {value!r}")
         if guidance != 1.0 and (self.n_classes == 0 or y is None):
             raise ValueError("guidance != 1 needs a class-conditional model and labels y")
         if (known is None) != (mask is None):

@@ -66,6 +66,8 @@ def _compare(expected, got, atol: float, rtol: float) -> str | None:
             return f"expected a tensor, got {type(got).__name__}"
         if got.shape != expected.shape:
             return f"expected shape {tuple(expected.shape)}, got {tuple(got.shape)}"
+        if (expected.dtype == torch.bool) != (got.dtype == torch.bool):
+            return f"expected a tensor of dtype {expected.dtype}, got {got.dtype}"  # e.g. a 0.5/0 float "mask"
         try:
             torch.testing.assert_close(got.to(expected.dtype), expected, atol=atol, rtol=rtol, equal_nan=True)
         except AssertionError as err:
@@ -80,6 +82,10 @@ def _compare(expected, got, atol: float, rtol: float) -> str | None:
                 return f"item {i}: {problem}"
         return None
     if isinstance(expected, float):
+        if isinstance(got, torch.Tensor) and got.numel() != 1:
+            return f"expected one number, got a tensor of shape {tuple(got.shape)}"
+        if isinstance(got, (str, bytes, bool)) or not isinstance(got, (int, float, torch.Tensor)):
+            return f"expected a number, got {type(got).__name__} {got!r:.60}"
         g = float(got.item() if isinstance(got, torch.Tensor) else got)
         if not math.isclose(g, expected, abs_tol=atol, rel_tol=rtol):
             return f"expected {expected:.6g}, got {g:.6g}"
@@ -102,7 +108,10 @@ def check(name: str, fn: Callable) -> CheckResult:
         except Exception as err:  # the reader's code raised: say where
             where = traceback.format_exception_only(type(err), err)[-1].strip()
             return CheckResult(name, False, f"raised on case {description!r}: {where}")
-        problem = _compare(expected, got, ex.atol, ex.rtol)
+        try:
+            problem = _compare(expected, got, ex.atol, ex.rtol)
+        except Exception as err:  # an answer of a type the comparison cannot handle is simply wrong
+            problem = f"could not compare the answer ({type(err).__name__}: {err}); got {type(got).__name__}"
         if problem:
             hint = f" Hint: {ex.hint}" if ex.hint else ""
             return CheckResult(name, False, f"wrong on case {description!r}: {problem}.{hint}")

@@ -97,7 +97,10 @@ class ConvDiscriminator(nn.Module):
             nn.Flatten(), sn(nn.Linear(2 * w * 4, 1)))
 
     def forward(self, x):
-        return self.net(x.view(-1, 1, 8, 8)).squeeze(-1)
+        if not ((x.dim() == 4 and tuple(x.shape[1:]) == (1, 8, 8)) or (x.dim() == 2 and x.shape[1] == 64)):
+            raise ValueError(f"ConvDiscriminator takes 8×8 single-channel images, (B, 1, 8, 8) or (B, 64); "
+                             f"got shape {tuple(x.shape)}")
+        return self.net(x.reshape(-1, 1, 8, 8)).squeeze(-1)  # (B,)
 
 
 class GAN(nn.Module):
@@ -166,7 +169,7 @@ def make_gan_step(loss: str = "nonsaturating", n_critic: int = 1, gp_weight: flo
         B = real.shape[0]
         for _ in range(n_critic):
             z = torch.randn(B, gan.G.z_dim, device=real.device)
-            fake = gan.G(z).detach()  # D's update must not move G
+XX
             l_real, l_fake = gan.D(real), gan.D(fake)
             if loss == "wgan-gp":
                 d_loss = l_fake.mean() - l_real.mean() + gp_weight * gradient_penalty(gan.D, real, fake)

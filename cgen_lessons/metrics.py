@@ -12,11 +12,12 @@ __all__ = ["perplexity", "stream_nll", "distinct_n", "repetition_rate", "frechet
 
 
 def perplexity(cross_entropy_nats) -> float:
-    """PPL = exp(CE) for a mean per-token cross-entropy CE in nats (a float or a 0-d tensor)."""
+    """PPL = exp(CE) for a mean per-token cross-entropy CE in nats (a float or a 0-d tensor).
+    Returns ``math.inf`` when exp(CE) exceeds the float range (CE above about 709 nats)."""
     ce = float(cross_entropy_nats.item() if isinstance(cross_entropy_nats, torch.Tensor) else cross_entropy_nats)
     if not math.isfinite(ce) or ce < 0:
         raise ValueError(f"cross-entropy must be a finite non-negative number of nats, got {ce!r}")
-    return math.exp(ce)
+    return math.exp(ce) if ce < 709.0 else math.inf
 
 
 @torch.no_grad()
@@ -29,7 +30,8 @@ def stream_nll(model, ids: torch.Tensor, rows: int = 16) -> float:
     (RNNs) and models that accept any length (n-grams) read each piece in full; models with a
     hard input limit ``block_size`` (GPT) are scored with sliding windows of that size.
     """
-    if ids.dim() != 1 or len(ids) < 2 * rows:
+    rows = check_positive_int(rows, "rows")
+    if not isinstance(ids, torch.Tensor) or ids.dim() != 1 or len(ids) < 2 * rows:
         raise ValueError(f"ids must be a 1-D stream of at least {2 * rows} tokens")
     was_training = model.training
     model.eval()
@@ -80,13 +82,20 @@ def _sliding_nll(model, ids: torch.Tensor, context: int, batch: int = 256) -> fl
 
 
 def _ngrams(seq, n: int) -> list[tuple]:
+    if isinstance(seq, torch.Tensor):  # e.g. a row of `generate`'s output: compare ids, not tensor objects
+        if seq.dim() != 1:
+            raise ValueError(f"each sequence must be 1-D, got shape {tuple(seq.shape)}")
+        seq = seq.tolist()
     seq = list(seq)
     return [tuple(seq[i: i + n]) for i in range(len(seq) - n + 1)]
 
 
 def distinct_n(sequences: list, n: int) -> float:
-    """Distinct-n (Li et al. 2016): number of distinct n-grams / total n-grams, pooled over sequences."""
+    """Distinct-n (Li et al. 2016): number of distinct n-grams / total n-grams, pooled over sequences.
+    ``sequences`` is a list of sequences (strings, lists of ids, or 1-D tensors) or a (B, T) tensor."""
     n = check_positive_int(n, "n")
+    if isinstance(sequences, (str, bytes)) or (isinstance(sequences, torch.Tensor) and sequences.dim() != 2):
+        raise ValueError("sequences must be a list of sequences or a (B, T) tensor, not a single sequence")
     grams = [g for seq in sequences for g in _ngrams(seq, n)]
     if not grams:
         raise ValueError(f"the sequences contain no {n}-grams")

@@ -64,6 +64,8 @@ def move_to(batch, device: torch.device):
     """Move a tensor, or a tuple/list/dict of tensors, to ``device``."""
     if isinstance(batch, torch.Tensor):
         return batch.to(device)
+    if isinstance(batch, tuple) and hasattr(batch, "_fields"):  # namedtuple: fields are positional arguments
+        return type(batch)(*(move_to(b, device) for b in batch))
     if isinstance(batch, (tuple, list)):
         return type(batch)(move_to(b, device) for b in batch)
     if isinstance(batch, dict):
@@ -103,17 +105,50 @@ def save_checkpoint(path, model, optimizers, step, history, generator, scheduler
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    tmp = _tmp_path(path)
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)  # atomic: the previous checkpoint stays intact until this succeeds
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+CHECKPOINT_KEYS = {"model", "optimizers", "scheduler", "step", "history", "data_rng", "torch_rng", "cuda_rng",
+                   "python_rng"}
+
+
+def _tmp_path(path: Path) -> Path:
+    return path.with_suffix(path.suffix + ".tmp")
 
 
 def load_checkpoint(path, map_location="cpu") -> dict:
-    """Load a checkpoint written by ``save_checkpoint`` (``weights_only=True``: no code runs)."""
+    """Load a checkpoint written by ``save_checkpoint`` (``weights_only=True``: no code runs).
+    A missing, empty, truncated or foreign file raises a ``ValueError`` that says so."""
     path = Path(path)
-    if not path.exists():
+    if not path.is_file():
         raise ValueError(f"no checkpoint at {path}")
-    return torch.load(path, map_location=map_location, weights_only=True)
+    if path.stat().st_size == 0:
+        raise ValueError(f"the checkpoint {path} is empty (was its writing interrupted?)")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # EOFError, RuntimeError (truncated zip), UnpicklingError, ...
+        raise ValueError(f"cannot read the checkpoint {path}: it is truncated, corrupted or not a "
+                         f"checkpoint ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})") from None
+    if not isinstance(state, dict) or not CHECKPOINT_KEYS <= set(state):
+        raise ValueError(f"{path} is not a checkpoint written by save_checkpoint "
+                         f"(missing {sorted(CHECKPOINT_KEYS - set(state)) if isinstance(state, dict) else 'everything'})")
+    return state
+
+
+def _check_writable(path: Path) -> None:
+    """Fail before training, not after it, if checkpoints cannot be written to ``path``."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        probe = _tmp_path(path)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise ValueError(f"cannot write checkpoints to {path}: {err.strerror or err}") from None
 
 
 def _restore_python_rng(state) -> None:
@@ -152,8 +187,9 @@ def fit(
       methods (e.g. GANs) and returns a dict of floats to log.
     - ``eval_fn(model)`` returns a dict of floats; it runs under ``torch.no_grad()`` in eval
       mode every ``eval_every`` steps and after the last step.
-    - With ``checkpoint`` set, state is saved every ``checkpoint_every`` steps and at the end;
-      with ``resume=True`` an existing checkpoint is loaded first and training continues from it.
+    - With ``checkpoint`` set, state is saved every ``checkpoint_every`` steps and at the end
+      (the directory must be writable; this is checked before the first step). With
+      ``resume=True`` the checkpoint must exist: it is loaded and training continues from it.
     """
     steps = check_positive_int(steps, "steps")
     if eval_every < 0 or checkpoint_every < 0:
@@ -173,7 +209,12 @@ def fit(
     history = history if history is not None else History()
     start = 0
 
-    if resume and checkpoint is not None and Path(checkpoint).exists():
+    if checkpoint is not None:
+        _check_writable(Path(checkpoint))  # also removes a stale .tmp left by a killed run
+    if resume:
+        if not Path(checkpoint).is_file():
+            raise ValueError(f"resume=True but there is no checkpoint at {checkpoint} "
+                             "(check the path; pass resume=False to start a new run)")
         state = load_checkpoint(checkpoint, map_location=device)
         model.load_state_dict(state["model"])
         for name, opt in optimizers.items():

@@ -48,6 +48,10 @@ def get_device(prefer: str | None = None) -> torch.device:
     The environment variable ``CGEN_DEVICE`` (e.g. ``cpu``) overrides the automatic choice,
     which is how CI pins every notebook to the CPU.
     """
+    if isinstance(prefer, torch.device):
+        prefer = str(prefer)
+    if prefer is not None and not isinstance(prefer, str):
+        raise ValueError(f"device must be a string such as 'cpu' or a torch.device, got {prefer!r}")
     choice = prefer or os.environ.get("CGEN_DEVICE")
     if choice is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -23,6 +23,8 @@ def image_grid(images: torch.Tensor, nrow: int = 10, ax=None, title: str | None 
             raise ValueError(f"only single-channel images are supported, got {x.shape[1]} channels")
         x = x[:, 0]  # (N, H, W)
     n, h, w = x.shape
+    if n == 0:
+        raise ValueError("images is empty: there is nothing to show")
     ncol = min(nrow, n)
     rows = -(-n // ncol)
     canvas = torch.ones(rows * (h + 1) - 1, ncol * (w + 1) - 1) * float("nan")

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -171,3 +173,44 @@ def test_top_p_checker():
         return z.masked_fill(torch.zeros_like(remove).scatter(1, order, remove), float("-inf"))
 
     assert not check("top_p", excludes_crossing_token).passed
+
+
+class _BranchingLM(torch.nn.Module):
+    """A fixed LM over 12 tokens for beam-search tests: from the start token 0 it says EOS (1)
+    with p = 0.5, token a (2) with 0.3 and b (3) with 0.2; after a every token is equally
+    likely, after b token x (4) has p = 0.99."""
+
+    context_size = None
+
+    def __init__(self):
+        super().__init__()
+        table = torch.full((12, 12), 1e-6)
+        table[0, 1], table[0, 2], table[0, 3] = 0.5, 0.3, 0.2
+        table[2] = 1 / 12
+        table[3] = 0.01 / 11
+        table[3, 4] = 0.99
+        table[4:] = 1 / 12
+        table[1] = 1 / 12
+        self.register_buffer("log_table", (table / table.sum(1, keepdim=True)).log())
+
+    def forward(self, idx, targets=None):
+        return self.log_table[idx], None  # (B, T, V)
+
+
+def test_beam_search_replaces_finished_beams():
+    """Width 2: at step 1 the best candidate ends in EOS. It must not cost a live beam, so the
+    search still follows both a and b and finds b → x (p = 0.198), not only a → · (p = 0.025)."""
+    results = beam_search(_BranchingLM(), torch.tensor([0]), beam_width=2, max_new_tokens=2, eos_id=1,
+                          length_penalty=0.0, n_best=2)
+    assert [r[0].tolist() for r in results] == [[1], [3, 4]]
+    assert results[1][1] == pytest.approx(math.log(0.2 * 0.99), abs=1e-4)
+
+
+def test_kv_cache_limit_is_exact():
+    """With a KV cache the last new token is never fed back, so prompt + new − 1 tokens must fit."""
+    torch.manual_seed(0)
+    model = GPT(10, 8, 16, 2, 1)
+    out = generate(model, torch.tensor([[1, 2, 3]]), 6, greedy=True, use_cache=True)  # 3 + 6 − 1 = 8 tokens read
+    assert out.shape == (1, 9) and torch.equal(out, generate(model, torch.tensor([[1, 2, 3]]), 6, greedy=True))
+    with pytest.raises(ValueError, match="block_size"):
+        generate(model, torch.tensor([[1, 2, 3]]), 7, greedy=True, use_cache=True)

@@ -8,24 +8,23 @@ from cgen_lessons.gan import (GAN, ConvDiscriminator, ConvGenerator, MLPDiscrimi
 from cgen_lessons.metrics import frechet_distance
 
 
-def test_optimal_discriminator_formula_minimises_the_discriminator_loss():
-    """On a grid, −V(D) = −∫ p_data log D + p_g log(1 − D) is smallest at D* = p_data / (p_data + p_g),
-    and V(D*) = 2 JS − log 4. D is handled through its logit l, D* having l* = log p_data − log p_g."""
-    x = torch.linspace(-6, 6, 2001, dtype=torch.float64)
-    dx = x[1] - x[0]
-    log_pd = torch.distributions.Normal(0.0, 1.0).log_prob(x)
-    log_pg = torch.distributions.Normal(1.5, 0.7).log_prob(x)
-    p_data, p_g = log_pd.exp(), log_pg.exp()
-    l_star = log_pd - log_pg
-
-    def neg_v(logit):
-        return -((p_data * torch.nn.functional.logsigmoid(logit) + p_g * torch.nn.functional.logsigmoid(-logit)) * dx).sum()
-
-    for eps in (0.3, -0.3):
-        assert neg_v(l_star) < neg_v(l_star + eps)
-    m = 0.5 * (p_data + p_g)
-    js = 0.5 * ((p_data * (log_pd - m.log())) * dx).sum() + 0.5 * ((p_g * (log_pg - m.log())) * dx).sum()
-    torch.testing.assert_close(-neg_v(l_star), 2 * js - math.log(4), atol=1e-6, rtol=0)
+def test_package_d_loss_is_smallest_at_the_optimal_discriminator():
+    """The package's d_loss_bce, evaluated on samples of p_data = N(0, 1) and p_g = N(1.5, 0.7²),
+    is lowest for the optimal discriminator D* = p_data / (p_data + p_g) (logit log p_data − log p_g)
+    and rises when that logit is shifted either way; at D* it equals log 4 − 2 JS (integrated)."""
+    g = torch.Generator().manual_seed(0)
+    p_data, p_g = torch.distributions.Normal(0.0, 1.0), torch.distributions.Normal(1.5, 0.7)
+    real = torch.randn(200_000, generator=g, dtype=torch.float64)
+    fake = 1.5 + 0.7 * torch.randn(200_000, generator=g, dtype=torch.float64)
+    l_star = lambda x: p_data.log_prob(x) - p_g.log_prob(x)
+    at_star = d_loss_bce(l_star(real), l_star(fake)).item()
+    for eps in (0.3, -0.3):  # the same samples for both: the comparison is not Monte Carlo noise
+        assert at_star < d_loss_bce(l_star(real) + eps, l_star(fake) + eps).item() - 1e-3
+    x = torch.linspace(-8, 8, 4001, dtype=torch.float64)
+    pd, pg = p_data.log_prob(x).exp(), p_g.log_prob(x).exp()
+    m = (pd + pg) / 2
+    js = 0.5 * ((pd * (pd / m).log() + pg * (pg / m).log()) * (x[1] - x[0])).sum().item()
+    assert at_star == pytest.approx(math.log(4) - 2 * js, abs=5e-3)
 
 
 def test_losses_equal_their_formulas():
@@ -58,13 +57,23 @@ def test_generator_receives_gradients_and_step_runs(loss):
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in gan.G.parameters() if p.dim() > 1)
 
 
-def test_detached_fake_gives_the_generator_no_gradient():
-    """The articles' bug: a generator loss computed on G(z).detach() cannot train G."""
+class _SpySGD(torch.optim.SGD):
+    """Records, at each zero_grad, which of its parameters already held a gradient."""
+
+    def zero_grad(self, set_to_none=True):
+        self.seen = [p.grad is not None for group in self.param_groups for p in group["params"]]
+        super().zero_grad(set_to_none)
+
+
+@pytest.mark.parametrize("loss", ["nonsaturating", "wgan-gp"])
+def test_gan_step_keeps_the_discriminator_update_away_from_the_generator(loss):
+    """make_gan_step detaches the fakes for D's update (the articles' code does not): when the
+    generator's turn comes, D's losses must not have left any gradient in G's parameters."""
     torch.manual_seed(0)
-    G, D = MLPGenerator(2, 2, 8, 2), MLPDiscriminator(2, 8, 2)
-    loss = g_loss_nonsaturating(D(G(torch.randn(4, 2)).detach()))
-    loss.backward()
-    assert all(p.grad is None for p in G.parameters())
+    gan = GAN(MLPGenerator(2, 2, 8, 2), MLPDiscriminator(2, 8, 2))
+    opts = {"G": _SpySGD(gan.G.parameters(), lr=0.1), "D": torch.optim.SGD(gan.D.parameters(), lr=0.1)}
+    make_gan_step(loss, n_critic=3)(gan, torch.randn(8, 2), opts)
+    assert opts["G"].seen and not any(opts["G"].seen)
 
 
 def test_conv_nets_shapes_and_pack():
@@ -82,6 +91,8 @@ def test_mode_coverage():
     modes = torch.tensor([[0.0, 0.0], [4.0, 0.0]])
     samples = torch.tensor([[0.01, 0.0], [0.0, 0.02], [2.0, 2.0], [10.0, 0.0]])
     assert mode_coverage(samples, modes, std=0.02, min_count=1) == (1, 0.5, [2, 0])
+    with pytest.raises(ValueError, match="8×8"):
+        ConvDiscriminator()(torch.randn(2, 1, 16, 16))  # would otherwise be cut into 8 fragments
     assert mode_coverage(samples, modes, std=0.02, min_count=3)[0] == 0  # two good samples are not enough
     with pytest.raises(ValueError, match="std"):
         mode_coverage(samples, modes, std=0.0)

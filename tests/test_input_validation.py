@@ -83,3 +83,71 @@ def test_frechet_distance_rejects_nan_features():
     assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
     with pytest.raises(ValueError, match="NaN or infinite"):
         frechet_distance(a, torch.full((20, 3), float("nan")))
+
+
+# ---- issue 23's probe classes: silent wrong results and obscure errors ----
+
+def test_diversity_metrics_on_tensors_compare_token_ids():
+    from cgen_lessons.metrics import distinct_n, repetition_rate
+
+    assert distinct_n([torch.tensor([1, 1, 1, 1])], 1) == 0.25  # tensor elements hash by identity: was 1.0
+    assert distinct_n(torch.tensor([[1, 1, 1, 1], [1, 2, 1, 2]]), 1) == 2 / 8  # a (B, T) batch from generate
+    assert repetition_rate(torch.tensor([1, 2, 1, 2, 1, 2]), 2) == repetition_rate([1, 2, 1, 2, 1, 2], 2) == 0.6
+    with pytest.raises(ValueError, match="single sequence"):
+        distinct_n("abcabc", 1)
+
+
+def test_attention_rejects_a_float_mask():
+    from cgen_lessons.transformer import attention
+
+    q = torch.randn(1, 4, 8)
+    with pytest.raises(ValueError, match="boolean"):
+        attention(q, q, q, mask=torch.ones(4, 4).tril(), fast=True)  # would be *added* to the scores
+
+
+def test_hmm_baum_welch_needs_two_observations():
+    from cgen_lessons.classic import HMM
+
+    hmm = HMM.random(2, 3, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="at least 2"):
+        hmm.baum_welch([1], n_iter=1)  # A would become 0/0 = NaN
+
+
+def test_small_helpers_handle_edge_cases():
+    import collections
+
+    from cgen_lessons.metrics import perplexity, stream_nll
+    from cgen_lessons.train import move_to
+    from cgen_lessons.utils import get_device
+    from cgen_lessons.viz import image_grid
+
+    Batch = collections.namedtuple("Batch", "x y")
+    moved = move_to(Batch(torch.zeros(1), torch.ones(1)), torch.device("cpu"))
+    assert isinstance(moved, Batch) and moved.y.item() == 1.0
+    assert perplexity(1000.0) == math.inf  # was OverflowError
+    assert get_device(torch.device("cpu")) == torch.device("cpu")
+    with pytest.raises(ValueError, match="empty"):
+        image_grid(torch.zeros(0, 1, 8, 8))
+    with pytest.raises(ValueError, match="rows"):
+        stream_nll(_models()[0], torch.randint(0, V, (100,)), rows=0)
+
+
+def test_decoding_edge_cases():
+    extreme = torch.tensor([[100.0, 0.0, -100.0]])
+    assert torch.isfinite(top_p_filter(extreme, 1.0)).all()  # p = 1 keeps every token (rounding dropped two)
+    with pytest.raises(ValueError, match="overflows"):
+        apply_temperature(torch.randn(2, 5), 1e-300)  # passed validation, then crashed in multinomial
+    with pytest.raises(ValueError, match="overflows"):
+        generate(_models()[0], torch.tensor([[1, 2]]), 3, temperature=1e-300)
+
+
+@pytest.mark.parametrize("kwargs", [dict(eta=float("nan")), dict(eta=-0.5), dict(guidance=float("nan")),
+                                    dict(clip_x0=-1.0), dict(clip_x0=float("inf"))],
+                         ids=["eta-nan", "eta-negative", "guidance-nan", "clip-negative", "clip-inf"])
+def test_diffusion_sampler_rejects_bad_settings(kwargs):
+    from cgen_lessons import diffusion as D
+
+    model = D.Diffusion(D.MLPDenoiser(2, 16, 1, n_classes=3), D.NoiseSchedule(10), p_uncond=0.5)
+    assert torch.isfinite(model.sample(4, (2,), y=torch.tensor([0, 1, 2, 0]))).all()
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        model.sample(4, (2,), y=torch.tensor([0, 1, 2, 0]), **kwargs)  # returned NaN or constant samples

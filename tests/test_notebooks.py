@@ -35,4 +35,5 @@ def test_committed_notebook_has_outputs(source):
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code and all(c.get("execution_count") for c in code), f"{source.name}: commit it executed"
     checked = [c for c in code if c.source.lstrip().startswith("# NBVAL_CHECK_OUTPUT")]
+    assert checked, f"{source.name} has no NBVAL_CHECK_OUTPUT cell: nbval would check none of its claims"
     assert all(c.outputs for c in checked), "a NBVAL_CHECK_OUTPUT cell has no committed output"

@@ -42,19 +42,32 @@ def test_fit_reduces_loss_and_records_history():
     assert sum(hist.train["loss"][-10:]) / 10 < 0.5 * sum(hist.train["loss"][:10]) / 10
 
 
-def test_resume_equals_uninterrupted(tmp_path):
+class Interrupt(Exception):
+    """Stands in for a kill in the middle of a run."""
+
+
+def test_resume_after_a_mid_run_kill_is_bitwise_exact(tmp_path):
     model_a, opt_a = make()
     fit(model_a, opt_a, batch_fn, steps=40, progress=False, seed=3)
 
     ckpt = tmp_path / "run.pt"
     model_b, opt_b = make()
-    fit(model_b, opt_b, batch_fn, steps=17, progress=False, seed=3, checkpoint=ckpt, checkpoint_every=17)
+    calls = {"n": 0}
+
+    def dying_batch_fn(g):
+        calls["n"] += 1
+        if calls["n"] == 27:  # killed during step 27; the last checkpoint is from step 20
+            raise Interrupt
+        return batch_fn(g)
+
+    with pytest.raises(Interrupt):
+        fit(model_b, opt_b, dying_batch_fn, steps=40, progress=False, seed=3, checkpoint=ckpt, checkpoint_every=10)
+    assert load_checkpoint(ckpt)["step"] == 20
     torch.manual_seed(999)  # a "new process": the global RNG is somewhere else entirely
     model_c, opt_c = make(seed=42)  # fresh weights that the checkpoint must overwrite
     hist = fit(model_c, opt_c, batch_fn, steps=40, progress=False, seed=3, checkpoint=ckpt, resume=True)
 
-    for p, q in zip(model_a.parameters(), model_c.parameters()):
-        torch.testing.assert_close(p, q)
+    assert all(torch.equal(p, q) for p, q in zip(model_a.parameters(), model_c.parameters()))
     assert hist.train["step"] == list(range(1, 41))
     assert load_checkpoint(ckpt)["step"] == 40
 
@@ -69,17 +82,96 @@ def test_without_resume_restoring_differs(tmp_path):
     assert not all(torch.allclose(p, q) for p, q in zip(model_a.parameters(), model_b.parameters()))
 
 
-def test_checkpoint_loads_with_weights_only(tmp_path):
+class NotATensor:
+    """An arbitrary Python object: a weights_only load must refuse to unpickle it."""
+
+
+def test_load_checkpoint_is_weights_only(tmp_path):
     model, opt = make()
     fit(model, opt, batch_fn, steps=3, progress=False, checkpoint=tmp_path / "c.pt")
+    assert load_checkpoint(tmp_path / "c.pt")["step"] == 3
     state = torch.load(tmp_path / "c.pt", weights_only=True)
-    assert set(state) >= {"model", "optimizers", "step", "history", "data_rng", "torch_rng"}
+    state["history"] = NotATensor()  # a checkpoint that would run/construct arbitrary code when unpickled
+    torch.save(state, tmp_path / "evil.pt")
+    with pytest.raises(ValueError, match="cannot read the checkpoint"):
+        load_checkpoint(tmp_path / "evil.pt")
 
 
-def test_grad_clip_logs_norm():
+def test_damaged_checkpoints_give_clear_errors(tmp_path):
     model, opt = make()
-    hist = fit(model, opt, batch_fn, steps=5, progress=False, grad_clip=0.1)
-    assert len(hist.train["grad_norm"]) == 5
+    good = tmp_path / "good.pt"
+    fit(model, opt, batch_fn, steps=3, progress=False, checkpoint=good)
+    data = good.read_bytes()
+    (tmp_path / "empty.pt").write_bytes(b"")
+    (tmp_path / "truncated.pt").write_bytes(data[: len(data) // 2])
+    (tmp_path / "garbage.pt").write_bytes(b"not a checkpoint at all" * 10)
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "foreign.pt")
+    with pytest.raises(ValueError, match="empty"):
+        load_checkpoint(tmp_path / "empty.pt")
+    for name in ("truncated.pt", "garbage.pt"):
+        with pytest.raises(ValueError, match="truncated, corrupted"):
+            load_checkpoint(tmp_path / name)
+    with pytest.raises(ValueError, match="not a checkpoint written by save_checkpoint"):
+        load_checkpoint(tmp_path / "foreign.pt")
+    with pytest.raises(ValueError, match="truncated, corrupted"):  # resuming from it fails the same way
+        fit(model, opt, batch_fn, steps=5, progress=False, checkpoint=tmp_path / "truncated.pt", resume=True)
+
+
+def test_resume_from_a_mistyped_path_fails(tmp_path):
+    model, opt = make()
+    fit(model, opt, batch_fn, steps=3, progress=False, checkpoint=tmp_path / "run.pt")
+    with pytest.raises(ValueError, match="no checkpoint at"):
+        fit(model, opt, batch_fn, steps=5, progress=False, checkpoint=tmp_path / "rnu.pt", resume=True)
+
+
+def test_unwritable_checkpoint_fails_before_training(tmp_path):
+    (tmp_path / "a_file").write_text("x")
+    calls = {"n": 0}
+
+    def counting_batch_fn(g):
+        calls["n"] += 1
+        return batch_fn(g)
+
+    model, opt = make()
+    with pytest.raises(ValueError, match="cannot write checkpoints"):  # its parent is a file, even for root
+        fit(model, opt, counting_batch_fn, steps=5, progress=False, checkpoint=tmp_path / "a_file" / "run.pt",
+            checkpoint_every=2)
+    assert calls["n"] == 0
+
+
+def test_a_crash_while_saving_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    ckpt = tmp_path / "run.pt"
+    model, opt = make()
+    fit(model, opt, batch_fn, steps=4, progress=False, checkpoint=ckpt)
+
+    def failing_save(obj, f, *args, **kwargs):
+        with open(f, "wb") as handle:
+            handle.write(b"half a checkpoint")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", failing_save)
+    with pytest.raises(OSError, match="disk full"):
+        fit(model, opt, batch_fn, steps=8, progress=False, checkpoint=ckpt, resume=True)
+    monkeypatch.undo()
+    assert load_checkpoint(ckpt)["step"] == 4  # the old checkpoint is intact
+    assert not (tmp_path / "run.pt.tmp").exists()  # and no half-written file is left behind
+
+
+def test_grad_clip_bounds_the_update():
+    """With SGD at lr = 1 the update is the (clipped) gradient, so its norm must be at most the
+    clip; without clipping the same step is far larger (the test would fail with a no-op clip)."""
+    sizes = {}
+    for clip in (None, 0.1):
+        torch.manual_seed(0)
+        model = TinyLM()
+        opt = torch.optim.SGD(model.parameters(), lr=1.0)
+        before = [p.detach().clone() for p in model.parameters()]
+        model.drop.p = 0.0
+        hist = fit(model, opt, batch_fn, steps=1, progress=False, grad_clip=clip)
+        sizes[clip] = torch.sqrt(sum(((p - b) ** 2).sum() for p, b in zip(model.parameters(), before))).item()
+    assert sizes[0.1] == pytest.approx(0.1, rel=1e-4)
+    assert sizes[None] > 10 * sizes[0.1]
+    assert hist.train["grad_norm"][0] == pytest.approx(sizes[None], rel=1e-4)  # the logged norm is the unclipped one
 
 
 def test_step_fn_with_two_optimizers():

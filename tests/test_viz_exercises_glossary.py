@@ -131,3 +131,18 @@ def test_perplexity_metric():
         perplexity(-1.0)
     with pytest.raises(ValueError, match="finite"):
         perplexity(float("nan"))
+
+
+@pytest.mark.parametrize("answer", [None, "abc", 1.5, (1, 2), torch.zeros(3, 3, 3)],
+                         ids=["None", "str", "float", "tuple", "wrong-shape"])
+def test_every_checker_reports_a_wrong_type_instead_of_crashing(answer):
+    from cgen_lessons.exercises import list_exercises
+
+    for name in list_exercises():
+        result = exercises.check(name, lambda *args, **kwargs: answer)
+        assert not result.passed and ("wrong on case" in result.message or "raised" in result.message), name
+
+
+def test_causal_mask_checker_wants_a_boolean_mask():
+    assert not exercises.check("causal_mask", lambda T: 0.5 * torch.ones(T, T).tril())  # a float "mask" is not a mask
+    assert exercises.check("causal_mask", lambda T: torch.ones(T, T, dtype=torch.bool).tril())
