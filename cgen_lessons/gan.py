@@ -169,7 +169,7 @@ def make_gan_step(loss: str = "nonsaturating", n_critic: int = 1, gp_weight: flo
         B = real.shape[0]
         for _ in range(n_critic):
             z = torch.randn(B, gan.G.z_dim, device=real.device)
-XX
+            fake = gan.G(z).detach()  # D's update must not move G
             l_real, l_fake = gan.D(real), gan.D(fake)
             if loss == "wgan-gp":
                 d_loss = l_fake.mean() - l_real.mean() + gp_weight * gradient_penalty(gan.D, real, fake)
