@@ -8,7 +8,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import torch
 
-__all__ = ["image_grid", "scatter_2d", "loss_curves", "lm_benchmark", "use_cjk_font"]
+__all__ = ["image_grid", "scatter_2d", "loss_curves", "lm_benchmark", "use_cjk_font", "controls"]
 
 
 def image_grid(images: torch.Tensor, nrow: int = 10, ax=None, title: str | None = None, cmap: str = "gray_r"):
@@ -146,3 +146,31 @@ def use_cjk_font() -> bool:
             plt.rcParams["font.sans-serif"] = [name] + list(plt.rcParams["font.sans-serif"])
             return True
     return False
+
+
+def controls(fn, **sliders):
+    """``ipywidgets.interactive(fn, **sliders)`` for the chapters' explorers, made readable.
+
+    A saved notebook opened before its kernel runs shows a widget's plain-text form; for
+    ``interactive`` that is ``interactive(children=(FloatSlider(…`` cut at 110 characters. The
+    box returned here says instead which controls it has and that running the cell brings them
+    to life. Every label gets as much width as it needs ("top-k (0 = off)" is not cut).
+    """
+    import ipywidgets as widgets
+
+    if not callable(fn):
+        raise ValueError(f"fn must be a function, got {type(fn).__name__}")
+    names = []
+    for name, control in sliders.items():
+        if isinstance(control, widgets.Widget):
+            if hasattr(control, "style") and hasattr(control.style, "description_width"):
+                control.style.description_width = "initial"
+            names.append(getattr(control, "description", "") or name)
+        else:
+            names.append(name)
+
+    class Controls(widgets.interactive):
+        def __repr__(self) -> str:
+            return f"[controls: {', '.join(names)} — run this cell to use them]"
+
+    return Controls(fn, **sliders)

@@ -1,16 +1,3 @@
-# ---
-# jupyter:
-#   jupytext:
-#     formats: ipynb,py:percent
-#     text_representation:
-#       extension: .py
-#       format_name: percent
-#   kernelspec:
-#     display_name: Python 3
-#     language: python
-#     name: python3
-# ---
-
 # %% [markdown]
 # # 04 · Decoding: from a distribution to text
 #
@@ -309,7 +296,7 @@ def explore(prompt_text="ROMEO:\nO, she doth teach the ", temperature=1.0, top_k
     print(tok.decode(out[0]))
 
 
-explorer = widgets.interactive(
+explorer = viz.controls(
     explore,
     prompt_text=widgets.Text(value="ROMEO:\nO, she doth teach the ", description="prompt"),
     temperature=widgets.FloatSlider(value=1.0, min=0.1, max=2.0, step=0.05, description="τ"),

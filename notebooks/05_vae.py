@@ -1,16 +1,3 @@
-# ---
-# jupyter:
-#   jupytext:
-#     formats: ipynb,py:percent
-#     text_representation:
-#       extension: .py
-#       format_name: percent
-#   kernelspec:
-#     display_name: Python 3
-#     language: python
-#     name: python3
-# ---
-
 # %% [markdown]
 # # 05 · Variational autoencoders
 #
@@ -252,7 +239,7 @@ def show_z(z1=0.0, z2=0.0):
     plt.show()
 
 
-display(widgets.interactive(show_z, z1=widgets.FloatSlider(min=-3, max=3, step=0.1), z2=widgets.FloatSlider(min=-3, max=3, step=0.1)))
+display(viz.controls(show_z, z1=widgets.FloatSlider(min=-3, max=3, step=0.1), z2=widgets.FloatSlider(min=-3, max=3, step=0.1)))
 
 # %% [markdown]
 # ## 6 · β, rate and distortion, and posterior collapse

@@ -1,16 +1,3 @@
-# ---
-# jupyter:
-#   jupytext:
-#     formats: ipynb,py:percent
-#     text_representation:
-#       extension: .py
-#       format_name: percent
-#   kernelspec:
-#     display_name: Python 3
-#     language: python
-#     name: python3
-# ---
-
 # %% [markdown]
 # # 07 · Diffusion models
 #
@@ -394,7 +381,7 @@ def show_step(t=100):
     plt.show()
 
 
-display(widgets.interactive(show_step, t=widgets.IntSlider(min=0, max=toy_model.T, step=1, value=toy_model.T)))
+display(viz.controls(show_step, t=widgets.IntSlider(min=0, max=toy_model.T, step=1, value=toy_model.T)))
 
 # %% [markdown]
 # **Longer runs, and the 8-Gaussians ring.** `benchmarks/diffusion_runs.py` trains the same

