@@ -49,8 +49,13 @@ def main():
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of: " + ", ".join(METHODS))
     parser.add_argument("--append", action="store_true", help="add the runs to an existing --out file")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "gan_modes.json"))
+    parser.add_argument("--out", help="JSON file for the results (default: results/gan_modes_<dataset>.json, "
+                                      "for a single --datasets value)")
     args = parser.parse_args()
+    if args.out is None:
+        if "," in args.datasets:
+            parser.error("several --datasets need an explicit --out (chapter 06 reads one file per data set)")
+        args.out = str(Path(__file__).parent / "results" / f"gan_modes_{args.datasets}.json")
     torch.set_num_threads(args.threads)
     methods = args.methods.split(",")
     unknown = set(methods) - set(METHODS)

@@ -167,12 +167,25 @@ class CategoricalNaiveBayes:
             raise ValueError(f"alpha must be positive, got {alpha!r}")
         self.alpha = float(alpha)
 
+    def _check_x(self, x) -> torch.Tensor:
+        """x must be an (N, D) integer tensor with values in [0, n_values): a float image would
+        otherwise be cast to 0 silently, and an out-of-range value index past the tables."""
+        if not isinstance(x, torch.Tensor) or x.dim() != 2:
+            raise ValueError("x must be an (N, D) tensor of feature values")
+        if x.dtype.is_floating_point or x.dtype.is_complex or x.dtype == torch.bool:
+            raise ValueError(f"x must hold integer feature values 0..{self.n_values - 1}, got dtype {x.dtype} "
+                             "(quantise first, e.g. (images * 16).round().long())")
+        if x.numel() and (int(x.min()) < 0 or int(x.max()) >= self.n_values):
+            raise ValueError(f"feature values must lie in [0, {self.n_values}), got min {int(x.min())}, max {int(x.max())}")
+        return x.long()
+
     def fit(self, x: torch.Tensor, y: torch.Tensor) -> "CategoricalNaiveBayes":
-        if x.dim() != 2 or y.dim() != 1 or len(x) != len(y):
+        x = self._check_x(x)
+        if not isinstance(y, torch.Tensor) or y.dim() != 1 or len(x) != len(y):
             raise ValueError("x must be (N, D) and y (N,) with the same N")
-        if int(x.min()) < 0 or int(x.max()) >= self.n_values:
-            raise ValueError(f"feature values must lie in [0, {self.n_values})")
-        x, y = x.long(), y.long()
+        if y.dtype.is_floating_point or (y.numel() and int(y.min()) < 0):
+            raise ValueError("y must hold non-negative integer class labels")
+        y = y.long()
         self.n_classes = int(y.max()) + 1
         class_count = torch.bincount(y, minlength=self.n_classes).double()  # (C,)
         self.log_prior = (class_count / class_count.sum()).log()  # (C,)
@@ -184,9 +197,10 @@ class CategoricalNaiveBayes:
     def log_joint(self, x: torch.Tensor) -> torch.Tensor:
         """log p(x, y = c) for every class; (N, C)."""
         D = self.log_theta.shape[1]
-        if x.dim() != 2 or x.shape[1] != D:
+        x = self._check_x(x)
+        if x.shape[1] != D:
             raise ValueError(f"x must have shape (N, {D})")
-        lt = self.log_theta[:, torch.arange(D)[None, :], x.long()]  # (C, N, D)
+        lt = self.log_theta[:, torch.arange(D)[None, :], x]  # (C, N, D)
         return self.log_prior[:, None] + lt.sum(-1)  # (C, N)  then transposed below
 
     def predict_log_proba(self, x: torch.Tensor) -> torch.Tensor:

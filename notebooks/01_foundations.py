@@ -719,8 +719,8 @@ for T in (64, 256, 1024):
 
 # %% [markdown]
 # On this 2-core CPU the clock does not show the difference the operation counts show: both
-# models' time grows with $T$, the LSTM's roughly in proportion (4.6 → 55 ms from 64 to 1,024
-# positions), the GPT's even faster at 1,024 positions (4.0 → 112 ms), where attention's
+# models' time grows with $T$, the LSTM's roughly in proportion (4.0 → 56 ms from 64 to 1,024
+# positions), the GPT's even faster at 1,024 positions (4.3 → 120 ms), where attention's
 # $T^2$ score matrices dominate. Two cores can only run two things at once, so a computation
 # that *could* run in parallel gains nothing. The parallel formulation pays off on hardware
 # with thousands of arithmetic units — GPUs — where all positions of a sequence are computed

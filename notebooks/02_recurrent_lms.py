@@ -634,7 +634,7 @@ def loss_gradient_norms(T, n_chars=4096):
         logp = torch.log_softmax(models["gru"](x_chunk)[0], -1).gather(-1, y_chunk[..., None])[..., 0]  # (N, T)
         loss = -logp.sum(1).mean() if name == "per-sequence" else -logp.mean()  # article's loss / cross-entropy
         loss.backward()
-        norms[name] = torch.sqrt(sum((p.grad ** 2).sum() for p in models["gru"].parameters())).item()
+        norms[name] = grad_norm(models["gru"])  # §4.3's helper
     models["gru"].zero_grad()
     return norms, loss.item()
 

@@ -386,30 +386,34 @@ display(viz.controls(show_step, t=widgets.IntSlider(min=0, max=toy_model.T, step
 # %% [markdown]
 # **Longer runs, and the 8-Gaussians ring.** `benchmarks/diffusion_runs.py` trains the same
 # recipe 10× longer, and also on chapter 06's 8-Gaussians ring with chapter 06's mode-coverage
-# protocol (2,500 samples; high quality = within 3σ = 0.06 of a mode). Its saved results:
+# protocol (2,500 samples; high quality = within $3\sigma = 0.06$ of a mode; a mode is captured with at
+# least 20 high-quality samples). Its saved results:
 
 # %%
 bench = json.loads(Path("../benchmarks/results/diffusion.json").read_text())
 for row in bench["toy"]:
-    extra = (f", modes {row['modes']}/8, high quality {100 * row['high_quality']:.0f}%"
+    extra = (f", modes {row['modes']}/8, high quality {100 * row['high_quality']:.0f}%, "
+             f"high-quality samples per mode {min(row['per_mode'])}–{max(row['per_mode'])}"
              if row["dataset"] == "8gaussians" else "")
     print(f"{row['dataset']:<11} {row['train_steps']:>6} steps ({row['train_seconds']:5.0f} s): MMD² {row['mmd2']:.5f}{extra}")
 
 # %% [markdown]
-# Diffusion finds all 8 modes of the ring without any of chapter 06's remedies for mode
-# collapse — there is no adversary, and the loss covers every region the data visits. What it
-# finds hard is the *sharpness*: the ring's modes have σ = 0.02 on a circle of radius 2, and
-# the chapter-length run leaves them blurred (few samples within 3σ). The 10× longer run puts
-# nearly every sample within 3σ of a mode — the ≥ 90 % that none of chapter 06's GANs reached
-# in 5,000 steps (their best was 60 ± 34 %). On the swiss roll the longer run halves MMD².
+# Diffusion needs none of chapter 06's remedies for mode collapse — there is no adversary, and
+# the loss covers every region the data visits: even the short run spreads its samples around
+# the whole ring (11–46 good samples on every mode). What it finds hard is the *sharpness*: the
+# ring's modes have $\sigma = 0.02$ on a circle of radius 2, and the chapter-length run leaves them
+# blurred — only 8 % of its samples lie within $3\sigma$, so only 5 of the 8 modes reach the 20 good
+# samples that count as captured. The 10× longer run puts nearly every sample within $3\sigma$ of a
+# mode, 288–336 on each — the $\ge 90$ % that none of chapter 06's GANs reached in 5,000 steps (the
+# best, spectral normalisation, placed 67 ± 9 % of its samples there). On the swiss roll the longer run halves MMD².
 #
 # ## 6 · Digits
 #
-# The digits denoiser is a small U-Net (Ronneberger et al. 2015, as used by Ho et al.): a 3×3
-# convolution, a residual block at 8×8, a strided convolution to 4×4, two residual blocks, a
-# transposed convolution back to 8×8 concatenated with the skip connection, a residual block
-# and an output convolution; every residual block adds an embedding of t (and of the label).
-# Images are scaled to [−1, 1], T = 200 cosine steps. To use **classifier-free guidance**
+# The digits denoiser is a small U-Net (Ronneberger et al. 2015, as used by Ho et al.): a $3 \times 3$
+# convolution, a residual block at $8 \times 8$, a strided convolution to $4 \times 4$, two residual blocks, a
+# transposed convolution back to $8 \times 8$ concatenated with the skip connection, a residual block
+# and an output convolution; every residual block adds an embedding of $t$ (and of the label).
+# Images are scaled to $[-1, 1]$, $T = 200$ cosine steps. To use **classifier-free guidance**
 # (Ho & Salimans 2021), the model is trained with the digit label, replaced by a "null" label
 # 10 % of the time — so the same network is also an unconditional model. Training: 1,500 steps
 # of Adam (one-cycle learning rate), about 45 s on two CPU cores.
@@ -728,7 +732,7 @@ def my_ddpm_step(xt, eps_pred, z, beta_t, alpha_bar_t, alpha_bar_prev):
 check("ddpm_step", my_ddpm_step)
 
 # %% [markdown]
-# **Exercise 3 (open).** Inpaint with other masks — the left half, a central 4×4 square, a random
+# **Exercise 3 (open).** Inpaint with other masks — the left half, a central $4 \times 4$ square, a random
 # half of the pixels — with and without resampling. Which mask is hardest for the classifier
 # measure of section 7, and which for the Fréchet distance? Why do they disagree?
 #

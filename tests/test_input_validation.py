@@ -151,3 +151,14 @@ def test_diffusion_sampler_rejects_bad_settings(kwargs):
     assert torch.isfinite(model.sample(4, (2,), y=torch.tensor([0, 1, 2, 0]))).all()
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         model.sample(4, (2,), y=torch.tensor([0, 1, 2, 0]), **kwargs)  # returned NaN or constant samples
+
+
+def test_naive_bayes_rejects_float_and_out_of_range_features():
+    from cgen_lessons.classic import CategoricalNaiveBayes
+
+    x, y = torch.randint(0, 3, (20, 4)), torch.randint(0, 2, (20,))
+    nb = CategoricalNaiveBayes(3).fit(x, y)
+    with pytest.raises(ValueError, match="integer feature values"):
+        CategoricalNaiveBayes(3).fit(torch.rand(20, 4), y)  # was cast to all-zero features silently
+    with pytest.raises(ValueError, match=r"\[0, 3\)"):
+        nb.predict(torch.full((2, 4), 7))  # was an IndexError deep inside
