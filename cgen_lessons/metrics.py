@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import collections
 import math
 
 import torch
 
 from .utils import check_positive_int
 
-__all__ = ["perplexity", "stream_nll", "distinct_n", "repetition_rate", "frechet_distance", "mmd2"]
+__all__ = ["perplexity", "stream_nll", "distinct_n", "repetition_rate", "frechet_distance", "mmd2", "corpus_bleu",
+           "sentence_bleu", "self_bleu", "inception_score", "precision_recall", "density_coverage", "ks_2samp",
+           "mmd_permutation_test", "classifier_two_sample_test"]
 
 
 def perplexity(cross_entropy_nats) -> float:
@@ -158,3 +161,223 @@ def mmd2(x: torch.Tensor, y: torch.Tensor, bandwidth: float) -> float:
     term_xx = (k_xx.sum() - k_xx.diagonal().sum()) / (n * (n - 1))
     term_yy = (k_yy.sum() - k_yy.diagonal().sum()) / (m * (m - 1))
     return (term_xx + term_yy - 2 * kernel(x, y).mean()).item()
+
+
+# --------------------------------------------------------------------------- chapter 09: text metrics
+def _tokens(text) -> list:
+    """A sentence as a list of tokens: strings are split on whitespace, sequences are kept."""
+    if isinstance(text, str):
+        return text.split()
+    if isinstance(text, torch.Tensor):
+        return text.tolist()
+    return list(text)
+
+
+def _bleu_stats(hyp: list, refs: list[list], max_n: int):
+    """Clipped n-gram matches and totals for n = 1..max_n, hypothesis length and closest reference length."""
+    matches, totals = [0] * max_n, [0] * max_n
+    for n in range(1, max_n + 1):
+        hyp_counts = collections.Counter(_ngrams(hyp, n))
+        max_ref = collections.Counter()
+        for ref in refs:
+            for gram, c in collections.Counter(_ngrams(ref, n)).items():
+                max_ref[gram] = max(max_ref[gram], c)
+        matches[n - 1] = sum(min(c, max_ref[g]) for g, c in hyp_counts.items())  # clipped counts
+        totals[n - 1] = max(len(hyp) - n + 1, 0)
+    closest = min((abs(len(r) - len(hyp)), len(r)) for r in refs)[1]  # ties: the shorter reference
+    return matches, totals, len(hyp), closest
+
+
+def _check_bleu_inputs(hypotheses, references, max_n):
+    max_n = check_positive_int(max_n, "max_n")
+    if isinstance(hypotheses, str) or not len(hypotheses):
+        raise ValueError("hypotheses must be a non-empty list of sentences")
+    refs = [[_tokens(r)] if isinstance(r, str) else [_tokens(x) for x in r] for r in references]
+    if len(refs) != len(hypotheses):
+        raise ValueError(f"{len(hypotheses)} hypotheses but {len(refs)} reference entries")
+    if any(not r or any(len(x) == 0 for x in r) for r in refs):
+        raise ValueError("every hypothesis needs at least one non-empty reference")
+    return [_tokens(h) for h in hypotheses], refs, max_n
+
+
+def _bleu_from_stats(matches, totals, hyp_len, ref_len, max_n, smooth: str, effective_order: bool) -> float:
+    orders = [n for n in range(max_n) if totals[n] > 0] if effective_order else list(range(max_n))
+    if hyp_len == 0 or not orders or not any(matches):
+        return 0.0  # no n-gram of any order matches: 0 even with smoothing (as sacrebleu)
+    log_p, k = 0.0, 1.0
+    for n in orders:
+        if matches[n] > 0:
+            log_p += math.log(matches[n] / totals[n])
+        elif smooth == "exp":  # Chen & Cherry's method 3 (NIST): 1 / (2^k · total) for the k-th zero count
+            k *= 2.0
+            log_p += math.log(1.0 / (k * totals[n]))
+        else:
+            return 0.0  # an order with no match makes the geometric mean 0
+    brevity = 1.0 if hyp_len > ref_len else math.exp(1.0 - ref_len / hyp_len)
+    return brevity * math.exp(log_p / len(orders))
+
+
+def corpus_bleu(hypotheses, references, max_n: int = 4) -> float:
+    """Corpus BLEU (Papineni et al. 2002) in [0, 1]:
+
+        BLEU = BP · exp( (1/N) Σ_{n=1}^{N} log p_n ),  p_n = Σ clipped n-gram matches / Σ hypothesis n-grams,
+        BP = min(1, exp(1 − r/c)),  c = total hypothesis length, r = total closest-reference length.
+
+    Counts are pooled over the corpus before the ratio is taken (not an average of sentence
+    scores). ``references[i]`` is one reference (a string or token list) or a list of them.
+    Strings are split on whitespace: tokenise first if you need punctuation split off.
+    """
+    hyps, refs, max_n = _check_bleu_inputs(hypotheses, references, max_n)
+    matches, totals, c, r = [0] * max_n, [0] * max_n, 0, 0
+    for h, rs in zip(hyps, refs):
+        m, t, hl, rl = _bleu_stats(h, rs, max_n)
+        matches = [a + b for a, b in zip(matches, m)]
+        totals = [a + b for a, b in zip(totals, t)]
+        c, r = c + hl, r + rl
+    return _bleu_from_stats(matches, totals, c, r, max_n, smooth="none", effective_order=False)
+
+
+def sentence_bleu(hypothesis, references, max_n: int = 4, smooth: str = "exp") -> float:
+    """BLEU of one sentence in [0, 1]. With ``smooth="exp"`` (sacrebleu's default for sentences) an
+    n-gram order with no match contributes 1/(2^k · total) instead of zeroing the score; orders
+    longer than the hypothesis are left out (the "effective order"). ``smooth="none"``: plain BLEU."""
+    if smooth not in ("exp", "none"):
+        raise ValueError(f"smooth must be 'exp' or 'none', got {smooth!r}")
+    refs = [references] if isinstance(references, str) else references
+    if refs and not isinstance(refs[0], (str, list, tuple, torch.Tensor)):
+        refs = [refs]  # a single token list
+    hyps, refs, max_n = _check_bleu_inputs([hypothesis], [refs], max_n)
+    m, t, hl, rl = _bleu_stats(hyps[0], refs[0], max_n)
+    return _bleu_from_stats(m, t, hl, rl, max_n, smooth=smooth, effective_order=True)
+
+
+def self_bleu(samples, max_n: int = 4) -> float:
+    """Self-BLEU (Zhu et al. 2018): the mean sentence BLEU of each sample against all the others as
+    references. High = the samples repeat each other (low diversity)."""
+    samples = [_tokens(s) for s in samples]
+    if len(samples) < 2:
+        raise ValueError("self-BLEU needs at least 2 samples")
+    scores = [sentence_bleu(s, samples[:i] + samples[i + 1:], max_n) for i, s in enumerate(samples)]
+    return sum(scores) / len(scores)
+
+
+# --------------------------------------------------------------------------- chapter 09: sample-based metrics
+def _check_probs(probs: torch.Tensor) -> torch.Tensor:
+    if not isinstance(probs, torch.Tensor) or probs.dim() != 2 or probs.shape[0] == 0:
+        raise ValueError("probs must be a non-empty (N, C) tensor of class probabilities")
+    p = probs.double()
+    if (p < 0).any() or not torch.allclose(p.sum(1), torch.ones(len(p), dtype=p.dtype), atol=1e-4):
+        raise ValueError("each row of probs must be a probability distribution (non-negative, sums to 1)")
+    return p
+
+
+def inception_score(probs: torch.Tensor) -> float:
+    """IS = exp( E_x KL(p(y|x) ‖ p(y)) ), p(y) = E_x p(y|x) (Salimans et al. 2016), from a classifier's
+    predicted probabilities (N, C) on N samples. It lies in [1, C]: 1 when every sample gets the
+    same prediction, C when predictions are one-hot and the classes are used equally often."""
+    p = _check_probs(probs)
+    marginal = p.mean(0, keepdim=True)  # (1, C)
+    kl = torch.where(p > 0, p * (p / marginal).log(), torch.zeros_like(p)).sum(1)  # (N,)
+    return math.exp(kl.mean().item())
+
+
+def _kth_neighbour_radii(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Distance from each row of x to its k-th nearest other row; (N,)."""
+    d = torch.cdist(x, x)  # (N, N)
+    return d.kthvalue(k + 1, dim=1).values  # +1: the point itself is at distance 0
+
+
+def _check_feature_sets(real, fake, k):
+    k = check_positive_int(k, "k")
+    for name, t in (("real", real), ("fake", fake)):
+        if not isinstance(t, torch.Tensor) or t.dim() != 2:
+            raise ValueError(f"{name} features must be an (N, D) tensor")
+        if not torch.isfinite(t).all():
+            raise ValueError(f"{name} features contain NaN or infinite values")
+    if real.shape[1] != fake.shape[1]:
+        raise ValueError(f"feature dimensions differ: {real.shape[1]} vs {fake.shape[1]}")
+    if min(len(real), len(fake)) <= k:
+        raise ValueError(f"k = {k} nearest neighbours need more than {k} samples in each set")
+    return real.double(), fake.double(), k
+
+
+def precision_recall(real: torch.Tensor, fake: torch.Tensor, k: int = 3) -> tuple[float, float]:
+    """Improved precision and recall (Kynkäänniemi et al. 2019). Each set's manifold is the union of
+    balls around its points with radius = distance to the k-th nearest neighbour in the same set.
+    Precision: share of fake samples inside the real manifold (are the samples realistic?).
+    Recall: share of real samples inside the fake manifold (is the data covered?)."""
+    real, fake, k = _check_feature_sets(real, fake, k)
+    r_real, r_fake = _kth_neighbour_radii(real, k), _kth_neighbour_radii(fake, k)
+    precision = (torch.cdist(fake, real) <= r_real[None, :]).any(1).double().mean().item()
+    recall = (torch.cdist(real, fake) <= r_fake[None, :]).any(1).double().mean().item()
+    return precision, recall
+
+
+def density_coverage(real: torch.Tensor, fake: torch.Tensor, k: int = 5) -> tuple[float, float]:
+    """Density and coverage (Naeem et al. 2020), with balls around the *real* points only
+    (radius = distance to the k-th nearest real neighbour), which makes them robust to outliers:
+    density = (1 / kM) Σ_j #{real balls containing fake_j}  (can exceed 1),
+    coverage = share of real points whose ball contains at least one fake sample."""
+    real, fake, k = _check_feature_sets(real, fake, k)
+    inside = torch.cdist(fake, real) <= _kth_neighbour_radii(real, k)[None, :]  # (M, N)
+    return inside.sum().item() / (k * len(fake)), inside.any(0).double().mean().item()
+
+
+# --------------------------------------------------------------------------- chapter 09: two-sample tests
+def ks_2samp(a: torch.Tensor, b: torch.Tensor) -> tuple[float, float]:
+    """Two-sample Kolmogorov–Smirnov test for *one-dimensional* samples: D = sup_x |F_a(x) − F_b(x)|
+    and its asymptotic p-value Q_KS(λ) = 2 Σ_{j≥1} (−1)^{j−1} exp(−2 j² λ²), λ = (√n_e + 0.12 +
+    0.11/√n_e) D, n_e = n m / (n + m) (Stephens' correction). Returns (D, p)."""
+    a, b = (torch.as_tensor(t, dtype=torch.float64) for t in (a, b))
+    if a.dim() != 1 or b.dim() != 1 or len(a) == 0 or len(b) == 0:
+        raise ValueError("the KS test compares two non-empty 1-D samples (for images, test each coordinate "
+                         "or use a multivariate test such as MMD)")
+    values = torch.cat([a, b]).sort().values
+    cdf_a = torch.searchsorted(a.sort().values, values, right=True).double() / len(a)
+    cdf_b = torch.searchsorted(b.sort().values, values, right=True).double() / len(b)
+    d = (cdf_a - cdf_b).abs().max().item()
+    n_e = len(a) * len(b) / (len(a) + len(b))
+    lam = (math.sqrt(n_e) + 0.12 + 0.11 / math.sqrt(n_e)) * d
+    p = 2 * sum((-1) ** (j - 1) * math.exp(-2 * j * j * lam * lam) for j in range(1, 101))
+    return d, min(max(p, 0.0), 1.0)
+
+
+def mmd_permutation_test(x: torch.Tensor, y: torch.Tensor, bandwidth: float, n_permutations: int = 200,
+                         generator: torch.Generator | None = None) -> tuple[float, float]:
+    """Kernel two-sample test (Gretton et al. 2012): the statistic is ``mmd2(x, y)``; its null
+    distribution is simulated by shuffling the pooled samples between the two groups.
+    Returns (MMD², p) with p = (1 + #{permuted ≥ observed}) / (1 + n_permutations)."""
+    n_permutations = check_positive_int(n_permutations, "n_permutations")
+    if x.dim() != 2 or y.dim() != 2 or x.shape[1] != y.shape[1] or min(len(x), len(y)) < 2:
+        raise ValueError("x and y must be (N, D) and (M, D) with at least 2 samples each")
+    observed = mmd2(x, y, bandwidth)
+    pooled = torch.cat([x, y])
+    exceed = 0
+    for _ in range(n_permutations):
+        perm = torch.randperm(len(pooled), generator=generator)
+        exceed += mmd2(pooled[perm[: len(x)]], pooled[perm[len(x):]], bandwidth) >= observed
+    return observed, (1 + exceed) / (1 + n_permutations)
+
+
+def classifier_two_sample_test(x: torch.Tensor, y: torch.Tensor, k: int | None = None,
+                               generator: torch.Generator | None = None) -> tuple[float, float]:
+    """Classifier two-sample test (Lopez-Paz & Oquab 2017) with a k-nearest-neighbour classifier:
+    label x 0 and y 1, train on a random half, measure accuracy on the other half. Under
+    H0 (same distribution) the accuracy is Binomial(n_test, 1/2) / n_test; the one-sided p-value
+    is the exact binomial tail P(A ≥ observed). Returns (accuracy, p)."""
+    if x.dim() != 2 or y.dim() != 2 or x.shape[1] != y.shape[1] or min(len(x), len(y)) < 4:
+        raise ValueError("x and y must be (N, D) and (M, D) with at least 4 samples each")
+    data = torch.cat([x, y]).double()
+    labels = torch.cat([torch.zeros(len(x)), torch.ones(len(y))])
+    perm = torch.randperm(len(data), generator=generator)
+    train, test = perm[: len(data) // 2], perm[len(data) // 2:]
+    k = k if k is not None else max(1, int(round(math.sqrt(len(train)))))
+    k = check_positive_int(k, "k")
+    nearest = torch.cdist(data[test], data[train]).topk(min(k, len(train)), largest=False).indices  # (n_test, k)
+    votes = labels[train][nearest].mean(1)  # (n_test,)
+    predictions = (votes > 0.5).double() + (votes == 0.5).double() * 0.5  # ties count half
+    accuracy = (1 - (predictions - labels[test]).abs()).mean().item()
+    n = len(test)
+    correct = int(round(accuracy * n))
+    p = sum(math.comb(n, i) for i in range(correct, n + 1)) / 2 ** n
+    return accuracy, p
