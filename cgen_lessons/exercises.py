@@ -12,6 +12,7 @@ A chapter adds its exercises by calling ``register`` in ``cgen_lessons.exercises
 
 from __future__ import annotations
 
+import collections
 import math
 import traceback
 from dataclasses import dataclass
@@ -455,4 +456,60 @@ register(Exercise(
     cases=_ddpm_step_cases,
     hint="the mean removes β_t/√(1 − ᾱ_t) times the predicted noise and divides by √α_t (α_t = 1 − β_t); "
          "the noise scale is the posterior standard deviation √β̃_t, not β_t.",
+))
+# --------------------------------------------------------------------------- chapter 09
+def _modified_precision_reference(hypothesis: list, reference: list, n: int) -> float:
+    """BLEU's modified n-gram precision: Σ_g min(count_hyp(g), count_ref(g)) / Σ_g count_hyp(g)."""
+    grams = lambda seq: collections.Counter(tuple(seq[i: i + n]) for i in range(len(seq) - n + 1))  # noqa: E731
+    hyp, ref = grams(hypothesis), grams(reference)
+    total = sum(hyp.values())
+    return sum(min(c, ref[g]) for g, c in hyp.items()) / total if total else 0.0
+
+
+register(Exercise(
+    name="modified_precision",
+    reference=_modified_precision_reference,
+    cases=lambda: [("no repeats", ("the cat sat on the mat".split(), "the cat is on the mat".split(), 1)),
+                   ("a repeated word (Papineni et al.'s example)", (["the"] * 7, "the cat is on the mat".split(), 1)),
+                   ("bigrams", ("the cat the cat on the mat".split(), "the cat is on the mat".split(), 2))],
+    hint="clip each n-gram's count in the hypothesis by its count in the reference before summing; "
+         "divide by the number of n-grams in the hypothesis.",
+))
+
+
+def _inception_score_reference(probs: torch.Tensor) -> float:
+    """IS = exp( mean over samples of KL(p(y|x) ‖ p(y)) ), with p(y) the mean of the rows."""
+    p = probs.double()
+    marginal = p.mean(0, keepdim=True)
+    return math.exp(torch.where(p > 0, p * (p / marginal).log(), torch.zeros_like(p)).sum(1).mean().item())
+
+
+def _is_cases():
+    g = torch.Generator().manual_seed(11)
+    return [("balanced one-hot predictions", (torch.eye(4).repeat(3, 1),)),
+            ("one class only", (torch.eye(4)[[2, 2, 2]],)),
+            ("random soft predictions", (torch.softmax(3 * torch.randn(50, 10, generator=g), 1),))]
+
+
+register(Exercise(
+    name="inception_score",
+    reference=_inception_score_reference,
+    cases=_is_cases,
+    hint="average the rows to get p(y); KL(p(y|x) ‖ p(y)) per sample; exponentiate the *mean* of the KLs.",
+))
+
+
+def _permutation_p_reference(observed: float, permuted: torch.Tensor) -> float:
+    """p = (1 + #{permuted ≥ observed}) / (1 + number of permutations)."""
+    return (1 + int((permuted >= observed).sum())) / (1 + len(permuted))
+
+
+register(Exercise(
+    name="permutation_p_value",
+    reference=_permutation_p_reference,
+    cases=lambda: [("observed beats every permutation", (5.0, torch.arange(9.0) / 10)),
+                   ("observed in the middle", (0.45, torch.arange(9.0) / 10)),
+                   ("ties count as at least as extreme", (0.5, torch.tensor([0.5, 0.5, 0.1])))],
+    hint="count the permuted statistics at least as large as the observed one, and add 1 to both the "
+         "count and the number of permutations (the observed split is one of the permutations).",
 ))

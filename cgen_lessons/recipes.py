@@ -158,9 +158,19 @@ class DigitScorer:
         return (self.predict(images) == labels.cpu()).float().mean().item()
 
     @torch.no_grad()
+    def probs(self, images: torch.Tensor) -> torch.Tensor:
+        """The classifier's class probabilities p(y | x) for images in [0, 1]; (N, 10)."""
+        return torch.softmax(self.classifier(self._check(images)), dim=1)
+
+    @torch.no_grad()
+    def embed(self, images: torch.Tensor) -> torch.Tensor:
+        """The 64-D penultimate features φ(x) that the Fréchet distance compares; (N, 64)."""
+        return self.features(self._check(images))
+
+    @torch.no_grad()
     def fd(self, images: torch.Tensor) -> float:
         """Fréchet distance between the features of the test digits and of ``images``."""
-        return frechet_distance(self.features(self.digits.x_test), self.features(self._check(images)))
+        return frechet_distance(self.embed(self.digits.x_test), self.embed(images))
 
 
 def train_dcgan(loss: str, x: torch.Tensor, *, steps: int = 1500, seed: int = 0, width: int = 64, z_dim: int = 32,

@@ -158,3 +158,24 @@ def test_controls_have_a_readable_placeholder_and_uncut_labels():
     assert slider.style.description_width == "initial"
     with pytest.raises(ValueError, match="function"):
         viz.controls("not callable")
+
+
+def test_chapter09_checkers_accept_right_and_reject_wrong():
+    import collections
+
+    def clipped(h, r, n):
+        hc = collections.Counter(tuple(h[i:i + n]) for i in range(len(h) - n + 1))
+        rc = collections.Counter(tuple(r[i:i + n]) for i in range(len(r) - n + 1))
+        return sum(min(c, rc[g]) for g, c in hc.items()) / max(1, sum(hc.values()))
+
+    def unclipped(h, r, n):
+        rc = {tuple(r[i:i + n]) for i in range(len(r) - n + 1)}
+        return sum(tuple(h[i:i + n]) in rc for i in range(len(h) - n + 1)) / max(1, len(h) - n + 1)
+
+    assert exercises.check("modified_precision", clipped)
+    assert not exercises.check("modified_precision", unclipped)
+    good_is = lambda p: math.exp(torch.where(p > 0, p * (p / p.mean(0)).log(), torch.zeros_like(p)).sum(1).mean().item())
+    assert exercises.check("inception_score", good_is)
+    assert not exercises.check("inception_score", lambda p: math.exp((p * (p / p.mean(0)).log()).sum(1).mean().item()))
+    assert exercises.check("permutation_p_value", lambda o, p: (1 + int((p >= o).sum())) / (1 + len(p)))
+    assert not exercises.check("permutation_p_value", lambda o, p: float((p > o).float().mean()))

@@ -1,0 +1,608 @@
+# %% [markdown]
+# # 09 · Evaluating generative models
+#
+# *Mirrors the evaluation answer of article C (§9.4), which names visual inspection, "diversity",
+# the Kolmogorov–Smirnov test, the Inception Score and FID without defining any of them. The
+# other articles do not discuss evaluation.*
+#
+# A classifier is judged by its accuracy on held-out labels. A generative model has no labels to
+# be checked against, and "is it good?" splits into separate questions: does the model assign
+# high probability to real data (likelihood)? Are its samples realistic (precision, quality)? Does
+# it produce everything the data contains (recall, coverage, diversity)? Can a statistical test
+# tell its samples from real ones? Each metric answers one of these and is blind to the others.
+# This chapter defines the metrics used in chapters 01–07, checks each implementation against a
+# trusted one, and — the main point — shows each of them failing: a model with a good
+# likelihood and bad samples, a text metric that rewards nonsense, an image score maximised by
+# copying ten images, and a test that cannot see what it was not built to see.
+
+# %%
+import json
+import math
+import time
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import torch
+
+from cgen_lessons import data, recipes, viz
+from cgen_lessons.utils import max_error, seed_everything, show_source
+
+chapter_start = time.perf_counter()
+torch.set_num_threads(2)
+seed_everything(0);
+
+# %% [markdown]
+# ## 1 · Background: what a number can and cannot say
+#
+# Theis, van den Oord & Bethge (2016) showed that the three classic criteria — log-likelihood,
+# sample quality judged by eye, and nearest-neighbour or Parzen-window scores — are largely
+# independent in high dimensions: good performance on one says little about the others. The
+# practical consequence is that a generative model is described by *several* numbers, each
+# with a stated purpose: a likelihood (in comparable units), a measure of sample quality, a
+# measure of coverage, and, for a claim that two distributions are the same, a proper
+# two-sample test. We take them in that order.
+#
+# ## 2 · Likelihood
+#
+# ### 2.1 Units
+#
+# Chapter 01 defined the mean negative log-likelihood (NLL) per token and its exponential, the
+# perplexity. The unit matters whenever two numbers are compared: nats (natural log) or bits
+# ($\text{NLL}_\text{bits} = \text{NLL}_\text{nats} / \ln 2$); per token, per character, per word or,
+# for images, per dimension (a model of $8 \times 8$ digits reports $\text{NLL} / 64$). The *total*
+# log-likelihood of a text does not depend on how it is cut into tokens, so a character model's
+# per-word perplexity follows from its per-character NLL:
+#
+# $$\text{PPL}_\text{word} = \exp\!\Big(\frac{N_\text{chars}}{N_\text{words}}\, \text{NLL}_\text{char}\Big) = \text{PPL}_\text{char}^{\,N_\text{chars} / N_\text{words}}.$$
+#
+# That is how a character model is compared with a word model — never by their raw perplexities.
+# For chapter 01's 9-gram on the test plays:
+
+# %%
+from cgen_lessons.classic import NGramLM
+from cgen_lessons.metrics import stream_nll
+
+tok, train_ids, val_ids, test_ids = recipes.char_lm_splits()
+ngram = NGramLM(tok.vocab_size, **recipes.NGRAM_SETTINGS).fit(train_ids)
+nll_char = stream_nll(ngram, test_ids)  # nats per character
+n_chars, n_words = len(test_ids) - 1, len(tok.decode(test_ids[1:]).split())
+print(f"9-gram on the test plays: {nll_char:.3f} nats/char = {nll_char / math.log(2):.3f} bits/char, "
+      f"perplexity {math.exp(nll_char):.2f} per character")
+print(f"{n_chars:,} characters, {n_words:,} words ({n_chars / n_words:.2f} characters per word, spaces included): "
+      f"perplexity {math.exp(nll_char * n_chars / n_words):.0f} per word")
+
+# %% [markdown]
+# ### 2.2 A good likelihood with bad samples, and the reverse
+#
+# Theis et al.'s argument can be built in a few lines on chapter 06's 8-Gaussians ring, whose
+# true density $p$ we know exactly.
+#
+# - **Good likelihood, bad samples.** Mix the true density with a broad Gaussian:
+#   $q_A = 0.01\, p + 0.99\, \mathcal{N}(0, 2^2 I)$. Since $q_A(x) \ge 0.01\, p(x)$, its log-likelihood is never more
+#   than $\log 100 \approx 4.6$ nats below the truth — a respectable number — yet 99 % of its samples
+#   are noise.
+# - **Good samples, bad likelihood.** Memorise 100 training points and sample by returning them
+#   with a tiny jitter: a kernel density with bandwidth 0.002, ten times narrower than the modes.
+#   Every sample looks perfect, but a *new* point from the same distribution almost never lies
+#   that close to one of the 500, so the test log-likelihood is terrible.
+
+# %%
+from cgen_lessons.gan import mode_coverage
+
+ring_modes, ring_std = data.toy_modes("8gaussians"), 0.02
+g = torch.Generator().manual_seed(0)
+
+
+def log_ring_density(x):
+    """log p(x) of the 8-Gaussians ring: an equal mixture of N(mode, 0.02² I)."""
+    comp = torch.distributions.Normal(ring_modes[None], ring_std).log_prob(x[:, None]).sum(-1)  # (N, 8)
+    return torch.logsumexp(comp, 1) - math.log(len(ring_modes))
+
+
+def log_broad(x):
+    return torch.distributions.Normal(0.0, 2.0).log_prob(x).sum(-1)
+
+
+def log_mixture_a(x):
+    return torch.logsumexp(torch.stack([math.log(0.01) + log_ring_density(x), math.log(0.99) + log_broad(x)]), 0)
+
+
+memory = data.toy_2d("8gaussians", 100, g).double()  # the memoriser's training set
+bandwidth = 0.002
+
+
+def log_memoriser(x):
+    comp = torch.distributions.Normal(memory[None], bandwidth).log_prob(x[:, None]).sum(-1)  # (N, 100)
+    return torch.logsumexp(comp, 1) - math.log(len(memory))
+
+
+test_points = data.toy_2d("8gaussians", 2000, g).double()
+samples_a = torch.where(torch.rand(2500, 1, generator=g) < 0.01, data.toy_2d("8gaussians", 2500, g).double(),
+                        2.0 * torch.randn(2500, 2, generator=g, dtype=torch.float64))
+samples_mem = memory[torch.randint(0, 100, (2500,), generator=g)] + bandwidth * torch.randn(2500, 2, generator=g)
+loglik = {name: f(test_points).mean().item() for name, f in
+          [("true density", log_ring_density), ("q_A: 1 % truth + 99 % noise", log_mixture_a),
+           ("memoriser (100 points)", log_memoriser)]}
+quality = {"true density": mode_coverage(data.toy_2d("8gaussians", 2500, g), ring_modes, ring_std)[1],
+           "q_A: 1 % truth + 99 % noise": mode_coverage(samples_a, ring_modes, ring_std)[1],
+           "memoriser (100 points)": mode_coverage(samples_mem, ring_modes, ring_std)[1]}
+for name in loglik:
+    print(f"{name:<30} test log-likelihood {loglik[name]:9.2f} nats/point   samples within 3σ of a mode {quality[name]:6.1%}")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print("q_A's log-likelihood is within log 100 of the truth:", loglik["true density"] - loglik["q_A: 1 % truth + 99 % noise"] <= math.log(100))
+print("yet fewer than 5 % of its samples are good:", quality["q_A: 1 % truth + 99 % noise"] < 0.05)
+print("the memoriser's samples are better than 95 % good:", quality["memoriser (100 points)"] > 0.95)
+print("yet its test log-likelihood is more than 10 nats below q_A's:",
+      loglik["memoriser (100 points)"] < loglik["q_A: 1 % truth + 99 % noise"] - 10)
+
+# %% [markdown]
+# Ranked by likelihood, the noise model wins; ranked by samples, the memoriser wins; neither
+# ranking is "right". Likelihood is the right criterion for compression and for scoring data
+# (chapter 01's perplexities, chapter 05's anomaly detection); sample quality for generation.
+# A model that is good at both — the true density here — is what we want, and it has to be
+# shown on both.
+#
+# ## 3 · Text: overlap and diversity
+#
+# ### 3.1 BLEU
+#
+# BLEU (Papineni et al. 2002) scores a candidate text against one or more references by n-gram
+# overlap. With $p_n$ the **modified** (clipped) n-gram precision — each n-gram of the candidate
+# counts at most as often as it appears in a reference — pooled over the corpus,
+#
+# $$\text{BLEU} = \text{BP} \cdot \exp\!\Big(\frac14 \sum_{n=1}^{4} \log p_n\Big), \qquad \text{BP} = \min\!\big(1, e^{\,1 - r/c}\big),$$
+#
+# where $c$ is the candidates' total length and $r$ the references' (the closest one per
+# sentence); the brevity penalty BP stops a system from gaming precision with short outputs.
+# The clipping stops "the the the the" from scoring a perfect unigram precision against a
+# reference containing "the". Our implementation equals `sacrebleu`'s corpus BLEU (Post 2018)
+# (`tokenize="none"`) to $10^{-6}$ on 300 test-play lines in the unit tests; sentence-level BLEU
+# uses sacrebleu's default exponential smoothing (Chen & Cherry 2014), since a single sentence
+# often has no matching 4-gram.
+
+# %%
+from cgen_lessons.metrics import corpus_bleu, distinct_n, self_bleu, sentence_bleu
+
+show_source(corpus_bleu)
+
+# %% [markdown]
+# ### 3.2 Where BLEU fails
+#
+# BLEU measures *surface overlap with particular references*, not meaning or quality. Two
+# failures, on a line of *Macbeth*: a faithful paraphrase with no shared word scores zero, and
+# a meaningless scramble of the reference's own words scores well, because its 1- to 3-grams
+# still match.
+
+# %%
+reference = "I have done the deed didst thou not hear a noise"
+candidates = {
+    "paraphrase (same meaning)": "my task is finished did you catch some sound",
+    "reference chunks, reversed": "thou not hear a noise the deed didst I have done",
+    "exact copy": reference,
+}
+bleu_of = {name: sentence_bleu(text, reference) for name, text in candidates.items()}
+for name, text in candidates.items():
+    print(f"{name:<28} BLEU {100 * bleu_of[name]:5.1f}   {text!r}")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print("a paraphrase with the same meaning scores 0:", bleu_of["paraphrase (same meaning)"] == 0.0)
+print("a scramble of the reference's chunks scores above 40:", bleu_of["reference chunks, reversed"] > 0.4)
+
+# %% [markdown]
+# ### 3.3 Diversity: distinct-n and self-BLEU
+#
+# A generator can be fluent and boring. **Distinct-n** (Li et al. 2016, chapter 04) is the share
+# of n-grams that are distinct across a set of samples; **self-BLEU** (Zhu et al. 2018) is the
+# mean BLEU of each sample against all the others as references — high when the samples repeat
+# each other. Both ignore quality: random words are maximally diverse. For the 9-gram, 20
+# samples of 300 characters at several temperatures (chapter 04), and 20 windows of the test plays:
+
+# %%
+from cgen_lessons.decoding import generate
+
+prompt = tok.encode("\n")[None].repeat(20, 1)
+
+
+def words_of(rows):
+    return [tok.decode(r).split() for r in rows]
+
+
+starts = torch.randint(0, len(test_ids) - 300, (20,), generator=torch.Generator().manual_seed(0))
+diversity = {"test plays (20 windows)": words_of([test_ids[s: s + 300] for s in starts.tolist()])}
+for label, kwargs in [("greedy", dict(greedy=True)), ("τ = 0.5", dict(temperature=0.5)), ("τ = 1.0", dict(temperature=1.0))]:
+    out = generate(ngram, prompt, 300, generator=torch.Generator().manual_seed(0), **kwargs)
+    diversity[f"9-gram, {label}"] = words_of(out[:, 1:])
+scores = {name: (distinct_n(w, 2), self_bleu(w)) for name, w in diversity.items()}
+for name, (d2, sb) in scores.items():
+    print(f"{name:<24} distinct-2 {d2:.3f}   self-BLEU {sb:.3f}")
+print("\ngreedy sample:", " ".join(diversity["9-gram, greedy"][0][:25]))
+
+# %%
+# NBVAL_CHECK_OUTPUT
+d2 = {name: v[0] for name, v in scores.items()}
+sb = {name: v[1] for name, v in scores.items()}
+print("greedy decoding is the least diverse on both measures:",
+      min(d2, key=d2.get) == "9-gram, greedy" and max(sb, key=sb.get) == "9-gram, greedy")
+print("sampling at τ = 1 is within 0.1 of the test plays' distinct-2:",
+      abs(d2["9-gram, τ = 1.0"] - d2["test plays (20 windows)"]) < 0.1)
+
+# %% [markdown]
+# All 20 greedy samples start from the same prompt and are identical, hence a self-BLEU of 1;
+# sampling at $\tau = 1$ is about as diverse as Shakespeare by these two measures — which says
+# nothing about whether it makes sense.
+#
+# ## 4 · Images: quality, coverage and their blind spots
+#
+# Chapters 06–07 compared image generators by the **Fréchet distance** (FD) between Gaussians
+# fitted to features of real and generated digits — the FID recipe (Heusel et al. 2017) with a digits classifier in
+# place of the ImageNet Inception network. Three more scores from the literature, all computed
+# in the same 64-dimensional feature space:
+#
+# - **Inception Score** (Salimans et al. 2016), $\text{IS} = \exp\big(\mathbb{E}_x\, \mathrm{KL}(p(y \mid x) \,\|\, p(y))\big)$ with
+#   $p(y) = \mathbb{E}_x\, p(y \mid x)$, from the classifier's predictions on generated samples only. It is high
+#   when each sample is classified confidently and the classes are used equally; it lies in
+#   $[1, 10]$ for ten classes. It never looks at real data.
+# - **Precision and recall** (Kynkäänniemi et al. 2019): approximate each set's support by balls
+#   around its points, of radius the distance to the $k$-th nearest neighbour in the same set.
+#   Precision is the share of generated samples inside the real support (realism); recall the
+#   share of real samples inside the generated support (coverage).
+# - **Density and coverage** (Naeem et al. 2020) use the real balls only, which makes them
+#   robust to outliers: density counts how many real balls each sample falls in (on average
+#   about 1 for a perfect generator), coverage is the share of real balls containing a sample.
+#
+# To see which failure each metric catches, we score *constructed* generators whose faults we
+# know, built from real digits: a perfect one (1,000 other real digits), a **collapsed** one
+# (real digits of classes 0–2 only: realistic, missing modes), a **blurred** one (every class,
+# pixels corrupted by noise of standard deviation 0.4), and a **memoriser** (ten training
+# images — for each class the one the classifier is surest about — each repeated 100 times,
+# like a generator collapsed onto one crisp image per class).
+
+# %%
+from cgen_lessons.metrics import density_coverage, inception_score, precision_recall
+
+digits = data.load_digits()
+scorer = recipes.DigitScorer(digits)
+gen = torch.Generator().manual_seed(1)
+x_train, y_train = digits.x_train, digits.y_train
+perfect = x_train[torch.randperm(len(x_train), generator=gen)[:1000]]
+low_classes = x_train[y_train <= 2]
+collapsed = low_classes[torch.randint(0, len(low_classes), (1000,), generator=gen)]
+blurred = (perfect + 0.4 * torch.randn(perfect.shape, generator=gen)).clamp(0, 1)
+confidence = scorer.probs(x_train)[torch.arange(len(x_train)), y_train]  # p(true class | x) for each training digit
+one_per_class = torch.stack([x_train[y_train == c][confidence[y_train == c].argmax()] for c in range(10)])
+memoriser = one_per_class[torch.arange(1000) % 10]
+constructed = {"perfect (other real digits)": perfect, "collapsed (classes 0–2)": collapsed,
+               "blurred (noise σ = 0.4)": blurred, "memoriser (10 images)": memoriser}
+real_features = scorer.embed(digits.x_test)
+image_scores = {}
+for name, images in constructed.items():
+    fake_features = scorer.embed(images)
+    p, r = precision_recall(real_features, fake_features, k=3)
+    d, c = density_coverage(real_features, fake_features, k=5)
+    image_scores[name] = dict(FD=scorer.fd(images), IS=inception_score(scorer.probs(images)), precision=p, recall=r,
+                              density=d, coverage=c)
+print(f"{'generator':<30}" + "".join(f"{k:>11}" for k in image_scores["perfect (other real digits)"]))
+for name, row in image_scores.items():
+    print(f"{name:<30}" + "".join(f"{v:11.3f}" for v in row.values()))
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(12, 2.4))
+for ax, name in zip(axes, ["collapsed (classes 0–2)", "blurred (noise σ = 0.4)", "memoriser (10 images)"]):
+    viz.image_grid(constructed[name][:20], nrow=10, ax=ax, title=name)
+plt.show()
+
+# %%
+# NBVAL_CHECK_OUTPUT
+s = image_scores
+print("collapse shows in recall and coverage, not precision: precision above 0.8, recall and coverage below 0.5:",
+      s["collapsed (classes 0–2)"]["precision"] > 0.8 and s["collapsed (classes 0–2)"]["recall"] < 0.5
+      and s["collapsed (classes 0–2)"]["coverage"] < 0.5)
+print("blur shows in precision and density (each more than 0.2 below the perfect generator's), not in recall (within 0.05):",
+      s["blurred (noise σ = 0.4)"]["precision"] < s["perfect (other real digits)"]["precision"] - 0.2
+      and s["blurred (noise σ = 0.4)"]["density"] < s["perfect (other real digits)"]["density"] - 0.2
+      and abs(s["blurred (noise σ = 0.4)"]["recall"] - s["perfect (other real digits)"]["recall"]) < 0.05)
+print("the memoriser's Inception Score beats the perfect generator's:",
+      s["memoriser (10 images)"]["IS"] > s["perfect (other real digits)"]["IS"])
+print("the Fréchet distance ranks the perfect generator first:", min(s, key=lambda n: s[n]["FD"]) == "perfect (other real digits)")
+
+# %% [markdown]
+# Each constructed fault is caught by the metric built for it and missed by another: the
+# collapsed generator's samples are realistic (precision stays high) but two thirds of the
+# data is never produced (recall and coverage fall); the blurred generator covers every class
+# but its samples are poor (precision and density fall). The Inception Score *prefers* the
+# memoriser to real data: ten perfectly clear, perfectly balanced images are exactly what it
+# rewards, and since it never sees the training set it cannot notice that nothing new is
+# generated. Of the single numbers, the Fréchet distance is the most informative — it compares
+# with real data and sees both faults — but it cannot say which fault it sees.
+#
+# ### 4.1 The Fréchet distance depends on the sample size
+#
+# FD is estimated from finite samples, and the estimate is biased upwards: the sample
+# covariance of $N$ points is noisy, and the noise adds to the distance. Chong & Forsyth (2020)
+# showed the bias falls like $1/N$, $\text{FD}_N \approx \text{FD}_\infty + b/N$, so FDs computed from different
+# sample sizes cannot be compared, and $\text{FD}_\infty$ can be estimated by a straight-line fit in
+# $1/N$. Real training digits against the test digits, three draws per size:
+
+# %%
+from cgen_lessons.metrics import frechet_distance
+
+sizes = [100, 200, 400, 700, 1000]
+fd_by_n = {}
+for n in sizes:
+    draws = [frechet_distance(real_features, scorer.embed(x_train[torch.randperm(len(x_train), generator=gen)[:n]]))
+             for _ in range(3)]
+    fd_by_n[n] = sum(draws) / 3
+inv_n = torch.tensor([1 / n for n in sizes], dtype=torch.float64)
+fds = torch.tensor([fd_by_n[n] for n in sizes], dtype=torch.float64)
+design = torch.stack([torch.ones_like(inv_n), inv_n], 1)
+fd_inf, slope = torch.linalg.lstsq(design, fds[:, None]).solution.flatten()  # FD_N ≈ FD_∞ + b / N
+fit = design @ torch.stack([fd_inf, slope])
+r2 = 1 - ((fds - fit) ** 2).sum() / ((fds - fds.mean()) ** 2).sum()
+fig, ax = plt.subplots(figsize=(4.5, 3))
+ax.plot(inv_n, fds, "o", label="measured (mean of 3 draws)")
+ax.plot([0, inv_n.max()], [fd_inf, fd_inf + slope * inv_n.max()], "--", label=f"fit: FD∞ = {fd_inf:.2f}")
+ax.set_xlabel("1 / N")
+ax.set_ylabel("Fréchet distance")
+ax.set_title("real digits vs real digits: FD shrinks with N")
+ax.legend(fontsize=8)
+plt.show()
+print("FD by sample size:", {n: round(v, 2) for n, v in fd_by_n.items()}, f"| extrapolated FD∞ = {fd_inf:.2f}, R² = {r2:.3f}")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print("the same real data scores a Fréchet distance more than 2× larger with 100 samples than with 1,000:",
+      fd_by_n[100] > 2 * fd_by_n[1000])
+print("FD is linear in 1/N (R² of the straight-line fit above 0.95):", r2.item() > 0.95)
+
+# %% [markdown]
+# ## 5 · Two-sample tests
+#
+# "Are the samples distributed like the data?" is a statistical question with a classical
+# answer: a **two-sample test** of $H_0: p = q$. Article C §9.4 proposes the Kolmogorov–Smirnov
+# test. The KS statistic $D = \sup_x |F_p(x) - F_q(x)|$ compares two *one-dimensional* cumulative
+# distribution functions; it has no definition for images or any other vectors (there is no
+# single ordering of $\mathbb{R}^d$). The best one can do with it is to test each coordinate
+# separately (with a multiple-testing correction), which sees only the marginal distributions.
+# Two multivariate tests that see the whole joint distribution:
+#
+# - the **kernel MMD test** (Gretton et al. 2012): the MMD² of chapter 07 as the statistic, with
+#   its null distribution simulated by permutations — shuffle the pooled samples between the
+#   two groups many times and see how often the shuffled MMD² is as large as the observed one;
+# - the **classifier two-sample test** (Lopez-Paz & Oquab 2017): train a classifier to tell the
+#   samples apart on half the data; under $H_0$ its held-out accuracy is Binomial$(n, \tfrac12)/n$.
+#
+# Our KS statistic equals `scipy.stats.ks_2samp`'s to $10^{-12}$ (unit tests). A case where KS is
+# blind by construction: points on the diagonal, $(u, u)$, against independent pairs
+# $(u_1, u_2)$, all uniform on $[0, 1]$. Both coordinates have exactly the same marginal
+# distribution in the two sets; only the dependence differs.
+
+# %%
+from cgen_lessons.metrics import classifier_two_sample_test, ks_2samp, mmd_permutation_test
+
+g2 = torch.Generator().manual_seed(2)
+u = torch.rand(300, 1, generator=g2)
+diagonal, independent = torch.cat([u, u], 1), torch.rand(300, 2, generator=g2)
+ks_p = [ks_2samp(diagonal[:, j], independent[:, j])[1] for j in range(2)]
+mmd_value, mmd_p = mmd_permutation_test(diagonal, independent, bandwidth=0.1, n_permutations=199, generator=g2)
+c2st_acc, c2st_p = classifier_two_sample_test(diagonal, independent, generator=g2)
+print(f"per-coordinate KS p-values: {ks_p[0]:.3f}, {ks_p[1]:.3f} (Bonferroni: reject if either < 0.025)")
+print(f"MMD² = {mmd_value:.4f}, permutation p = {mmd_p:.3f};  classifier accuracy {c2st_acc:.3f}, p = {c2st_p:.1e}")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print("KS on each coordinate does not reject (both p > 0.025):", min(ks_p) > 0.025)
+print("the MMD permutation test rejects at 0.01:", mmd_p < 0.01)
+print("the classifier test rejects at 0.01:", c2st_p < 0.01)
+
+# %% [markdown]
+# **Power.** A test that rejects only with thousands of samples is of little use. The
+# *power* of a test is the probability that it rejects a false $H_0$; we estimate it by running
+# each test 20 times at several sample sizes on a subtle difference: the 8-Gaussians ring
+# against the same ring with modes twice as wide ($\sigma = 0.04$ instead of $0.02$), at level 0.05.
+# KS is applied to both coordinates with the Bonferroni correction; the MMD kernel has
+# bandwidth 0.03, the scale of the difference.
+
+# %%
+def ring(n, std, generator):
+    centres = ring_modes[torch.randint(0, len(ring_modes), (n,), generator=generator)]
+    return centres + std * torch.randn(n, 2, generator=generator)
+
+
+g3 = torch.Generator().manual_seed(3)
+sample_sizes, repeats = [25, 50, 100, 200], 20
+power = {"KS per coordinate (Bonferroni)": [], "MMD permutation": [], "classifier (k-NN)": []}
+for n in sample_sizes:
+    hits = {name: 0 for name in power}
+    for _ in range(repeats):
+        a, b = ring(n, 0.02, g3), ring(n, 0.04, g3)
+        hits["KS per coordinate (Bonferroni)"] += min(ks_2samp(a[:, j], b[:, j])[1] for j in range(2)) < 0.025
+        hits["MMD permutation"] += mmd_permutation_test(a, b, bandwidth=0.03, n_permutations=99, generator=g3)[1] < 0.05
+        hits["classifier (k-NN)"] += classifier_two_sample_test(a, b, generator=g3)[1] < 0.05
+    for name in power:
+        power[name].append(hits[name] / repeats)
+fig, ax = plt.subplots(figsize=(5, 3.2))
+for name, values in power.items():
+    ax.plot(sample_sizes, values, "o-", label=name)
+ax.set_xscale("log")
+ax.set_xticks(sample_sizes, [str(n) for n in sample_sizes])
+ax.minorticks_off()
+ax.set_xlabel("samples per set")
+ax.set_ylabel("rejection rate at level 0.05")
+ax.set_title("power: ring σ = 0.02 vs σ = 0.04")
+ax.legend(fontsize=8)
+plt.show()
+for name, values in power.items():
+    print(f"{name:<32}" + "  ".join(f"n = {n}: {v:.2f}" for n, v in zip(sample_sizes, values)))
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print("with 200 samples per set the MMD test detects the difference at least 90 % of the time:",
+      power["MMD permutation"][-1] >= 0.9)
+print("the MMD test is at least as powerful as per-coordinate KS at every sample size:",
+      all(m >= k for m, k in zip(power["MMD permutation"], power["KS per coordinate (Bonferroni)"])))
+
+# %% [markdown]
+# The kernel test, whose bandwidth matches the scale of the difference, finds it with the
+# fewest samples; the classifier test needs more, because half of the data goes into training
+# its classifier; per-coordinate KS wastes the two-dimensional structure (a sample can be far
+# from every mode while each of its coordinates looks ordinary). A test's verdict is always
+# relative to a sample size: "no significant difference" with 25 samples is no evidence that
+# the distributions are the same.
+#
+# ## 6 · One table for the course
+#
+# `benchmarks/eval_table.py` trains every generator of chapters 05–07 with its chapter's recipe
+# and scores 1,000 samples of each against the 360 test digits, and the language models of
+# chapters 01–03 on the test plays (perplexity) and on 20 samples of 300 characters (distinct-2
+# and self-BLEU over words). Its saved results:
+
+# %%
+table = json.loads((Path("..") / "benchmarks" / "results" / "eval_table.json").read_text())
+columns = ["fd", "inception_score", "precision", "recall", "density", "coverage"]
+print(f"{'image generator':<44}" + "".join(f"{c:>11}" for c in ["FD", "IS", "precision", "recall", "density", "coverage"]))
+for name, row in table["images"].items():
+    print(f"{name:<44}" + "".join(f"{row[c]:11.3f}" for c in columns))
+print(f"\n{'text generator':<26}{'perplexity/char':>17}{'distinct-2':>12}{'self-BLEU':>11}")
+for name, row in table["text"].items():
+    ppl = "—" if row["perplexity"] is None else f"{row['perplexity']:.2f}"
+    print(f"{name:<26}{ppl:>17}{row['distinct_2']:12.3f}{row['self_bleu']:11.3f}")
+print("\nsettings:", table["settings"])
+
+# %% [markdown]
+# Read across the columns, the table tells more than any one of them. The diffusion model
+# (sampled without a label, 1,500 training steps) has the lowest Fréchet distance (4.8) and the
+# best balance of precision (0.77) and recall (0.88). The VAE's decoder means are realistic in
+# feature space (precision 0.90) but cover less than half of the test digits (recall 0.45):
+# averages sit near the typical digits and miss the variety. The **truncation trick** — sampling
+# the VAE's latent at half its scale — raises precision a little (0.93) and collapses recall
+# (0.15), the trade-off precision/recall was designed to expose. The least-squares GAN covers
+# the data (recall 0.88) with noisier samples (precision 0.61); the non-saturating GAN is worse
+# on both (FD 29.2). The Inception Score ranks the VAE (7.8) above the diffusion model (6.8),
+# against every metric that compares with real data — §4's warning in practice.
+#
+# For text, the perplexities of the chapters' short-run models (9-gram 4.70, GRU 6.02, GPT 6.43
+# per character; chapters 02–03 show that longer training changes the neural models' ranks)
+# are the informative numbers. The diversity measures cannot separate any of the three from
+# Shakespeare: at temperature 1 their samples are at least as diverse as the test plays
+# (distinct-2 0.97–1.00 against 0.96, self-BLEU 0.017–0.029 against 0.034), although they read
+# nothing like him.
+
+# %% [markdown]
+# ## 7 · Human evaluation, briefly
+#
+# Automatic metrics measure what their features and references can see; people judge fluency,
+# coherence, faithfulness and usefulness, which no metric above captures. A small study that
+# is worth running has: a clear question ("which of two continuations is more plausible?"
+# works better than a 1–5 "quality" score), **blind and randomised** presentation (raters do
+# not know which system produced what, and the order of systems is shuffled per item), the
+# *real* data as one of the systems (so raters' ability to tell is measured), several raters
+# per item with their agreement reported (e.g. Krippendorff's α), enough items for a confidence
+# interval, and a pre-registered analysis. Its cost is why automatic metrics are used at all;
+# its results are why each metric above must be read as one partial view.
+#
+# ## 8 · Corrections to the source articles
+#
+# **Article C §9.4 — "statistical indicators such as the Kolmogorov–Smirnov test".** *Why it is
+# wrong:* the KS test compares two one-dimensional distributions (§5). Generated images, text
+# or any multivariate data have no single cumulative distribution function to compare; applied
+# per coordinate it sees only the marginals and is blind to a difference in their dependence
+# (the diagonal example above: KS p-values 0.89 and 0.24, while the MMD and classifier tests
+# reject with p = 0.005 and $4 \cdot 10^{-30}$). *Correct version:* a multivariate two-sample test — the kernel MMD test with
+# permutations or a classifier two-sample test — with its sample size and power stated.
+#
+# **Article C §9.4 — IS and FID as measures of "the quality of generated data".** C names both
+# without a definition. *What it leaves out:* the Inception Score never compares with real data
+# and is maximised by a generator that repeats one clear image per class (§4: the memoriser
+# beats real digits); FID compares feature statistics with real data, sees both poor samples
+# and missing modes but cannot tell them apart, and depends on the sample size (§4.1). Neither
+# is a quality score alone; precision/recall or density/coverage separate the two failure kinds.
+#
+# **Article C §9.4 — "diversity evaluation: how many different kinds of samples the model can
+# generate".** A fair aim, but stated with no measure. Diversity for text is measured by
+# distinct-n and self-BLEU (§3.3), for images by recall and coverage (§4) — and a diverse
+# generator can still be useless (random words are maximally diverse).
+#
+# ## 9 · Exercises
+
+# %% [markdown]
+# **Exercise 1 — modified n-gram precision.** Given a hypothesis and a reference (lists of
+# words) and $n$, return BLEU's clipped n-gram precision. This attempt does not clip.
+
+# %%
+from cgen_lessons.exercises import check
+
+
+def my_modified_precision(hypothesis, reference, n):
+    ref_grams = {tuple(reference[i: i + n]) for i in range(len(reference) - n + 1)}
+    hyp_grams = [tuple(hypothesis[i: i + n]) for i in range(len(hypothesis) - n + 1)]
+    return sum(g in ref_grams for g in hyp_grams) / max(1, len(hyp_grams))
+
+
+check("modified_precision", my_modified_precision)
+
+# %% [markdown]
+# **Exercise 2 — the Inception Score.** Given class probabilities $p(y \mid x)$ of shape (N, C),
+# return IS. This attempt exponentiates each sample's KL before averaging.
+
+# %%
+def my_inception_score(probs):
+    marginal = probs.mean(0, keepdim=True)
+    kl = (probs * (probs.clamp_min(1e-12) / marginal).log()).sum(1)
+    return kl.exp().mean().item()
+
+
+check("inception_score", my_inception_score)
+
+# %% [markdown]
+# **Exercise 3 — a permutation p-value.** Given the observed statistic and a tensor of
+# statistics of permuted samples, return the permutation p-value. This attempt forgets that
+# the observed split is itself one of the possible permutations, and so can return $p = 0$.
+
+# %%
+def my_permutation_p_value(observed, permuted):
+    return float((permuted >= observed).float().mean())
+
+
+check("permutation_p_value", my_permutation_p_value)
+
+# %% [markdown]
+# **Exercise 4 (open).** Apply the two-sample tests of §5 to chapter 07's diffusion samples and
+# the test digits in the classifier's feature space. How many samples does the MMD test need to
+# tell them apart — and what does a "significant" difference mean for a model whose samples
+# look right?
+#
+# ## 10 · Summary
+#
+# - Likelihood and sample quality can disagree completely: a 99 %-noise model is within
+#   $\log 100$ nats of the truth, a memoriser has perfect samples and a terrible test likelihood.
+# - BLEU equals sacrebleu's and measures overlap with references, not meaning: a paraphrase
+#   scores 0, a scramble of the reference scores high. Distinct-n and self-BLEU measure
+#   diversity and nothing else.
+# - On the digits, precision and density catch poor samples, recall and coverage catch missing
+#   modes; the Inception Score prefers a ten-image memoriser to real data; the Fréchet distance
+#   sees both faults, cannot tell them apart, and shrinks like $1/N$ with the sample size.
+# - The KS test is one-dimensional; the kernel MMD test with permutations and the classifier
+#   test are multivariate, and every test's verdict depends on its sample size.
+
+# %%
+print(f"chapter run time: {time.perf_counter() - chapter_start:.0f} s")
+
+# %% [markdown]
+# **References**
+#
+# - Chen, B., Cherry, C. (2014). A systematic comparison of smoothing techniques for sentence-level BLEU. *WMT*.
+# - Chong, M. J., Forsyth, D. (2020). Effectively unbiased FID and Inception Score and where to find them. *CVPR*.
+# - Gretton, A., Borgwardt, K. M., Rasch, M. J., Schölkopf, B., Smola, A. (2012). A kernel two-sample test. *JMLR* 13.
+# - Heusel, M., Ramsauer, H., Unterthiner, T., Nessler, B., Hochreiter, S. (2017). GANs trained by a two time-scale update rule converge to a local Nash equilibrium. *NeurIPS*.
+# - Kynkäänniemi, T., Karras, T., Laine, S., Lehtinen, J., Aila, T. (2019). Improved precision and recall metric for assessing generative models. *NeurIPS*.
+# - Li, J., Galley, M., Brockett, C., Gao, J., Dolan, B. (2016). A diversity-promoting objective function for neural conversation models. *NAACL*.
+# - Lopez-Paz, D., Oquab, M. (2017). Revisiting classifier two-sample tests. *ICLR*.
+# - Naeem, M. F., Oh, S. J., Uh, Y., Choi, Y., Yoo, J. (2020). Reliable fidelity and diversity metrics for generative models. *ICML*.
+# - Papineni, K., Roukos, S., Ward, T., Zhu, W.-J. (2002). BLEU: a method for automatic evaluation of machine translation. *ACL*.
+# - Post, M. (2018). A call for clarity in reporting BLEU scores. *WMT*.
+# - Salimans, T., Goodfellow, I., Zaremba, W., Cheung, V., Radford, A., Chen, X. (2016). Improved techniques for training GANs. *NeurIPS*.
+# - Theis, L., van den Oord, A., Bethge, M. (2016). A note on the evaluation of generative models. *ICLR*.
+# - Zhu, Y., Lu, S., Zheng, L., Guo, J., Zhang, W., Wang, J., Yu, Y. (2018). Texygen: a benchmarking platform for text generation models. *SIGIR*.
