@@ -3,7 +3,7 @@
 
 Images (8×8 digits, 1,000 samples per generator, seed 0, features of recipes.DigitScorer):
 Fréchet distance to the test digits, Inception Score, precision/recall (k = 3), density/coverage
-(k = 5), all against the 360 test digits. Text (Shakespeare test plays): test perplexity per
+(k = 5) and MMD² (Gaussian kernel, median-distance bandwidth), all against the 360 test digits. Text (Shakespeare test plays): test perplexity per
 character, and distinct-2 and self-BLEU over words of 20 samples of 300 characters (temperature 1,
 seed 0), next to the same statistics for 20 windows of the test plays.
 
@@ -22,7 +22,7 @@ import torch
 from cgen_lessons import data, recipes
 from cgen_lessons.classic import NGramLM
 from cgen_lessons.decoding import sample
-from cgen_lessons.metrics import (density_coverage, distinct_n, inception_score, precision_recall, self_bleu,
+from cgen_lessons.metrics import (density_coverage, distinct_n, inception_score, mmd2, precision_recall, self_bleu,
                                   stream_nll)
 
 
@@ -46,13 +46,15 @@ def image_rows(scorer, digits):
     generators["diffusion, DDPM 200 steps (ch. 07 recipe, no label)"] = ((diff.sample(1000, (1, 8, 8), generator=g(), clip_x0=1.0)
                                                                  + 1) / 2).clamp(0, 1)
     real = scorer.embed(digits.x_test)
+    bandwidth = torch.pdist(real).median().item()  # the median heuristic for the Gaussian kernel
     rows = {}
     for name, images in generators.items():
         fake = scorer.embed(images)
         precision, recall = precision_recall(real, fake, k=3)
         density, coverage = density_coverage(real, fake, k=5)
         rows[name] = dict(fd=scorer.fd(images), inception_score=inception_score(scorer.probs(images)),
-                          precision=precision, recall=recall, density=density, coverage=coverage, n=len(images))
+                          precision=precision, recall=recall, density=density, coverage=coverage,
+                          mmd2=mmd2(real, fake, bandwidth), n=len(images))
         print(name, rows[name], flush=True)
     return rows
 
