@@ -337,9 +337,20 @@ def ks_2samp(a: torch.Tensor, b: torch.Tensor) -> tuple[float, float]:
     cdf_b = torch.searchsorted(b.sort().values, values, right=True).double() / len(b)
     d = (cdf_a - cdf_b).abs().max().item()
     n_e = len(a) * len(b) / (len(a) + len(b))
-    lam = (math.sqrt(n_e) + 0.12 + 0.11 / math.sqrt(n_e)) * d
-    p = 2 * sum((-1) ** (j - 1) * math.exp(-2 * j * j * lam * lam) for j in range(1, 101))
-    return d, min(max(p, 0.0), 1.0)
+    return d, _kolmogorov_sf((math.sqrt(n_e) + 0.12 + 0.11 / math.sqrt(n_e)) * d)
+
+
+def _kolmogorov_sf(lam: float) -> float:
+    """P(K > λ) for the Kolmogorov distribution. The alternating series 2 Σ (−1)^{j−1} e^{−2j²λ²}
+    converges fast for large λ but not at all as λ → 0 (it would give 0 instead of 1 for D = 0),
+    so small λ use the equivalent series 1 − (√(2π)/λ) Σ_{j≥1} exp(−(2j−1)² π² / (8λ²))."""
+    if lam <= 0:
+        return 1.0
+    if lam < 1.18:
+        y = math.exp(-math.pi ** 2 / (8 * lam * lam))
+        return min(1.0, max(0.0, 1.0 - math.sqrt(2 * math.pi) / lam * sum(y ** ((2 * j - 1) ** 2) for j in range(1, 6))))
+    x = math.exp(-2 * lam * lam)
+    return min(1.0, max(0.0, 2 * sum((-1) ** (j - 1) * x ** (j * j) for j in range(1, 6))))
 
 
 def mmd_permutation_test(x: torch.Tensor, y: torch.Tensor, bandwidth: float, n_permutations: int = 200,

@@ -70,6 +70,13 @@ def test_ks_equals_scipy():
         ref = scipy.stats.ks_2samp(a.numpy(), b.numpy(), method="asymp")
         assert d == pytest.approx(ref.statistic, abs=1e-12)
         assert p == pytest.approx(ref.pvalue, abs=5e-3)
+    zeros = torch.zeros(40, dtype=torch.float64)
+    assert ks_2samp(zeros, zeros[:30]) == (0.0, 1.0)  # identical samples (a dead ReLU feature): p = 1, not 0
+    for shift in (0.0, 0.05, 0.1, 0.3, 0.6):  # small and large λ, both branches of the Kolmogorov tail
+        a = torch.randn(300, generator=g, dtype=torch.float64)
+        b = torch.randn(300, generator=g, dtype=torch.float64) + shift
+        assert ks_2samp(a, b)[1] == pytest.approx(scipy.stats.ks_2samp(a.numpy(), b.numpy(), method="asymp").pvalue,
+                                                  abs=0.01)  # two asymptotic formulas
     with pytest.raises(ValueError, match="1-D"):
         ks_2samp(torch.randn(10, 2), torch.randn(10, 2))
 
