@@ -8,6 +8,9 @@ least 20 high-quality samples are nearest to it (gan.mode_coverage); per-mode co
     python benchmarks/gan_modes.py --steps 5000 --seeds 0,1,2 --datasets 8gaussians --out benchmarks/results/gan_modes_8gaussians.json
     python benchmarks/gan_modes.py --steps 5000 --seeds 0,1,2 --datasets 25gaussians --out benchmarks/results/gan_modes_25gaussians.json
     python benchmarks/gan_modes.py --methods "spectral norm (SN-GAN D)" --datasets 8gaussians --append --out ...
+    python benchmarks/gan_modes.py --steps 20000 --seeds 0,1,2,3,4 --datasets 8gaussians \
+        --methods "vanilla (non-saturating),PacGAN (pack 4),spectral norm (SN-GAN D)" \
+        --out benchmarks/results/gan_modes_8gaussians_20k.json     # (and 25gaussians): ≈ 30 min on one core
 """
 
 import argparse
