@@ -417,31 +417,40 @@ def ring(n, std, generator):
     return centres + std * torch.randn(n, 2, generator=generator)
 
 
+def estimate_power(draw_pair, sizes, bandwidth, generator, title, repeats=20):
+    """Rejection rates at level 0.05 of the three tests over `repeats` pairs of samples from
+    draw_pair(n) -> (a, b), for each n in `sizes`; plotted and printed. KS runs on every
+    coordinate with the Bonferroni correction (level 0.05 / d each)."""
+    rates = {"KS per coordinate (Bonferroni)": [], "MMD permutation": [], "classifier (k-NN)": []}
+    for n in sizes:
+        hits = {name: 0 for name in rates}
+        for _ in range(repeats):
+            a, b = draw_pair(n)
+            d = a.shape[1]
+            hits["KS per coordinate (Bonferroni)"] += min(ks_2samp(a[:, j], b[:, j])[1] for j in range(d)) < 0.05 / d
+            hits["MMD permutation"] += mmd_permutation_test(a, b, bandwidth, n_permutations=99, generator=generator)[1] < 0.05
+            hits["classifier (k-NN)"] += classifier_two_sample_test(a, b, generator=generator)[1] < 0.05
+        for name in rates:
+            rates[name].append(hits[name] / repeats)
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    for name, values in rates.items():
+        ax.plot(sizes, values, "o-", label=name)
+    ax.set_xscale("log")
+    ax.set_xticks(sizes, [str(n) for n in sizes])
+    ax.minorticks_off()
+    ax.set_xlabel("samples per set")
+    ax.set_ylabel("rejection rate at level 0.05")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    plt.show()
+    for name, values in rates.items():
+        print(f"{name:<32}" + "  ".join(f"n = {n}: {v:.2f}" for n, v in zip(sizes, values)))
+    return rates
+
+
 g3 = torch.Generator().manual_seed(3)
-sample_sizes, repeats = [25, 50, 100, 200], 20
-power = {"KS per coordinate (Bonferroni)": [], "MMD permutation": [], "classifier (k-NN)": []}
-for n in sample_sizes:
-    hits = {name: 0 for name in power}
-    for _ in range(repeats):
-        a, b = ring(n, 0.02, g3), ring(n, 0.04, g3)
-        hits["KS per coordinate (Bonferroni)"] += min(ks_2samp(a[:, j], b[:, j])[1] for j in range(2)) < 0.025
-        hits["MMD permutation"] += mmd_permutation_test(a, b, bandwidth=0.03, n_permutations=99, generator=g3)[1] < 0.05
-        hits["classifier (k-NN)"] += classifier_two_sample_test(a, b, generator=g3)[1] < 0.05
-    for name in power:
-        power[name].append(hits[name] / repeats)
-fig, ax = plt.subplots(figsize=(5, 3.2))
-for name, values in power.items():
-    ax.plot(sample_sizes, values, "o-", label=name)
-ax.set_xscale("log")
-ax.set_xticks(sample_sizes, [str(n) for n in sample_sizes])
-ax.minorticks_off()
-ax.set_xlabel("samples per set")
-ax.set_ylabel("rejection rate at level 0.05")
-ax.set_title("power: ring σ = 0.02 vs σ = 0.04")
-ax.legend(fontsize=8)
-plt.show()
-for name, values in power.items():
-    print(f"{name:<32}" + "  ".join(f"n = {n}: {v:.2f}" for n, v in zip(sample_sizes, values)))
+power = estimate_power(lambda n: (ring(n, 0.02, g3), ring(n, 0.04, g3)), [25, 50, 100, 200], 0.03, g3,
+                       "power: ring σ = 0.02 vs σ = 0.04")
 
 # %% [markdown]
 # The same on the digits, in the classifier's 64-dimensional feature space: half of the test
@@ -453,34 +462,18 @@ for name, values in power.items():
 
 # %%
 test_digits = digits.x_test
-digit_bandwidth = torch.pdist(real_features).median().item()
 g4 = torch.Generator().manual_seed(4)
-digit_sizes = [25, 50, 100, 180]
-digit_power = {name: [] for name in power}
-for n in digit_sizes:
-    hits = {name: 0 for name in power}
-    for _ in range(repeats):
-        order = torch.randperm(len(test_digits), generator=g4)
-        a = scorer.embed(test_digits[order[:n]])
-        b = scorer.embed((test_digits[order[180: 180 + n]] + 0.3 * torch.randn(n, 1, 8, 8, generator=g4)).clamp(0, 1))
-        hits["KS per coordinate (Bonferroni)"] += min(ks_2samp(a[:, j], b[:, j])[1] for j in range(64)) < 0.05 / 64
-        hits["MMD permutation"] += mmd_permutation_test(a, b, digit_bandwidth, n_permutations=99, generator=g4)[1] < 0.05
-        hits["classifier (k-NN)"] += classifier_two_sample_test(a, b, generator=g4)[1] < 0.05
-    for name in power:
-        digit_power[name].append(hits[name] / repeats)
-fig, ax = plt.subplots(figsize=(5, 3.2))
-for name, values in digit_power.items():
-    ax.plot(digit_sizes, values, "o-", label=name)
-ax.set_xscale("log")
-ax.set_xticks(digit_sizes, [str(n) for n in digit_sizes])
-ax.minorticks_off()
-ax.set_xlabel("samples per set")
-ax.set_ylabel("rejection rate at level 0.05")
-ax.set_title("power: test digits vs test digits + noise 0.3")
-ax.legend(fontsize=8)
-plt.show()
-for name, values in digit_power.items():
-    print(f"{name:<32}" + "  ".join(f"n = {n}: {v:.2f}" for n, v in zip(digit_sizes, values)))
+
+
+def digit_halves(n):
+    """n test digits against n *other* test digits with pixel noise 0.3, in feature space."""
+    order = torch.randperm(len(test_digits), generator=g4)
+    noisy = (test_digits[order[180: 180 + n]] + 0.3 * torch.randn(n, 1, 8, 8, generator=g4)).clamp(0, 1)
+    return scorer.embed(test_digits[order[:n]]), scorer.embed(noisy)
+
+
+digit_power = estimate_power(digit_halves, [25, 50, 100, 180], torch.pdist(real_features).median().item(), g4,
+                             "power: test digits vs test digits + noise 0.3")
 
 # %%
 # NBVAL_CHECK_OUTPUT
