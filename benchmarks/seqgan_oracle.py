@@ -21,7 +21,7 @@ import torch
 
 from cgen_lessons.rnn import RecurrentLM
 from cgen_lessons.textgan import (SeqDiscriminator, TextGAN, make_gumbel_gan_step, make_oracle, make_seqgan_step,
-                                  sample_sequences, sequence_nll, _d_update)
+                                  pretrain_discriminator, sample_sequences, sequence_nll)
 from cgen_lessons.train import fit
 
 SETUP = dict(vocab=32, length=20, hidden=32, n_train=10_000, n_test=2_000, batch=64, pretrain_steps=1500,
@@ -79,12 +79,9 @@ def run(method, G0, s, oracle, train, test, seed):
     else:
         model = TextGAN(G, SeqDiscriminator(s["vocab"]))
         opts = {"G": torch.optim.Adam(G.parameters(), s["adv_lr"]), "D": torch.optim.Adam(model.D.parameters(), s["d_lr"])}
-        g = torch.Generator().manual_seed(seed)
-        for _ in range(s["d_pretrain_steps"]):  # the discriminator first learns to tell G's samples from data
-            real = train[torch.randint(len(train), (s["batch"],), generator=g)]
-            fake = sample_sequences(G, s["batch"], s["length"], generator=g)
-            _d_update(model, real if method == "SeqGAN" else torch.nn.functional.one_hot(real, s["vocab"]).float(),
-                      fake if method == "SeqGAN" else torch.nn.functional.one_hot(fake, s["vocab"]).float(), opts["D"])
+        # the discriminator first learns to tell G's samples from data
+        pretrain_discriminator(model, opts["D"], batches(train, s["batch"]), s["d_pretrain_steps"], s["length"],
+                               generator=torch.Generator().manual_seed(seed), one_hot=method != "SeqGAN")
         step = (make_seqgan_step(s["length"], s["n_rollouts"]) if method == "SeqGAN"
                 else make_gumbel_gan_step(s["length"], s["gumbel_tau"]))
         h = fit(model, opts, batches(train, s["batch"]), steps=s["adv_steps"], step_fn=step, eval_fn=eval_fn,

@@ -32,7 +32,7 @@ from .utils import check_positive_int, check_token_ids
 
 __all__ = ["gumbel_noise", "gumbel_max_sample", "gumbel_softmax", "exact_gradient", "reinforce_gradients",
            "gumbel_gradients", "make_oracle", "sample_sequences", "sequence_nll", "SeqDiscriminator",
-           "rollout_rewards", "make_seqgan_step", "soft_sample", "make_gumbel_gan_step", "TextGAN"]
+           "rollout_rewards", "pretrain_discriminator", "make_seqgan_step", "soft_sample", "make_gumbel_gan_step", "TextGAN"]
 
 
 def _check_tau(tau) -> float:
@@ -211,6 +211,22 @@ def _d_update(model: TextGAN, real: torch.Tensor, fake: torch.Tensor, opt) -> fl
     loss.backward()
     opt.step()
     return loss.item()
+
+
+def pretrain_discriminator(model: TextGAN, optimizer, real_batch_fn, steps: int, length: int, start_id: int = 0,
+                           generator: torch.Generator | None = None, one_hot: bool = False) -> list[float]:
+    """Train D alone with ``optimizer`` on real sequences (``real_batch_fn(generator)``) vs G's samples, as
+    SeqGAN does before the adversarial phase; ``one_hot`` feeds both as one-hot rows (for a Gumbel GAN's D).
+    Returns the losses."""
+    steps, length = check_positive_int(steps, "steps"), check_positive_int(length, "length")
+    losses = []
+    for _ in range(steps):
+        real = real_batch_fn(generator)  # (B, T)
+        fake = sample_sequences(model.G, real.shape[0], length, start_id, generator=generator)  # (B, T)
+        if one_hot:
+            real, fake = F.one_hot(real, model.G.vocab_size).float(), F.one_hot(fake, model.G.vocab_size).float()
+        losses.append(_d_update(model, real, fake, optimizer))
+    return losses
 
 
 def make_seqgan_step(length: int, n_rollouts: int = 8, d_steps: int = 1, start_id: int = 0):

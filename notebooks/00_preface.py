@@ -55,12 +55,13 @@
 # | 05 | Variational autoencoders | ELBO and its gap, reparameterization, Gaussian KL, β-VAE, conditional VAE | A, B, C, D §3.1, E §2.1 |
 # | 06 | Generative adversarial networks | optimal discriminator, JS divergence, non-saturating loss, mode collapse, WGAN-GP | A, B, C, D §3.2 |
 # | 07 | Diffusion models | forward process in closed form, posterior, ε-prediction from the ELBO, DDPM and DDIM sampling, guidance, inpainting | D §3.4, C §7.3 |
+# | 08 | Text generation with latent variables and adversaries | no gradient through a sampled token; REINFORCE, Gumbel-softmax and straight-through estimators, bias vs variance; sequence VAE, posterior collapse and its remedies; SeqGAN and a Gumbel GAN on the synthetic oracle | E §1–4, A §2.2, §3.2 |
 # | 09 | Evaluating generative models | likelihood vs sample quality, BLEU (= sacrebleu), self-BLEU, distinct-n, Inception Score, precision/recall, density/coverage, Fréchet distance bias, KS, MMD and classifier two-sample tests, power | C §9.4 |
 #
-# Later chapters (08: text GANs and sequence VAEs, then applications and scaling up) follow the
-# same pattern. Each chapter has the same nine parts: background, concepts, mathematics (with
-# checks), code, experiments, applications, **corrections to the articles**, exercises, and a
-# summary with references.
+# Later chapters (applications, scaling up, the errata appendix) follow the same pattern. Each
+# chapter has the same nine parts: background, concepts, mathematics (with checks), code,
+# experiments, applications, **corrections to the articles**, exercises, and a summary with
+# references.
 
 # %% [markdown]
 # ## Environment check

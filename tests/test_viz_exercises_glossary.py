@@ -179,3 +179,19 @@ def test_chapter09_checkers_accept_right_and_reject_wrong():
     assert not exercises.check("inception_score", lambda p: math.exp((p * (p / p.mean(0)).log()).sum(1).mean().item()))
     assert exercises.check("permutation_p_value", lambda o, p: (1 + int((p >= o).sum())) / (1 + len(p)))
     assert not exercises.check("permutation_p_value", lambda o, p: float((p > o).float().mean()))
+
+
+def test_chapter08_checkers_accept_the_reference_and_reject_typical_mistakes():
+    from cgen_lessons.seqvae import kl_weight
+
+    assert exercises.check("cyclical_beta", lambda s, t, n, r: kl_weight(s, "cyclical", t, n, r)).passed
+    off_by_one = exercises.check("cyclical_beta", lambda s, t, n, r: min(1.0, (s % (t / n)) / (t / n) / r))
+    assert not off_by_one.passed and "1-based" in off_by_one.message
+    assert not exercises.check("cyclical_beta", lambda s, t, n, r: min(1.0, s / (r * t))).passed  # linear, not cyclical
+    assert exercises.check("gumbel_softmax_sample", lambda l, g, t: ((l + g) / t).softmax(-1)).passed
+    assert not exercises.check("gumbel_softmax_sample", lambda l, g, t: (l / t + g).softmax(-1)).passed
+    assert not exercises.check("gumbel_softmax_sample", lambda l, g, t: ((l + g) * t).softmax(-1)).passed
+    good = lambda fx, oh, p: (fx - (fx.sum() - fx) / (len(fx) - 1))[:, None] * (oh - p)
+    assert exercises.check("reinforce_baseline", good).passed
+    assert not exercises.check("reinforce_baseline", lambda fx, oh, p: (fx - fx.mean())[:, None] * (oh - p)).passed
+    assert not exercises.check("reinforce_baseline", lambda fx, oh, p: fx[:, None] * (oh - p)).passed
