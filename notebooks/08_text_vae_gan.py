@@ -299,7 +299,7 @@ for name, h in vae_histories.items():
     for ax, key in zip(axes, ("kl", "rec")):
         v = torch.tensor(h.train[key])
         ax.plot(h.train["step"][24:], v.unfold(0, 25, 1).mean(1).tolist(), label=name)  # 25-step moving average
-axes[0].set(xlabel="step", ylabel="KL(q(z|x) ‖ p(z)), nats per word", title="The KL term", yscale="symlog")
+axes[0].set(xlabel="step", ylabel="KL(q(z|x) ‖ p(z)), nats per word", title="The KL term")
 axes[1].set(xlabel="step", ylabel="−E_q log p(x|z), nats per word", title="Reconstruction")
 axes[0].legend()
 plt.show()
@@ -334,10 +334,13 @@ print("free bits keep the code in use: KL above 2 nats and at least 8 of 16 unit
 print("free bits trade reconstruction for KL: lower reconstruction loss than the plain ELBO:", fb["rec"] < plain["rec"])
 
 # %% [markdown]
-# The plain ELBO's KL falls to almost nothing within the first hundred steps and stays there:
-# the decoder is a character LM that models the words without $z$, and the encoder is ignored.
-# Free bits keep about $16 \times 0.25 = 4$ nats in the code, and the reconstruction term drops
-# accordingly — the decoder now reads $z$.
+# The plain ELBO's KL stays near zero from the first steps on: the decoder is a character LM
+# that models the words without $z$, and the encoder is ignored. (Its "active units" count is a
+# threshold on the variance of $\mu$ across words; with a total KL of a few hundredths of a nat,
+# the units above the threshold carry almost nothing — a coarse diagnostic, to be read with the
+# KL.) Free bits keep about $16 \times 0.25 = 4$ nats in the code, and the reconstruction term
+# drops accordingly — the decoder now reads $z$. Note the gap between $-\mathrm{ELBO}$ and the
+# importance-sampled $-\log p(x)$ for the free-bits model: the bound is loose by about a nat.
 #
 # **All remedies, longer runs.** `benchmarks/seq_vae.py` trains every variant for 2,000 steps
 # with three seeds and evaluates on 1,000 test words (the settings are the papers' defaults,
@@ -385,10 +388,11 @@ print("no VAE has a better test likelihood than the plain LM by more than 0.1 na
 # %% [markdown]
 # This reproduces, on words, what the literature found on sentences: without help the code
 # collapses; every remedy makes the model *use* $z$ (more KL, more active units, better
-# reconstruction), and none of them buys likelihood — the best VAE is within a few tenths of a
-# nat of the plain language model, and the remedies that push most information into $z$ pay for
-# it. A latent code is worth having for what it enables — a smooth space of sequences to sample,
-# interpolate and control — not for perplexity.
+# reconstruction), and none of them buys likelihood — the plain ELBO and cyclical annealing tie
+# with the plain language model, the other remedies are worse by a tenth of a nat (free bits,
+# linear annealing) to more than half a nat (character dropout, which also handicaps the
+# decoder). A latent code is worth having for what it enables — a smooth space of sequences to
+# sample, interpolate and control — not for perplexity.
 #
 # **Decoding from the latent space.** Greedy decodings along the straight line between the
 # codes $\mu(a)$ and $\mu(b)$ of two validation words (a *homotopy*, Bowman et al. 2016), and words
@@ -401,7 +405,7 @@ model = vaes["free bits 0.25"].eval()
 for a, b in (("sword", "honour"), ("king", "lady"), ("night", "morning")):
     src = encode_words([a, b])[0]
     path = interpolate(model, src[0], src[1], 7, BOS_ID, EOS_ID, 11)
-    print(" → ".join(tok.decode(w) for w in path))
+    print(f"[{a}] ", " → ".join(tok.decode(w) for w in path), f" [{b}]")
 z = torch.randn(16, model.z_dim, generator=torch.Generator().manual_seed(0))
 prior_words = [tok.decode(w) for w in model.decode(z, BOS_ID, EOS_ID, 11, greedy=False, generator=torch.Generator().manual_seed(0))]
 print("\nfrom the prior:", ", ".join(prior_words))
@@ -411,8 +415,10 @@ print(f"{sum(w in word_set for w in prior_words)} of 16 are words of the plays, 
 
 # %% [markdown]
 # The homotopies pass through plausible letter strings that change gradually — the latent
-# space is smooth in spelling (shared prefixes, endings, length), not in meaning: a 16-dimensional
-# code of a word's letters knows nothing of what "honour" means.
+# space is smooth in spelling (shared prefixes, endings, length), not in meaning: a code of a
+# word's letters knows nothing of what "honour" means. Even the end points are often not the
+# input words (in brackets): the code holds about 4 nats, a word costs about 15, and the decoder
+# fills in the rest with likely letters — a VAE reconstructs the gist, not the string.
 #
 # ## 4 · SeqGAN: adversarial training by policy gradient
 #
@@ -548,7 +554,12 @@ print("a SeqGAN update costs more than 20 MLE updates:", ratio > 20)
 # it has collapsed onto part of the oracle's distribution. Yu et al. report a clear gain for
 # SeqGAN (NLL$_\text{oracle}$ 8.74 vs 9.04 for MLE, with a 5,000-token vocabulary and much longer
 # training); our scaled-down run does not reproduce a gain, and the paper compared single
-# points at $\tau = 1$, not trade-off curves.
+# points at $\tau = 1$, not trade-off curves. Two more things the figure shows: the Gumbel GAN's
+# quality jumps up and down during training (left) — adversarial training on relaxed tokens is
+# unstable — and at low temperatures every generator's NLL$_\text{oracle}$ drops *below* the oracle's
+# own entropy rate: a generator that emits only the oracle's most likely sequences scores
+# "better than the data" on quality, which is why a quality number without a coverage number
+# says little (chapter 09).
 #
 # ## 5 · Real text: SeqGAN on the words
 #
@@ -695,9 +706,9 @@ print(f"E's sign: generator mean moves away from the data (ends below 0): {b_wro
 # NBVAL_CHECK_OUTPUT
 torch.manual_seed(0)
 gen = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 8), torch.nn.Tanh())
-disc = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1))
-d_out = disc(torch.randn(32, 8))  # E: discriminator_output = D(discriminator_input)
-bce = torch.nn.BCEWithLogitsLoss()
+disc = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1), torch.nn.Sigmoid())
+d_out = disc(torch.randn(32, 8))  # E: discriminator_output = D(discriminator_input), a sigmoid output
+bce = torch.nn.BCEWithLogitsLoss()  # E: BinaryCrossentropy(from_logits=True)
 d_loss_e = bce(d_out, torch.ones_like(d_out)) + bce(1 - d_out, torch.zeros_like(d_out))  # E's discriminator_loss
 (grad_logit,) = torch.autograd.grad(d_loss_e, d_out)
 print("both terms of E's discriminator loss push every logit up (all gradients negative):", bool((grad_logit < 0).all()))
@@ -732,7 +743,7 @@ def e_kl_loss(encoder_outputs, encoder_input):
 
 
 h = 0.1 * torch.randn(8, 16, generator=torch.Generator().manual_seed(0))  # small encoder outputs (B, latent), as at initialisation
-x_in = torch.randn(8, 16, generator=torch.Generator().manual_seed(1))  # an input batch of the same width
+x_in = torch.randn(8, 5, 16, generator=torch.Generator().manual_seed(1))  # an input batch (B, T, features)
 print("E's 'KL' can be negative (a KL divergence never is):", e_kl_loss(h, x_in).item() < 0)
 print("E's 'KL' changes when only the input is scaled ×10:", abs(e_kl_loss(h, 10 * x_in) - e_kl_loss(h, x_in)).item() > 1)
 
