@@ -191,7 +191,12 @@ def build(out: Path) -> Path:
     (src / "_static" / "book.css").write_text(CSS, encoding="utf-8")
     (src / "_static" / "favicon.svg").write_text(FAVICON, encoding="utf-8")
     mathjax_dir = Path(mathjax.__file__).parent / "static" / "mathjax"
-    shutil.copytree(mathjax_dir / "es5", src / "_static" / "mathjax" / "es5")
+    # tex-svg.js and the components it may load on demand (TeX extensions, menu, accessibility); not the
+    # other combined builds or the CommonHTML fonts
+    keep_top = {"tex-svg.js", "input", "ui", "a11y", "sre", "adaptors", "output", "node-main.js"}
+    shutil.copytree(mathjax_dir / "es5", src / "_static" / "mathjax" / "es5",
+                    ignore=lambda d, names: [n for n in names if (Path(d).name == "es5" and n not in keep_top)
+                                             or (Path(d).name == "output" and n == "chtml")])
     titles = {p.stem: _prepare_notebook(p, src / "chapters") for p in _chapters()}
     (src / "index.md").write_text(_front_page(titles), encoding="utf-8")
     (src / "glossary.md").write_text(_glossary_page(), encoding="utf-8")
@@ -199,6 +204,106 @@ def build(out: Path) -> Path:
     if code != 0:
         raise SystemExit(f"sphinx-build failed with exit status {code}")
     return html_dir / "index.html"
+
+
+# --------------------------------------------------------------------------- checking the site in a browser
+RAW_TEX = re.compile(r"\$\$|\\\(|\\\[|\$[^$\n]{0,80}\\[A-Za-z]+[^$\n]{0,80}\$")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def serve(html_dir: Path):
+    """Serve ``html_dir`` on a free localhost port in a background thread; returns (server, base URL)."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(html_dir)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/"
+
+
+def _fetch(url: str) -> tuple[int, str]:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status, r.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as err:
+        return err.code, ""
+
+
+def check_page(browser, base_url: str, page: str, screenshot: Path | None = None, min_images: int = 0) -> list[str]:
+    """Open ``page`` in a fresh Playwright browser context and return every problem found (empty: all good).
+
+    Checked: the page and every request it makes answer below 400 and none fails; no console error
+    or uncaught exception; every <img> loaded with a non-zero natural size (and at least
+    ``min_images`` of them); every formula (class "math") typeset by MathJax and no raw TeX ($$, \\(,
+    or $…\\command…$) left in the prose; every same-site link answers 200 and its #anchor exists.
+    """
+    import urllib.parse
+
+    problems: list[str] = []
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = ctx.new_page()
+    tab.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    tab.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    tab.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} ({r.failure})"))
+    tab.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
+    try:
+        response = tab.goto(base_url + page, wait_until="networkidle")
+        if response is None or response.status != 200:
+            return problems + [f"the page answered HTTP {response and response.status}"]
+        tab.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
+        images = tab.evaluate("() => [...document.images].map(i => [i.getAttribute('src'), i.complete, i.naturalWidth])")
+        problems += [f"image not loaded: {src}" for src, complete, width in images if not complete or width == 0]
+        if len(images) < min_images:
+            problems.append(f"{len(images)} images on the page, expected at least {min_images}")
+        math = tab.evaluate("() => [...document.querySelectorAll('.math')].map(e => !!e.querySelector('mjx-container'))")
+        if not all(math):
+            problems.append(f"{math.count(False)} of {len(math)} formulas not typeset")
+        prose = tab.evaluate("""() => { const a = (document.querySelector('article') || document.body).cloneNode(true);
+            a.querySelectorAll('pre, code, .cell_input, .cell_output, mjx-container, script').forEach(e => e.remove());
+            return a.innerText; }""")
+        problems += [f"raw TeX in the text: {raw!r}" for raw in RAW_TEX.findall(prose)[:5]]
+        pages: dict[str, tuple[int, str]] = {}
+        for link in sorted(set(tab.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)"))):
+            if not link.startswith(base_url):
+                continue  # external references are not fetched: the book works offline
+            target, _, fragment = link.partition("#")
+            if target not in pages:
+                pages[target] = _fetch(target)
+            status, text = pages[target]
+            if status != 200:
+                problems.append(f"broken link ({status}): {link}")
+            elif fragment and target.endswith(".html") and f'id="{urllib.parse.unquote(fragment)}"' not in text:
+                problems.append(f"missing anchor: {link}")
+        if screenshot is not None:
+            tab.screenshot(path=str(screenshot))
+    finally:
+        ctx.close()
+    return problems
+
+
+def search_hits(browser, base_url: str, term: str) -> list[str]:
+    """Open the front page's search box (its "Search" button), type ``term``, press Enter, and return
+    the links on the results page."""
+    tab = browser.new_page()
+    try:
+        tab.goto(base_url + "index.html", wait_until="networkidle")
+        tab.locator("button.search-button__button:visible").first.click()
+        box = tab.locator("#pst-search-dialog input[name='q']")
+        box.fill(term)
+        box.press("Enter")
+        tab.wait_for_selector("ul.search li a", timeout=20_000)
+        return tab.evaluate("() => [...document.querySelectorAll('ul.search li a')].map(a => a.getAttribute('href'))")
+    finally:
+        tab.close()
 
 
 if __name__ == "__main__":
