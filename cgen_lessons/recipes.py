@@ -104,10 +104,7 @@ def train_char_lm(name: str, train_ids: torch.Tensor, vocab_size: int, **overrid
 
 def _random_rows(x: torch.Tensor, y: torch.Tensor | None, batch: int):
     """batch_fn for ``fit``: ``batch`` random rows of x (and of y when given)."""
-    def batch_fn(g):
-        i = torch.randint(0, len(x), (batch,), generator=g)
-        return x[i] if y is None else (x[i], y[i])
-    return batch_fn
+    return data.random_rows(x, batch_size=batch) if y is None else data.random_rows(x, y, batch_size=batch)
 
 
 def _loss_fn(conditional: bool):

@@ -31,7 +31,7 @@ from .rnn import RecurrentLM
 from .utils import check_positive_int, check_token_ids
 
 __all__ = ["gumbel_noise", "gumbel_max_sample", "gumbel_softmax", "exact_gradient", "reinforce_gradients",
-           "gumbel_gradients", "make_oracle", "sample_sequences", "sequence_nll", "SeqDiscriminator",
+           "gumbel_gradients", "make_oracle", "sample_sequences", "sequence_nll", "mle_loss", "SeqDiscriminator",
            "rollout_rewards", "pretrain_discriminator", "make_seqgan_step", "soft_sample", "make_gumbel_gan_step", "TextGAN"]
 
 
@@ -131,6 +131,12 @@ def sample_sequences(lm, n: int, length: int, start_id: int = 0, temperature: fl
 def _inputs(seqs: torch.Tensor, start_id: int) -> torch.Tensor:
     """[start, y_1, …, y_{T−1}]: the teacher-forced inputs that predict y_1 … y_T."""
     return torch.cat([torch.full_like(seqs[:, :1], start_id), seqs[:, :-1]], 1)  # (B, T)
+
+
+def mle_loss(lm, seqs: torch.Tensor, start_id: int = 0) -> torch.Tensor:
+    """The maximum-likelihood (teacher-forcing) loss of a batch of sequences (B, T): the mean per-token NLL."""
+    logits, _ = lm(_inputs(seqs, start_id))  # (B, T, V)
+    return F.cross_entropy(logits.transpose(1, 2), seqs)
 
 
 def sequence_nll(lm, seqs: torch.Tensor, start_id: int = 0, temperature: float = 1.0) -> torch.Tensor:

@@ -278,20 +278,13 @@ from cgen_lessons.train import fit
 STEPS = 800
 
 
-def word_batches(tensors, batch=128):
-    """A batch_fn for fit: the same random rows of (src, BOS + word, word + EOS)."""
-    def batch_fn(g):
-        rows = torch.randint(len(tensors[0]), (batch,), generator=g)  # (batch,)
-        return tuple(t[rows] for t in tensors)
-    return batch_fn
-
-
 vaes, vae_histories = {}, {}
 for name, free_bits in (("plain ELBO", 0.0), ("free bits 0.25", 0.25)):
     torch.manual_seed(0)
     vaes[name] = SeqVAE(tok.vocab_size, PAD_ID)
-    vae_histories[name] = fit(vaes[name], torch.optim.Adam(vaes[name].parameters(), 2e-3), word_batches(train_set),
-                              steps=STEPS, step_fn=make_seqvae_step("constant", STEPS, free_bits), desc=name)
+    vae_histories[name] = fit(vaes[name], torch.optim.Adam(vaes[name].parameters(), 2e-3),
+                              data.random_rows(*train_set, batch_size=128), steps=STEPS,
+                              step_fn=make_seqvae_step("constant", STEPS, free_bits), desc=name)
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
@@ -570,14 +563,13 @@ print("a SeqGAN update costs more than 20 MLE updates:", ratio > 20)
 # those are *new* (not training words), and how many distinct words there are.
 
 # %%
-from cgen_lessons.textgan import TextGAN, pretrain_discriminator
+from cgen_lessons.textgan import TextGAN, mle_loss, pretrain_discriminator
 
 word_seqs = train_set[2]  # (N, 11): word + EOS + padding, the sequences to generate
 torch.manual_seed(0)
 word_G = RecurrentLM(tok.vocab_size, "lstm", 32, 128)
-mle_loss = lambda m, y: F.cross_entropy(m(torch.cat([torch.full_like(y[:, :1], BOS_ID), y[:, :-1]], 1))[0].transpose(1, 2), y)
-fit(word_G, torch.optim.Adam(word_G.parameters(), 3e-3), lambda g: word_seqs[torch.randint(len(word_seqs), (128,), generator=g)],
-    steps=1500, loss_fn=mle_loss, desc="MLE pretraining")
+fit(word_G, torch.optim.Adam(word_G.parameters(), 3e-3), data.random_rows(word_seqs, batch_size=128), steps=1500,
+    loss_fn=lambda m, y: mle_loss(m, y, BOS_ID), desc="MLE pretraining")
 
 
 def word_report(G, label, n=500):
@@ -594,7 +586,7 @@ before = word_report(word_G, "MLE")
 torch.manual_seed(0)
 word_gan = TextGAN(word_G, SeqDiscriminator(tok.vocab_size))
 opts = {"G": torch.optim.Adam(word_G.parameters(), 1e-3), "D": torch.optim.Adam(word_gan.D.parameters(), 1e-3)}
-real_words_fn = lambda g: word_seqs[torch.randint(len(word_seqs), (64,), generator=g)]  # (64, 11)
+real_words_fn = data.random_rows(word_seqs, batch_size=64)  # batches (64, 11) of real words
 d_losses = pretrain_discriminator(word_gan, opts["D"], real_words_fn, 150, 11, BOS_ID, torch.Generator().manual_seed(0))
 d_final = sum(d_losses[-20:]) / 20
 print(f"discriminator pretraining: loss {d_losses[0]:.3f} → {d_final:.3f} (log 4 = {math.log(4):.3f} is chance)")

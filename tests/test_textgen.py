@@ -196,6 +196,19 @@ def test_words_and_splits():
         data.load_words("shakespeare", 5, 3)
 
 
+def test_random_rows_draws_the_same_rows_of_every_tensor():
+    x, y = torch.arange(10), torch.arange(10) * 100
+    batch_fn = data.random_rows(x, y, batch_size=6)
+    bx, by = batch_fn(torch.Generator().manual_seed(0))
+    assert bx.shape == (6,) and torch.equal(by, bx * 100)
+    again = data.random_rows(x, batch_size=6)(torch.Generator().manual_seed(0))
+    assert torch.equal(again, bx)  # one tensor in, one tensor out; same generator, same rows
+    with pytest.raises(ValueError, match="same number of rows"):
+        data.random_rows(x, y[:5], batch_size=2)
+    with pytest.raises(ValueError, match="batch_size"):
+        data.random_rows(x, batch_size=0)
+
+
 def test_bad_arguments_raise_value_errors():
     G = RecurrentLM(5, "lstm", 8, 8)
     for bad in (0, -1.0, float("nan")):
