@@ -116,12 +116,15 @@ def _next_logits(model, idx, cache, use_cache):
 @torch.no_grad()
 def generate(model, idx: torch.Tensor, max_new_tokens: int, *, greedy: bool = False, temperature: float = 1.0,
              top_k: int | None = None, top_p: float | None = None, repetition_penalty: float | None = None,
-             eos_id: int | None = None, generator: torch.Generator | None = None, use_cache: bool = False) -> torch.Tensor:
+             eos_id: int | None = None, generator: torch.Generator | None = None, use_cache: bool = False,
+             state=None) -> torch.Tensor:
     """Extend each row of ``idx`` (B, T) by up to ``max_new_tokens`` tokens.
 
     Greedy: x_{t+1} = argmax z_t. Sampling: x_{t+1} ~ softmax(top_p(top_k(z_t / τ))). Rows that
     produce ``eos_id`` stop and are padded with it; generation ends when every row has stopped.
     ``use_cache=True`` reuses the model's KV cache or recurrent state (identical tokens, less work).
+    ``state``: a recurrent state that already summarises everything before the last token of
+    ``idx`` (e.g. a sequence VAE's decoder state computed from z); only that last token is read.
     """
     max_new_tokens = check_positive_int(max_new_tokens, "max_new_tokens")
     if not isinstance(idx, torch.Tensor) or idx.dim() != 2 or idx.shape[1] == 0:
@@ -133,11 +136,13 @@ def generate(model, idx: torch.Tensor, max_new_tokens: int, *, greedy: bool = Fa
     if use_cache and hasattr(model, "forward_cached") and limit is not None and idx.shape[1] + max_new_tokens - 1 > limit:
         raise ValueError(f"with a KV cache the prompt plus all new tokens but the last ({idx.shape[1]} + "
                          f"{max_new_tokens} − 1) must fit in block_size = {limit}")
+    if state is not None and not (use_cache and hasattr(model, "forward_with_state")):
+        raise ValueError("an initial state needs use_cache=True and a model with forward_with_state")
     if not greedy:
         _check_temperature(temperature)  # fail before any model call
     was_training = model.training
     model.eval()
-    cache, done = None, torch.zeros(idx.shape[0], dtype=torch.bool, device=idx.device)
+    cache, done = state, torch.zeros(idx.shape[0], dtype=torch.bool, device=idx.device)
     for _ in range(max_new_tokens):
         logits, cache = _next_logits(model, idx, cache, use_cache)  # (B, V)
         logits = logits.float()

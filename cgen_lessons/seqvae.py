@@ -23,6 +23,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .decoding import generate
 from .rnn import CELLS, RecurrentLM
 from .utils import check_positive_int, check_token_ids
 
@@ -133,23 +134,12 @@ class SeqVAE(nn.Module):
     @torch.no_grad()
     def decode(self, z: torch.Tensor, bos_id: int, eos_id: int, max_len: int, greedy: bool = True,
                temperature: float = 1.0, generator: torch.Generator | None = None) -> list[list[int]]:
-        """Token ids decoded from each z (B, z_dim), greedily or by sampling, up to EOS or ``max_len``."""
-        max_len = check_positive_int(max_len, "max_len")
-        if temperature <= 0:
-            raise ValueError(f"temperature must be positive, got {temperature!r}")
-        state = self.initial_state(z)
-        tok = torch.full((z.shape[0], 1), bos_id, dtype=torch.long, device=z.device)  # (B, 1)
-        out, done = [], torch.zeros(z.shape[0], dtype=torch.bool, device=z.device)
-        for _ in range(max_len):
-            logits, state = self.decoder.forward_with_state(tok, state)  # (B, 1, V)
-            logits = logits[:, -1] / temperature
-            tok = (logits.argmax(-1, keepdim=True) if greedy
-                   else torch.multinomial(logits.softmax(-1), 1, generator=generator))  # (B, 1)
-            out.append(tok[:, 0])
-            done |= tok[:, 0] == eos_id
-            if done.all():
-                break
-        ids = torch.stack(out, 1).tolist()
+        """Token ids decoded from each z (B, z_dim), greedily or by sampling (``decoding.generate``
+        started from the decoder state of z), up to EOS or ``max_len``."""
+        bos = torch.full((z.shape[0], 1), bos_id, dtype=torch.long, device=z.device)  # (B, 1)
+        ids = generate(self.decoder, bos, check_positive_int(max_len, "max_len"), greedy=greedy,
+                       temperature=temperature, eos_id=eos_id, generator=generator, use_cache=True,
+                       state=self.initial_state(z))[:, 1:].tolist()
         return [row[: row.index(eos_id)] if eos_id in row else row for row in ids]
 
 

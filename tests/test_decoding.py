@@ -214,3 +214,15 @@ def test_kv_cache_limit_is_exact():
     assert out.shape == (1, 9) and torch.equal(out, generate(model, torch.tensor([[1, 2, 3]]), 6, greedy=True))
     with pytest.raises(ValueError, match="block_size"):
         generate(model, torch.tensor([[1, 2, 3]]), 7, greedy=True, use_cache=True)
+
+
+def test_generate_from_an_initial_state_continues_exactly_like_the_full_prompt():
+    torch.manual_seed(0)
+    lm = RecurrentLM(11, "gru", 8, 16)
+    prompt = torch.randint(11, (3, 5), generator=torch.Generator().manual_seed(1))
+    full = generate(lm, prompt, 6, greedy=True, use_cache=True)
+    _, state = lm.forward_with_state(prompt[:, :-1])  # the state after all but the last prompt token
+    cont = generate(lm, prompt[:, -1:], 6, greedy=True, use_cache=True, state=state)
+    assert torch.equal(full[:, 5:], cont[:, 1:])
+    with pytest.raises(ValueError, match="use_cache"):
+        generate(lm, prompt[:, -1:], 2, state=state)

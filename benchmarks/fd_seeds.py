@@ -1,0 +1,81 @@
+"""How much do the digit models' Fréchet distances vary with the training seed (chapters 06 and 07)?
+
+Each model is trained with its chapter's recipe and thread count for several seeds and scored by
+``recipes.DigitScorer.fd`` (1,000 samples, sampling generator seeded 0, so only training varies):
+the chapter 05 VAE (Gaussian likelihood) and chapter 06's DCGANs (non-saturating and
+least-squares) on one thread, the non-saturating DCGAN also on two threads (same code, only the
+float summation order changes), and chapter 07's diffusion U-Net (DDPM 200 steps and DDIM 20
+steps) on two threads. For scale, the sampling noise of the metric: one model per family scored
+with 5 different sampling seeds.
+
+    python benchmarks/fd_seeds.py --seeds 0,1,2,3,4 --out benchmarks/results/fd_seeds.json   # ≈ 10 min
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from cgen_lessons import data, recipes
+
+
+def g(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+_DIFFUSION = {}
+
+
+def train(model_name, d, seed):
+    """Train one model with its chapter recipe; returns a sampler: n, generator -> images (N, 1, 8, 8) in [0, 1]."""
+    if model_name == "VAE":
+        torch.set_num_threads(1)
+        vae, _ = recipes.train_digit_vae(d.x_train, seed=seed, progress=False)
+        return lambda n, gen: vae.sample(n, generator=gen).clamp(0, 1).view(-1, 1, 8, 8)
+    if model_name.startswith("DCGAN"):
+        loss = "lsgan" if "least-squares" in model_name else "nonsaturating"
+        torch.set_num_threads(2 if "(2 threads)" in model_name else 1)
+        gan, _ = recipes.train_dcgan(loss, d.x_train, seed=seed, progress=False)
+        return lambda n, gen: gan.sample(n, gen)
+    torch.set_num_threads(2)
+    if seed not in _DIFFUSION:  # one model per seed serves both samplers
+        _DIFFUSION[seed] = recipes.train_digit_diffusion(2 * d.x_train - 1, d.y_train, seed=seed, progress=False)[0]
+    model = _DIFFUSION[seed]
+    steps, eta = (None, 1.0) if "DDPM" in model_name else (20, 0.0)
+    return lambda n, gen: ((model.sample(n, (1, 8, 8), steps=steps, eta=eta, generator=gen, clip_x0=1.0) + 1) / 2)
+
+
+MODELS = ["VAE", "DCGAN non-saturating", "DCGAN least-squares", "DCGAN non-saturating (2 threads)",
+          "diffusion DDPM 200", "diffusion DDIM 20"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", default="0,1,2,3,4")
+    parser.add_argument("--models", default=";".join(MODELS), help="semicolon-separated subset of: " + "; ".join(MODELS))
+    parser.add_argument("--out", default="benchmarks/results/fd_seeds.json")
+    args = parser.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    d = data.load_digits()
+    torch.set_num_threads(1)
+    scorer = recipes.DigitScorer(d, progress=False)
+    out = {"seeds": seeds, "n_samples": 1000, "torch": torch.__version__, "runs": [], "sampling_noise": {}}
+    for name in args.models.split(";"):
+        for seed in seeds:
+            t0 = time.perf_counter()
+            sampler = train(name, d, seed)
+            row = {"model": name, "seed": seed, "fd": scorer.fd(sampler(1000, g(0))),
+                   "seconds": round(time.perf_counter() - t0, 1)}
+            if seed == seeds[0] and "(2 threads)" not in name:
+                out["sampling_noise"][name] = [scorer.fd(sampler(1000, g(100 + k))) for k in range(5)]
+            out["runs"].append(row)
+            print(row, flush=True)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(out, indent=1))
+    print("wrote", args.out)
+
+
+if __name__ == "__main__":
+    main()
