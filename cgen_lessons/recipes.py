@@ -11,6 +11,8 @@ Every recipe seeds everything, builds the model, and trains it with the shared l
 
 from __future__ import annotations
 
+import math
+
 import functools
 import time
 
@@ -229,3 +231,30 @@ def train_toy_diffusion(x: torch.Tensor, *, steps: int = 2000, T: int = 100, hid
     hist = fit(model, opt, _random_rows(x, None, batch), steps=steps, scheduler=sched, seed=seed, progress=progress,
                desc="diffusion MLP", loss_fn=_loss_fn(False), **fit_kwargs)
     return model.eval(), hist
+
+
+def fd_seed_stats(results: dict) -> dict[str, dict]:
+    """Per model of ``benchmarks/fd_seeds.py``'s results: the FDs over training seeds (``fds``, by seed),
+    their mean, sample sd, min and max, and the sd of the sampling noise (one model, 5 sampling seeds)."""
+    if not results.get("runs"):
+        raise ValueError("results hold no runs (expected the JSON written by benchmarks/fd_seeds.py)")
+    stats = {}
+    for name in dict.fromkeys(r["model"] for r in results["runs"]):
+        fds = torch.tensor([r["fd"] for r in results["runs"] if r["model"] == name], dtype=torch.float64)
+        noise = results.get("sampling_noise", {}).get(name)
+        stats[name] = {"fds": fds.tolist(), "mean": fds.mean().item(), "sd": fds.std().item() if len(fds) > 1 else 0.0,
+                       "min": fds.min().item(), "max": fds.max().item(),
+                       "sampling_sd": torch.tensor(noise, dtype=torch.float64).std().item() if noise else float("nan")}
+    return stats
+
+
+def fd_seed_report(results: dict) -> str:
+    """A printable table of ``fd_seed_stats``: seed 0, mean ± sd over seeds, range, sampling-noise sd."""
+    rows = [f"{'model':36s} {'seed 0':>7s} {'mean ± sd':>15s} {'min – max':>15s} {'sampling sd':>12s}"]
+    for name, st in fd_seed_stats(results).items():
+        noise = "—" if math.isnan(st["sampling_sd"]) else f"{st['sampling_sd']:.2f}"
+        rows.append(f"{name:36s} {st['fds'][0]:7.2f} {st['mean']:7.2f} ± {st['sd']:5.2f} {st['min']:6.2f} – {st['max']:6.2f} "
+                    f"{noise:>12s}")
+    rows.append(f"(Fréchet distance to the test digits, 1,000 samples; {len(results['seeds'])} training seeds; "
+                "sampling sd: one model scored with 5 sampling seeds)")
+    return "\n".join(rows)

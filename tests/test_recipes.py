@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from cgen_lessons import data
+from cgen_lessons import data, recipes
 from cgen_lessons.recipes import GPT_SETTINGS, RNN_SETTINGS, char_lm_splits, train_gpt, train_recurrent_lm
 from cgen_lessons.rnn import RecurrentLM
 from cgen_lessons.train import decay_groups, warmup_cosine_factor
@@ -98,3 +98,15 @@ def test_digit_recipes_are_repeatable_and_check_their_inputs():
     assert gan.sample(3, torch.Generator().manual_seed(0)).shape == (3, 1, 8, 8)
     toy, _ = recipes.train_toy_diffusion(torch.randn(100, 2), steps=2, T=10, progress=False)
     assert toy.sample(4, (2,), generator=torch.Generator().manual_seed(0)).shape == (4, 2)
+
+
+def test_fd_seed_stats_and_report():
+    results = {"seeds": [0, 1, 2], "runs": [{"model": "A", "seed": s, "fd": v} for s, v in zip([0, 1, 2], [3.0, 5.0, 4.0])]
+               + [{"model": "B", "seed": 0, "fd": 1.0}], "sampling_noise": {"A": [1.0, 1.0, 2.0, 2.0, 1.5]}}
+    st = recipes.fd_seed_stats(results)
+    assert st["A"]["fds"] == [3.0, 5.0, 4.0] and st["A"]["mean"] == pytest.approx(4.0) and st["A"]["sd"] == pytest.approx(1.0)
+    assert (st["A"]["min"], st["A"]["max"]) == (3.0, 5.0) and st["B"]["sd"] == 0.0
+    report = recipes.fd_seed_report(results)
+    assert "4.00 ±  1.00" in report and "—" in report  # B has no sampling-noise measurement
+    with pytest.raises(ValueError, match="no runs"):
+        recipes.fd_seed_stats({"runs": []})
