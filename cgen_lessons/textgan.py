@@ -26,7 +26,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .decoding import generate
-from .gan import GAN
+from .gan import GAN, d_loss_bce, g_loss_nonsaturating
 from .rnn import RecurrentLM
 from .utils import check_positive_int, check_token_ids
 
@@ -213,7 +213,7 @@ def rollout_rewards(G: RecurrentLM, D: SeqDiscriminator, seqs: torch.Tensor, n_r
 def _d_update(model: TextGAN, real: torch.Tensor, fake: torch.Tensor, opt) -> float:
     """One discriminator step on the BCE loss: softplus(−D(real)) + softplus(D(fake))."""
     opt.zero_grad(set_to_none=True)
-    loss = F.softplus(-model.D(real)).mean() + F.softplus(model.D(fake)).mean()
+    loss = d_loss_bce(model.D(real), model.D(fake))
     loss.backward()
     opt.step()
     return loss.item()
@@ -286,7 +286,7 @@ def make_gumbel_gan_step(length: int, tau: float = 1.0, hard: bool = False, d_st
         real_onehot = F.one_hot(real, V).float()  # (B, T, V)
         d_loss = [_d_update(model, real_onehot, soft_sample(model.G, B, length, tau, start_id, hard).detach(), opts["D"])
                   for _ in range(d_steps)]
-        g_loss = F.softplus(-model.D(soft_sample(model.G, B, length, tau, start_id, hard))).mean()
+        g_loss = g_loss_nonsaturating(model.D(soft_sample(model.G, B, length, tau, start_id, hard)))
         opts["G"].zero_grad(set_to_none=True)
         g_loss.backward()
         opts["G"].step()
