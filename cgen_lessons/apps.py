@@ -191,12 +191,8 @@ class ContextG2P:
 def _wrong_positions(hyp: str, ref: str) -> tuple[set[int], set[int]]:
     """Backtrace of the edit distance: the reference positions substituted or deleted, and the
     reference positions before which a phoneme was inserted."""
-    n, m = len(hyp), len(ref)
-    D = [[i + j if i == 0 or j == 0 else 0 for j in range(m + 1)] for i in range(n + 1)]
-    for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            D[i][j] = min(D[i - 1][j] + 1, D[i][j - 1] + 1, D[i - 1][j - 1] + (hyp[i - 1] != ref[j - 1]))
-    wrong, inserted, i, j = set(), set(), n, m
+    D = metrics.edit_table(hyp, ref)
+    wrong, inserted, i, j = set(), set(), len(hyp), len(ref)
     while i > 0 or j > 0:
         if i > 0 and j > 0 and D[i][j] == D[i - 1][j - 1] + (hyp[i - 1] != ref[j - 1]):
             if hyp[i - 1] != ref[j - 1]:
@@ -251,6 +247,13 @@ def dialogue_text(pairs: list[tuple[str, str]], p_unconditional: float = 0.0, se
 
 
 @torch.no_grad()
+def token_logprobs(model, ids: torch.Tensor) -> torch.Tensor:
+    """log p(x_t | x_<t) of every token after the first, (B, T − 1), in float64."""
+    logits, _ = model(ids[:, :-1])  # (B, T − 1, V)
+    return torch.log_softmax(logits.double(), dim=-1).gather(2, ids[:, 1:, None])[..., 0]  # (B, T − 1)
+
+
+@torch.no_grad()
 def reply_logprob(model, tok, turns: list[str], replies: list[str], batch_size: int = 256) -> torch.Tensor:
     """log p(reply + NEWLINE | NEWLINE + turn + TAB) in nats under a language model, one per pair (N,).
 
@@ -280,9 +283,7 @@ def reply_logprob(model, tok, turns: list[str], replies: list[str], batch_size: 
         for i, (c, t) in enumerate(chunk):
             ids[i, : len(c) + len(t)] = torch.cat([c, t])
             scored[i, len(c) - 1: len(c) + len(t) - 1] = True
-        logits, _ = model(ids[:, :-1])  # (B, T − 1, V)
-        logp = torch.log_softmax(logits.double(), dim=-1).gather(2, ids[:, 1:, None])[..., 0]  # (B, T − 1)
-        out.append((logp * scored).sum(dim=1))
+        out.append((token_logprobs(model, ids) * scored).sum(dim=1))
     return torch.cat(out)
 
 
@@ -451,9 +452,7 @@ def continuation_logprob(model, seqs: torch.Tensor, prompt_len: int) -> torch.Te
     model without any constraint; (B,) in nats."""
     if seqs.dim() != 2 or not 1 <= prompt_len < seqs.shape[1]:
         raise ValueError("seqs must be (B, T) and prompt_len in [1, T)")
-    logits, _ = model(seqs[:, :-1])  # (B, T − 1, V)
-    logp = torch.log_softmax(logits.double(), dim=-1).gather(2, seqs[:, 1:, None])[..., 0]  # (B, T − 1)
-    return logp[:, prompt_len - 1:].sum(dim=1)
+    return token_logprobs(model, seqs)[:, prompt_len - 1:].sum(dim=1)
 
 
 def sample_verse(model, tok, form: FormatConstraint, n: int, prompt: str, *, constrained: bool,

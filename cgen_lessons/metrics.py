@@ -11,7 +11,7 @@ from .utils import check_positive_int
 
 __all__ = ["perplexity", "stream_nll", "distinct_n", "repetition_rate", "frechet_distance", "mmd2", "corpus_bleu",
            "sentence_bleu", "self_bleu", "inception_score", "precision_recall", "density_coverage", "ks_2samp",
-           "mmd_permutation_test", "classifier_two_sample_test", "edit_distance", "phoneme_error_rate",
+           "mmd_permutation_test", "classifier_two_sample_test", "edit_table", "edit_distance", "phoneme_error_rate",
            "word_error_rate"]
 
 
@@ -119,18 +119,23 @@ def repetition_rate(sequence, n: int = 4) -> float:
     return repeats / len(grams)
 
 
-def edit_distance(a, b) -> int:
-    """Levenshtein distance: the fewest insertions, deletions and substitutions turning ``a`` into ``b``.
+def edit_table(a, b) -> list[list[int]]:
+    """The Levenshtein dynamic-programming table: D[i][j] is the distance between a[:i] and b[:j],
 
-    D[i][j] = min(D[i−1][j] + 1, D[i][j−1] + 1, D[i−1][j−1] + [a_i ≠ b_j]), D[i][0] = i, D[0][j] = j.
+    D[i][0] = i, D[0][j] = j, D[i][j] = min(D[i−1][j] + 1, D[i][j−1] + 1, D[i−1][j−1] + [a_i ≠ b_j]).
     """
     a, b = list(a), list(b)
-    row = list(range(len(b) + 1))  # D[0][·]
-    for i, x in enumerate(a, start=1):
-        prev_diag, row[0] = row[0], i
-        for j, y in enumerate(b, start=1):
-            prev_diag, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev_diag + (x != y))
-    return row[-1]
+    D = [[i + j if i == 0 or j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            D[i][j] = min(D[i - 1][j] + 1, D[i][j - 1] + 1, D[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+    return D
+
+
+def edit_distance(a, b) -> int:
+    """Levenshtein distance: the fewest insertions, deletions and substitutions turning ``a`` into
+    ``b`` — the last cell of ``edit_table(a, b)``."""
+    return edit_table(a, b)[-1][-1]
 
 
 def _check_references(hypotheses, references) -> None:
