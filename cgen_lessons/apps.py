@@ -112,9 +112,10 @@ def g2p_scores(predictions: list[str], words: list[str], refs: dict[str, tuple[s
 class ContextG2P:
     """Letter-context back-off G2P: each letter emits a chunk of 0, 1 or 2 phonemes.
 
-    Training aligns every (word, pronunciation) pair by hard EM: a Viterbi pass maximises
-    Σ_i log p(chunk_i | letter_i) over the monotone segmentations of the phonemes into one
-    chunk per letter, then p(chunk | letter) is re-estimated from the counts. Prediction takes,
+    Training aligns every (word, pronunciation) pair by hard EM, started from letter–phoneme
+    co-occurrence counts: a Viterbi pass maximises Σ_i log p(chunk_i | letter_i) over the monotone
+    segmentations of the phonemes into one chunk per letter, then p(chunk | letter) is
+    re-estimated from the counts. Prediction takes,
     for each letter, the most frequent chunk seen with the widest letter window (±``context``
     letters, '#' beyond the word) that occurred in training, backing off to narrower windows.
     """
@@ -148,10 +149,35 @@ class ContextG2P:
             state = prev
         return chunks[::-1]
 
+    @staticmethod
+    def _cooccurrence_start(pairs: list[tuple[str, str]]) -> dict:
+        """A starting table for EM: log p(chunk | letter) = Σ_{φ ∈ chunk} log c(letter, φ)/c(letter), with
+        c(letter, φ) the number of words whose spelling has the letter and whose pronunciation has φ
+        (an empty chunk costs log 0.1). Without it, the first Viterbi pass breaks its many ties
+        arbitrarily and EM locks into alignments shifted by a letter."""
+        cooc, phones = collections.Counter(), set()
+        for w, p in pairs:
+            cooc.update((letter, ph) for letter in set(w) for ph in set(p))
+            phones.update(p)
+        total = collections.Counter()
+        for (letter, _), c in cooc.items():
+            total[letter] += c
+        single = {key: math.log(c / total[key[0]]) for key, c in cooc.items()}
+        logp = {}
+        for letter in total:
+            logp[(letter, "")] = math.log(0.1)
+            for a in phones:
+                if (letter, a) in single:
+                    logp[(letter, a)] = single[(letter, a)]
+                    for b in phones:
+                        if (letter, b) in single:
+                            logp[(letter, a + b)] = single[(letter, a)] + single[(letter, b)]
+        return logp
+
     def fit(self, pairs: list[tuple[str, str]]) -> "ContextG2P":
         if not pairs:
             raise ValueError("fit needs at least one (word, pronunciation) pair")
-        logp: dict = {}  # uniform start: every chunk costs the default
+        logp = self._cooccurrence_start(pairs)
         for _ in range(self.iterations):
             counts = collections.Counter()
             alignments = [(w, self._align(w, p, logp)) for w, p in pairs]
