@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from . import data, metrics
-from .decoding import beam_search
+from .decoding import beam_search, generate
 from .utils import check_positive_int
 
 
@@ -352,19 +352,6 @@ def ban_tokens(vocab_size: int, banned_ids: list[int]):
     return lambda idx, step: ok.to(idx.device).expand(idx.shape[0], -1)  # (B, V)
 
 
-class _Masked(torch.nn.Module):
-    """A language model whose logits are −∞ wherever ``allowed(idx, 0)`` is False (for beam search)."""
-
-    def __init__(self, model, allowed):
-        super().__init__()
-        self.model, self.allowed = model, allowed
-        self.block_size = getattr(model, "block_size", None)
-
-    def forward(self, idx, targets=None):
-        logits, _ = self.model(idx)  # (B, T, V)
-        return logits.masked_fill(~self.allowed(idx, 0)[:, None, :], float("-inf")), None
-
-
 @torch.no_grad()
 def generate_replies(model, tok, turns: list[str], method: str = "greedy", *, max_tokens: int = 20,
                      n_candidates: int = 8, top_p: float = 0.9, lam: float = 0.5, beam_width: int = 5,
@@ -375,8 +362,6 @@ def generate_replies(model, tok, turns: list[str], method: str = "greedy", *, ma
     methods = ("greedy", "beam", "sample", "top-p", "mmi", "likelihood")
     if method not in methods:
         raise ValueError(f"method must be one of {methods}, got {method!r}")
-    from .decoding import generate
-
     end = tok.stoi[REPLY_END]
     banned = [tok.stoi[TURN_SEP]] + ([tok.stoi[tok.UNK]] if hasattr(tok, "UNK") else [])
     allowed = ban_tokens(tok.vocab_size, banned)
@@ -385,7 +370,7 @@ def generate_replies(model, tok, turns: list[str], method: str = "greedy", *, ma
     for turn in turns:
         prompt = tok.encode(REPLY_END + turn + TURN_SEP)[None]  # (1, C)
         if method == "beam":
-            best = beam_search(_Masked(model, allowed), prompt, beam_width, max_tokens, eos_id=end)[0][0].tolist()
+            best = beam_search(model, prompt, beam_width, max_tokens, eos_id=end, allowed=allowed)[0][0].tolist()
             replies.append(tok.decode([i for i in best if i != end]))
             continue
         n = n_candidates if method in ("mmi", "likelihood") else 1
@@ -485,8 +470,6 @@ def sample_verse(model, tok, form: FormatConstraint, n: int, prompt: str, *, con
                  temperature: float = 1.0, seed: int = 0) -> tuple[list[str], torch.Tensor]:
     """``n`` samples of ``len(form)`` characters after ``prompt``, with or without the form enforced by
     masking; returns the texts and their log-probability under the unconstrained model (n,)."""
-    from .decoding import generate
-
     n = check_positive_int(n, "n")
     start = tok.encode(prompt)[None].expand(n, -1)  # (n, P)
     out = generate(model, start, len(form), temperature=temperature, generator=torch.Generator().manual_seed(seed),

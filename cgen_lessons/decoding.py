@@ -186,7 +186,7 @@ def sample(model, idx: torch.Tensor, max_new_tokens: int, generator: torch.Gener
 
 @torch.no_grad()
 def beam_search(model, prompt: torch.Tensor, beam_width: int, max_new_tokens: int, *, eos_id: int | None = None,
-                length_penalty: float = 1.0, n_best: int = 1) -> list[tuple[torch.Tensor, float]]:
+                length_penalty: float = 1.0, n_best: int = 1, allowed=None) -> list[tuple[torch.Tensor, float]]:
     """Beam search for one prompt (T,) or (1, T); returns the ``n_best`` (new tokens, score) pairs.
 
     Each step extends every live beam by every token and ranks the candidates by cumulative
@@ -196,6 +196,8 @@ def beam_search(model, prompt: torch.Tensor, beam_width: int, max_new_tokens: in
     after ``max_new_tokens`` steps or once ``beam_width`` hypotheses have finished. Finished and
     final beams are ranked by score = Σ log p / new_length ** length_penalty (Wu et al. 2016
     use a smoothed variant; length_penalty = 0 ranks by the raw sum, which favours short outputs).
+    ``allowed(beams, step)``: as in ``generate``, a (n_live, V) mask of the tokens permitted as new
+    token number ``step``; the others get logit −∞ before the log-softmax.
     """
     beam_width = check_positive_int(beam_width, "beam_width")
     max_new_tokens = check_positive_int(max_new_tokens, "max_new_tokens")
@@ -219,7 +221,10 @@ def beam_search(model, prompt: torch.Tensor, beam_width: int, max_new_tokens: in
 
     for step in range(1, max_new_tokens + 1):
         window = beams if context is None else beams[:, -max(1, context):]
-        logp = torch.log_softmax(model(window)[0][:, -1].double(), dim=-1)  # (n_live, V)
+        logits = model(window)[0][:, -1].double()  # (n_live, V)
+        if allowed is not None:
+            logits = logits.masked_fill(~allowed(beams, step - 1), float("-inf"))
+        logp = torch.log_softmax(logits, dim=-1)  # (n_live, V)
         cand = (sums[:, None] + logp).flatten()  # (n_live · V,)
         top = torch.topk(cand, min(2 * beam_width, cand.numel()))  # at most B of them can end in EOS
         V = logp.shape[1]
