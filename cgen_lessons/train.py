@@ -9,10 +9,18 @@ evaluation, and checkpoints that resume *exactly*: the model, the optimiser(s), 
 the data generator's state and the global RNG state are saved together, so a run stopped at
 step k and resumed gives the same weights as an uninterrupted run (``tests/test_train.py``).
 Checkpoints hold only tensors and plain containers and are loaded with ``weights_only=True``.
+
+The same call runs data-parallel under ``torchrun`` (chapter 11): ``fit`` joins the process group,
+wraps the model in ``DistributedDataParallel``, gives each rank its equal shard of every global
+batch (``distributed.shard``), averages the logged values over the ranks, shows progress and writes
+checkpoints on rank 0 only, and saves every rank's random state so that a resumed run equals an
+uninterrupted one. Options for all runs: gradient accumulation over ``accumulate`` micro-batches and
+mixed precision (``precision="bf16"`` on CPU or CUDA, ``"fp16"`` with loss scaling on CUDA).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import os
@@ -23,8 +31,10 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+from torch.nn.parallel import DistributedDataParallel
 from tqdm.std import tqdm as _TextBar
 
+from . import distributed
 from .utils import check_positive_int, get_device
 
 __all__ = ["History", "fit", "save_checkpoint", "load_checkpoint", "move_to", "warmup_cosine_factor",
@@ -90,8 +100,13 @@ def _optimizers(optimizer) -> dict[str, torch.optim.Optimizer]:
     raise ValueError("optimizer must be a torch.optim.Optimizer or a non-empty dict of them")
 
 
-def save_checkpoint(path, model, optimizers, step, history, generator, scheduler=None) -> None:
-    """Write everything needed for an exact resume to ``path`` (atomically)."""
+def save_checkpoint(path, model, optimizers, step, history, generator, scheduler=None, *, scaler=None,
+                    rank_rng=None) -> None:
+    """Write everything needed for an exact resume to ``path`` (atomically). Under ``torchrun`` rank 0
+    writes, and ``rank_rng`` holds every rank's torch random state (each rank draws its own dropout
+    masks); ``scaler`` is the ``GradScaler`` of an fp16 run."""
+    if isinstance(model, DistributedDataParallel):
+        model = model.module
     state = {
         "model": model.state_dict(),
         "optimizers": {k: o.state_dict() for k, o in _optimizers(optimizers).items()},
@@ -102,6 +117,8 @@ def save_checkpoint(path, model, optimizers, step, history, generator, scheduler
         "torch_rng": torch.get_rng_state(),
         "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
         "python_rng": random.getstate(),
+        "scaler": scaler.state_dict() if scaler is not None else None,
+        "rank_rng": list(rank_rng) if rank_rng is not None else None,
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -156,6 +173,28 @@ def _restore_python_rng(state) -> None:
     random.setstate((version, tuple(internal), gauss))
 
 
+PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def _check_options(steps, eval_every, checkpoint_every, loss_fn, step_fn, grad_clip, checkpoint, resume,
+                   accumulate, precision, device) -> None:
+    if eval_every < 0 or checkpoint_every < 0:
+        raise ValueError("eval_every and checkpoint_every must be >= 0")
+    if loss_fn is not None and step_fn is not None:
+        raise ValueError("pass loss_fn or step_fn, not both")
+    if grad_clip is not None and grad_clip <= 0:
+        raise ValueError(f"grad_clip must be positive, got {grad_clip!r}")
+    if (checkpoint_every or resume) and checkpoint is None:
+        raise ValueError("checkpoint_every and resume need a checkpoint path")
+    check_positive_int(accumulate, "accumulate")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {precision!r}")
+    if step_fn is not None and (accumulate != 1 or precision != "fp32"):
+        raise ValueError("accumulate and precision apply to loss_fn training; a step_fn does its own update")
+    if precision == "fp16" and device.type != "cuda":
+        raise ValueError("precision='fp16' needs CUDA (its loss scaling is a GPU feature); use 'bf16' on the CPU")
+
+
 def fit(
     model: torch.nn.Module,
     optimizer,
@@ -171,6 +210,8 @@ def fit(
     resume: bool = False,
     scheduler=None,
     grad_clip: float | None = None,
+    accumulate: int = 1,
+    precision: str = "fp32",
     seed: int = 0,
     device=None,
     progress: bool = True,
@@ -184,32 +225,46 @@ def fit(
     - ``loss_fn(model, batch)`` returns a scalar loss; by default the model is called with the
       batch and the second element of its ``(logits, loss)`` output is used.
     - ``step_fn(model, batch, optimizers)`` replaces the whole update for multi-optimiser
-      methods (e.g. GANs) and returns a dict of floats to log.
+      methods (e.g. GANs) and returns a dict of floats to log (single process only).
     - ``eval_fn(model)`` returns a dict of floats; it runs under ``torch.no_grad()`` in eval
-      mode every ``eval_every`` steps and after the last step.
+      mode every ``eval_every`` steps and after the last step (on every rank, on the same weights).
     - With ``checkpoint`` set, state is saved every ``checkpoint_every`` steps and at the end
       (the directory must be writable; this is checked before the first step). With
       ``resume=True`` the checkpoint must exist: it is loaded and training continues from it.
+    - ``accumulate=k`` draws k batches per step and sums the gradients of their losses / k: one
+      step on an effective batch k times larger, for the memory of one batch.
+    - ``precision="bf16"`` (CPU or CUDA) or ``"fp16"`` (CUDA, with a ``GradScaler``) computes the
+      forward pass under ``torch.autocast``; weights, gradients and optimiser states stay fp32.
+    - Under ``torchrun`` (``WORLD_SIZE`` > 1) the step is data-parallel: each rank computes the loss
+      on rows [r·n/W, (r+1)·n/W) of the batch, DDP averages the gradients, and the update is the
+      single-process update on the whole batch (``distributed`` explains why).
     """
     steps = check_positive_int(steps, "steps")
-    if eval_every < 0 or checkpoint_every < 0:
-        raise ValueError("eval_every and checkpoint_every must be >= 0")
-    if loss_fn is not None and step_fn is not None:
-        raise ValueError("pass loss_fn or step_fn, not both")
-    if grad_clip is not None and grad_clip <= 0:
-        raise ValueError(f"grad_clip must be positive, got {grad_clip!r}")
-    if (checkpoint_every or resume) and checkpoint is None:
-        raise ValueError("checkpoint_every and resume need a checkpoint path")
+    device = get_device() if device is None else torch.device(device)
+    _check_options(steps, eval_every, checkpoint_every, loss_fn, step_fn, grad_clip, checkpoint, resume,
+                   accumulate, precision, device)
     optimizers = _optimizers(optimizer)
     if step_fn is None and len(optimizers) != 1:
         raise ValueError("several optimizers need a step_fn that says how to use them")
-    device = get_device() if device is None else torch.device(device)
+    world = distributed.setup()
+    if world.size > 1 and step_fn is not None:
+        raise ValueError("a step_fn (several optimisers, e.g. a GAN) cannot run data-parallel in fit: each of "
+                         "its networks would need its own DDP wrapper; run it in one process")
+    if world.size > 1 and device.type == "cuda":
+        device = torch.device("cuda", world.local_rank)  # one GPU per process
+        torch.cuda.set_device(device)
     model.to(device)
+    net = model
+    if world.size > 1:
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        # Every rank seeded the same way (same initial weights); dropout needs a different stream per rank.
+        torch.manual_seed((torch.initial_seed() + 1_000_003 * (world.rank + 1)) % 2**63)
+    scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
     generator = torch.Generator().manual_seed(seed)
     history = history if history is not None else History()
     start = 0
 
-    if checkpoint is not None:
+    if checkpoint is not None and world.main:
         _check_writable(Path(checkpoint))  # also removes a stale .tmp left by a killed run
     if resume:
         if not Path(checkpoint).is_file():
@@ -221,9 +276,16 @@ def fit(
             opt.load_state_dict(state["optimizers"][name])
         if scheduler is not None and state["scheduler"] is not None:
             scheduler.load_state_dict(state["scheduler"])
+        if scaler is not None and state.get("scaler") is not None:
+            scaler.load_state_dict(state["scaler"])
         history = History.from_state_dict(state["history"])
         generator.set_state(state["data_rng"].cpu())
-        torch.set_rng_state(state["torch_rng"].cpu())
+        rank_rng = state.get("rank_rng") or [state["torch_rng"]]
+        if len(rank_rng) == world.size:
+            torch.set_rng_state(rank_rng[world.rank].cpu())
+        else:  # written by another number of processes: the same batches, but new dropout streams
+            torch.set_rng_state(rank_rng[0].cpu())
+            torch.manual_seed(int(torch.randint(2**62, (1,))) + world.rank)
         if state["cuda_rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
         _restore_python_rng(state["python_rng"])
@@ -238,33 +300,60 @@ def fit(
             history.log("eval", step, eval_fn(model))
         model.train(was_training)
 
-    bar = _progress_bar(total=steps, initial=start, desc=desc, disable=not progress)
+    def save(step: int) -> None:
+        rank_rng = distributed.gather_objects(torch.get_rng_state()) if world.size > 1 else None
+        if world.main:
+            save_checkpoint(checkpoint, model, optimizers, step, history, generator, scheduler, scaler=scaler,
+                            rank_rng=rank_rng)
+        if world.size > 1:
+            torch.distributed.barrier()  # no rank reads or overwrites it before rank 0 has written it
+
+    def loss_step(opt) -> dict[str, float]:
+        opt.zero_grad(set_to_none=True)
+        total = 0.0
+        for micro in range(accumulate):
+            batch = move_to(distributed.shard(batch_fn(generator), world.rank, world.size), device)
+            sync = micro == accumulate - 1 or world.size == 1
+            with (contextlib.nullcontext() if sync else net.no_sync()):  # all-reduce once, after the last
+                with torch.autocast(device.type, dtype=PRECISIONS[precision], enabled=precision != "fp32"):
+                    loss = (loss_fn or _default_loss)(net, batch)
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(f"the loss became {loss.item()} at step {step}")
+                (scaler.scale(loss / accumulate) if scaler is not None else loss / accumulate).backward()
+            total += loss.item() / accumulate
+        values = {"loss": total}
+        if scheduler is not None:
+            values["lr"] = opt.param_groups[0]["lr"]  # the learning rate of this step
+        if scaler is not None:
+            scaler.unscale_(opt)  # clip the true gradients, not the scaled ones
+        if grad_clip is not None:
+            values["grad_norm"] = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip).item()
+        if scaler is not None:
+            scaler.step(opt)
+            scaler.update()
+        else:
+            opt.step()
+        return values
+
+    bar = _progress_bar(total=steps, initial=start, desc=desc, disable=not (progress and world.main))
     model.train()
     for step in range(start + 1, steps + 1):
-        batch = move_to(batch_fn(generator), device)
         if step_fn is not None:
+            batch = move_to(batch_fn(generator), device)
             values = step_fn(model, batch, optimizers if len(optimizers) > 1 else optimizers["optimizer"])
         else:
-            opt = optimizers["optimizer"]
-            opt.zero_grad(set_to_none=True)
-            loss = (loss_fn or _default_loss)(model, batch)
-            if not torch.isfinite(loss):
+            try:
+                values = distributed.mean_over_ranks(loss_step(optimizers["optimizer"]))
+            except FloatingPointError:
                 bar.close()
-                raise FloatingPointError(f"the loss became {loss.item()} at step {step}")
-            loss.backward()
-            values = {"loss": loss.item()}
-            if scheduler is not None:
-                values["lr"] = opt.param_groups[0]["lr"]  # the learning rate of this step
-            if grad_clip is not None:
-                values["grad_norm"] = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip).item()
-            opt.step()
+                raise
         if scheduler is not None:
             scheduler.step()
         history.log("train", step, values)
         if eval_fn is not None and eval_every and step % eval_every == 0:
             run_eval(step)
         if checkpoint is not None and checkpoint_every and step % checkpoint_every == 0:
-            save_checkpoint(checkpoint, model, optimizers, step, history, generator, scheduler)
+            save(step)
         bar.update(1)
         if step % max(1, steps // 50) == 0 or step == steps:
             bar.set_postfix({k: f"{v:.4g}" for k, v in values.items()}, refresh=False)
@@ -272,7 +361,7 @@ def fit(
     if eval_fn is not None and (not history.eval["step"] or history.eval["step"][-1] != steps):
         run_eval(steps)
     if checkpoint is not None and start < steps:
-        save_checkpoint(checkpoint, model, optimizers, steps, history, generator, scheduler)
+        save(steps)
     return history
 
 

@@ -55,10 +55,12 @@ def get_device(prefer: str | None = None) -> torch.device:
     choice = prefer or os.environ.get("CGEN_DEVICE")
     if choice is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if choice not in {"cpu", "cuda"} and not choice.startswith("cuda:"):
-        raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {choice!r}")
+    if choice not in {"cpu", "cuda", "mps"} and not choice.startswith("cuda:"):
+        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'mps', got {choice!r}")
     if choice.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device {choice!r} was requested but CUDA is not available here")
+    if choice == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("device 'mps' (Apple GPU) was requested but it is not available here")
     return torch.device(choice)
 
 

@@ -1,0 +1,176 @@
+"""Data parallelism with PyTorch's own engine (``torch.distributed``, ``torchrun``, DDP, FSDP).
+
+W processes ("ranks") each hold a copy of the parameters θ. A global batch B of |B| examples is
+cut into W equal shards B_r of |B|/W rows; rank r computes the gradient of the mean loss on its
+shard, and one all-reduce averages them:
+
+    (1/W) Σ_r ∇L(θ; B_r) = (1/W) Σ_r (W/|B|) Σ_{i∈B_r} ∇ℓ_i(θ) = (1/|B|) Σ_{i∈B} ∇ℓ_i(θ) = ∇L(θ; B),
+
+the full-batch gradient. Every rank then applies the same optimiser step to the same θ, so the
+copies never drift apart. The identity needs *equal* shards (with |B_r| unequal, the plain
+average of the per-shard means weights the examples of small shards more) and a loss that is a
+mean of per-example terms (batch norm, which mixes the examples of a shard, breaks it).
+
+``train.fit`` uses this module when it runs under ``torchrun``: every rank draws the same global
+batch from the same seeded generator and keeps its own shard (``shard``), so the batches, and a
+resumed run, do not depend on the number of processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+import torch.distributed as dist
+
+__all__ = ["World", "world", "setup", "shard", "mean_over_ranks", "gather_objects", "launch", "training_memory",
+           "MEMORY_BYTES"]
+
+
+class World(NamedTuple):
+    """Who this process is: ``rank`` in 0..``size``−1, and ``local_rank`` on its machine."""
+
+    rank: int
+    size: int
+    local_rank: int
+
+    @property
+    def main(self) -> bool:
+        """Rank 0 logs, shows progress bars and writes checkpoints."""
+        return self.rank == 0
+
+
+def world() -> World:
+    """This process's place in the process group (``World(0, 1, 0)`` outside of one)."""
+    if dist.is_available() and dist.is_initialized():
+        return World(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", 0)))
+    return World(0, 1, 0)
+
+
+def setup(backend: str | None = None, timeout_s: float = 120.0) -> World:
+    """Join the process group that ``torchrun`` describes in the environment (``RANK``, ``WORLD_SIZE``,
+    ``MASTER_ADDR``…) if there is one and it is not joined yet; a plain ``python`` run stays a world of 1.
+
+    The backend is ``nccl`` when the processes compute on CUDA and ``gloo`` (CPU) otherwise."""
+    size = int(os.environ.get("WORLD_SIZE", "1"))
+    if size > 1 and not dist.is_initialized():
+        if not dist.is_available():
+            raise ValueError("WORLD_SIZE > 1 but this build of torch has no torch.distributed")
+        if backend is None:
+            on_cuda = torch.cuda.is_available() and os.environ.get("CGEN_DEVICE", "cuda").startswith("cuda")
+            backend = "nccl" if on_cuda else "gloo"
+        if backend not in ("gloo", "nccl"):
+            raise ValueError(f"backend must be 'gloo' or 'nccl', got {backend!r}")
+        dist.init_process_group(backend, timeout=timedelta(seconds=timeout_s))
+    return world()
+
+
+def shard(batch, rank: int, size: int):
+    """Rank ``rank``'s share of a batch: rows [r·n/W, (r+1)·n/W) of every tensor (a tensor, or a
+    tuple/list/namedtuple/dict of tensors with the same number of rows n). n must be divisible by W."""
+    if not (0 <= rank < size):
+        raise ValueError(f"need 0 <= rank < size, got rank={rank}, size={size}")
+    if size == 1:
+        return batch
+    if isinstance(batch, torch.Tensor):
+        n = batch.shape[0]
+        if n % size:
+            raise ValueError(f"a batch of {n} rows cannot be cut into {size} equal shards: the average of "
+                             f"unequal shards' mean gradients is not the full-batch gradient. Choose a batch "
+                             f"size divisible by the number of processes")
+        return batch[rank * n // size:(rank + 1) * n // size]  # (n / W, ...)
+    if isinstance(batch, tuple) and hasattr(batch, "_fields"):
+        return type(batch)(*(shard(b, rank, size) for b in batch))
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(shard(b, rank, size) for b in batch)
+    if isinstance(batch, dict):
+        return {k: shard(v, rank, size) for k, v in batch.items()}
+    raise ValueError(f"cannot shard a batch of type {type(batch).__name__}: use tensors, tuples, lists or dicts")
+
+
+def mean_over_ranks(values: dict[str, float]) -> dict[str, float]:
+    """The average of each logged value over the ranks (one all-reduce), so every rank logs the same."""
+    if world().size == 1 or not values:
+        return values
+    t = torch.tensor([float(v) for v in values.values()], dtype=torch.float64)  # (K,)
+    if dist.get_backend() == "nccl":
+        t = t.cuda()
+    dist.all_reduce(t)
+    return {k: v / world().size for k, v in zip(values, t.tolist())}
+
+
+def gather_objects(obj) -> list:
+    """Every rank's ``obj``, in rank order (a list of one outside a process group)."""
+    if world().size == 1:
+        return [obj]
+    out = [None] * world().size
+    dist.all_gather_object(out, obj)
+    return out
+
+
+MEMORY_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2}
+
+
+def training_memory(n_params: int, world_size: int, strategy: str = "ddp", precision: str = "fp32") -> dict[str, float]:
+    """Bytes per rank for the training state of Adam(W) with ``n_params`` parameters (activations excluded).
+
+    Plain fp32: 4 bytes each for the parameter, its gradient and Adam's two moments: 16 bytes per
+    parameter. Mixed precision (bf16/fp16) keeps an fp32 master copy and the fp32 moments and adds
+    2-byte working weights and gradients: 4 + 4 + 4 + 2 + 2 = 16 bytes. DDP replicates all of it on
+    every rank; FSDP (ZeRO-3) shards all of it, so a rank holds 1/W (plus, transiently, one
+    layer's gathered weights, not counted here)."""
+    if not (isinstance(n_params, int) and n_params > 0 and isinstance(world_size, int) and world_size > 0):
+        raise ValueError(f"n_params and world_size must be positive integers, got {n_params!r}, {world_size!r}")
+    if strategy not in ("ddp", "fsdp"):
+        raise ValueError(f"strategy must be 'ddp' or 'fsdp', got {strategy!r}")
+    if precision not in MEMORY_BYTES:
+        raise ValueError(f"precision must be one of {sorted(MEMORY_BYTES)}, got {precision!r}")
+    low = MEMORY_BYTES[precision]
+    parts = {"parameters": 4.0, "gradients": 4.0, "adam_moments": 8.0}
+    if low < 4:  # mixed precision: fp32 master weights and moments, low-precision working copies
+        parts = {"parameters": 4.0 + low, "gradients": float(low), "adam_moments": 8.0}
+    share = 1.0 / world_size if strategy == "fsdp" else 1.0
+    out = {k: v * n_params * share for k, v in parts.items()}
+    out["total"] = sum(out.values())
+    return out
+
+
+def launch(args: list[str], nproc: int = 2, *, module: str = "cgen_lessons.scaling", threads: int = 1,
+           timeout_s: float = 300.0) -> dict:
+    """Run ``python -m torch.distributed.run --standalone --nproc_per_node=nproc -m module *args --out F``
+    (that is ``torchrun``) and return the JSON that rank 0 wrote to F. Each process gets ``threads``
+    CPU threads; a failure raises ``RuntimeError`` with the end of the processes' output."""
+    if not (isinstance(nproc, int) and nproc >= 1):
+        raise ValueError(f"nproc must be a positive integer, got {nproc!r}")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "result.json"
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads), "CGEN_PROGRESS": "text",
+               "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]),
+                                              os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+               "-m", module, *args, "--out", str(out)]
+        try:
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"torchrun did not finish within {timeout_s:.0f} s: {' '.join(args)}") from None
+        if proc.returncode != 0 or not out.is_file():
+            raise RuntimeError(f"torchrun failed (exit {proc.returncode}) for {' '.join(args)}; the workers said:\n"
+                               + _workers_output(proc.stdout + proc.stderr))
+        return json.loads(out.read_text())
+
+
+def _workers_output(text: str, lines: int = 20) -> str:
+    """The end of what the worker processes printed, without torchrun's own traceback that follows it."""
+    rows = text.strip().splitlines()
+    for i in range(len(rows) - 1, -1, -1):
+        if rows[i].startswith("Traceback") and any("torch/distributed/run.py" in r for r in rows[i:i + 4]):
+            rows = rows[:i]
+            break
+    return "\n".join(r for r in rows[-lines:] if "OMP_NUM_THREADS" not in r and not set(r.split("]")[-1].strip()) <= {"*"})
