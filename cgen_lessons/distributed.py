@@ -31,7 +31,7 @@ import torch
 import torch.distributed as dist
 
 __all__ = ["World", "world", "setup", "shard", "mean_over_ranks", "gather_objects", "launch", "training_memory",
-           "MEMORY_BYTES"]
+           "STRATEGIES"]
 
 
 class World(NamedTuple):
@@ -115,29 +115,31 @@ def gather_objects(obj) -> list:
     return out
 
 
-MEMORY_BYTES = {"fp32": 4, "bf16": 2, "fp16": 2}
+STRATEGIES = ("ddp", "zero1", "zero2", "fsdp")
 
 
 def training_memory(n_params: int, world_size: int, strategy: str = "ddp", precision: str = "fp32") -> dict[str, float]:
-    """Bytes per rank for the training state of Adam(W) with ``n_params`` parameters (activations excluded).
+    """Bytes per rank for the training state of Adam(W) with Ψ = ``n_params`` parameters (activations and
+    temporary buffers excluded), after Rajbhandari et al. (2020, "ZeRO"):
 
-    Plain fp32: 4 bytes each for the parameter, its gradient and Adam's two moments: 16 bytes per
-    parameter. Mixed precision (bf16/fp16) keeps an fp32 master copy and the fp32 moments and adds
-    2-byte working weights and gradients: 4 + 4 + 4 + 2 + 2 = 16 bytes. DDP replicates all of it on
-    every rank; FSDP (ZeRO-3) shards all of it, so a rank holds 1/W (plus, transiently, one
-    layer's gathered weights, not counted here)."""
+    - fp32: weights 4Ψ + gradients 4Ψ + optimiser states (two moments) 8Ψ = 16Ψ;
+    - mixed precision (bf16/fp16 weights and gradients): 2Ψ + 2Ψ + 12Ψ (an fp32 master copy of the
+      weights and the two fp32 moments) = 16Ψ as well — mixed precision saves activations, not state.
+
+    DDP replicates everything on each of the W ranks; ZeRO-1 shards the optimiser states (÷W), ZeRO-2
+    also the gradients, and FSDP (ZeRO-3) also the weights, gathering one layer's weights at a time
+    (that transient copy is not counted)."""
     if not (isinstance(n_params, int) and n_params > 0 and isinstance(world_size, int) and world_size > 0):
         raise ValueError(f"n_params and world_size must be positive integers, got {n_params!r}, {world_size!r}")
-    if strategy not in ("ddp", "fsdp"):
-        raise ValueError(f"strategy must be 'ddp' or 'fsdp', got {strategy!r}")
-    if precision not in MEMORY_BYTES:
-        raise ValueError(f"precision must be one of {sorted(MEMORY_BYTES)}, got {precision!r}")
-    low = MEMORY_BYTES[precision]
-    parts = {"parameters": 4.0, "gradients": 4.0, "adam_moments": 8.0}
-    if low < 4:  # mixed precision: fp32 master weights and moments, low-precision working copies
-        parts = {"parameters": 4.0 + low, "gradients": float(low), "adam_moments": 8.0}
-    share = 1.0 / world_size if strategy == "fsdp" else 1.0
-    out = {k: v * n_params * share for k, v in parts.items()}
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+    if precision not in ("fp32", "bf16", "fp16"):
+        raise ValueError(f"precision must be 'fp32', 'bf16' or 'fp16', got {precision!r}")
+    per_param = {"weights": 4, "gradients": 4, "optimizer": 8} if precision == "fp32" else \
+        {"weights": 2, "gradients": 2, "optimizer": 12}
+    sharded = {"ddp": (), "zero1": ("optimizer",), "zero2": ("optimizer", "gradients"),
+               "fsdp": ("optimizer", "gradients", "weights")}[strategy]
+    out = {k: b * n_params / (world_size if k in sharded else 1) for k, b in per_param.items()}
     out["total"] = sum(out.values())
     return out
 

@@ -10,6 +10,7 @@
 - ``fsdp``: one step with the GPT's blocks sharded by FSDP (``fully_shard``); rank 0 saves the
   gathered weights and reports how many parameter elements each rank holds.
 - ``allreduce-sum``: every rank contributes its rank + 1 to a tensor; the all-reduced result.
+- ``syncbn``: whether ``SyncBatchNorm`` runs here (on CPU it raises; the error is reported).
 
 Rank 0 writes a JSON result to ``--out``. Every program seeds everything the same way on every rank.
 """
@@ -76,9 +77,11 @@ def run_allreduce(args, world) -> dict:
         model.zero_grad()
         model(x, y)[1].backward()
         compute.append(time.perf_counter() - t)
-        dist.barrier()
+        if world.size > 1:
+            dist.barrier()
         t = time.perf_counter()
-        dist.all_reduce(buffer)
+        if world.size > 1:
+            dist.all_reduce(buffer)
         comm.append(time.perf_counter() - t)
     median = lambda v: sorted(v[2:])[len(v[2:]) // 2]  # noqa: E731
     return {"world_size": world.size, "n_params": n, "megabytes": 4 * n / 2**20, "allreduce_s": median(comm),
@@ -119,7 +122,17 @@ def run_allreduce_sum(args, world) -> dict:
     return {"world_size": world.size, "result": gather(t.tolist())}
 
 
-PROGRAMS = {"train": run_train, "allreduce": run_allreduce, "fsdp": run_fsdp, "allreduce-sum": run_allreduce_sum}
+def run_syncbn(args, world) -> dict:
+    """Does ``SyncBatchNorm`` run on this device in a process group? (In torch 2.13 it needs a GPU.)"""
+    bn = torch.nn.SyncBatchNorm(4)
+    try:
+        bn(torch.randn(8, 4)).sum().backward()
+        return {"world_size": world.size, "works": True, "error": ""}
+    except ValueError as err:
+        return {"world_size": world.size, "works": False, "error": str(err)}
+
+
+PROGRAMS = {"syncbn": run_syncbn, "train": run_train, "allreduce": run_allreduce, "fsdp": run_fsdp, "allreduce-sum": run_allreduce_sum}
 
 
 def main(argv=None) -> None:
