@@ -1,6 +1,6 @@
 """The programs chapter 11 launches with ``torchrun`` (``distributed.launch`` runs them as subprocesses).
 
-    torchrun --standalone --nproc_per_node=2 -m cgen_lessons.scaling train --steps 100 --out result.json
+    torchrun --standalone --nproc_per_node=2 -m cgen_lessons.scaling train --steps 500 --out result.json
 
 - ``train``: chapter 03's GPT recipe (``recipes.train_gpt``) with no change to its call: under
   torchrun ``fit`` makes it data-parallel. Options: steps, accumulation, precision, checkpointing,
@@ -138,7 +138,7 @@ PROGRAMS = {"syncbn": run_syncbn, "train": run_train, "allreduce": run_allreduce
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m cgen_lessons.scaling", description=__doc__.splitlines()[0])
     parser.add_argument("program", choices=sorted(PROGRAMS))
-    parser.add_argument("--out", required=True, help="where rank 0 writes the JSON result")
+    parser.add_argument("--out", default="", help="where rank 0 writes the JSON result (default: print it)")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--batch", type=int, default=0, help="global batch (default: the recipe's)")
     parser.add_argument("--accumulate", type=int, default=1)
@@ -154,8 +154,10 @@ def main(argv=None) -> None:
     world = distributed.setup()
     try:
         result = PROGRAMS[args.program](args, world)
-        if world.main:
+        if world.main and args.out:
             Path(args.out).write_text(json.dumps(result, indent=1))
+        elif world.main:
+            print(json.dumps({k: v for k, v in result.items() if k != "loss"}, indent=1))
     finally:
         if dist.is_initialized():
             dist.barrier()
