@@ -38,6 +38,10 @@ def test_get_device(monkeypatch):
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
             get_device("cuda")
+    if not torch.backends.mps.is_available():
+        monkeypatch.setenv("CGEN_DEVICE", "mps")
+        with pytest.raises(ValueError, match="'mps'.*not available"):
+            get_device()
 
 
 def test_show_source_contains_the_code():
