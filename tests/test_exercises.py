@@ -1,0 +1,51 @@
+"""Every exercise: its reference solution passes, and each of its typical mistakes fails with that
+mistake's own diagnosis (not the general hint); at least three exercises per chapter, easy to hard."""
+
+import pytest
+import torch
+
+from cgen_lessons import exercises
+from cgen_lessons.exercises import core
+
+NAMES = exercises.list_exercises()
+CHAPTERS = sorted({core._REGISTRY[n].chapter for n in NAMES})
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reference_passes_and_every_typical_mistake_gets_its_diagnosis(name):
+    ex = core._REGISTRY[name]
+    assert exercises.check(name, ex.reference).passed
+    assert len(ex.mistakes) >= 2, f"{name} needs at least two typical mistakes"
+    for mistake in ex.mistakes:
+        result = exercises.check(name, mistake.attempt)
+        assert not result.passed, f"{name}: the mistake passes: {mistake.hint}"
+        assert "Diagnosis: " + mistake.hint in result.message, result.message
+
+
+def test_every_chapter_has_three_graded_exercises():
+    assert CHAPTERS == [f"{i:02d}" for i in range(12)]
+    for ch in CHAPTERS:
+        found = exercises.exercises_of(ch)
+        assert len(found) >= 3, ch
+        levels = [exercises.DIFFICULTIES.index(e.difficulty) for e in found]
+        assert levels == sorted(levels)
+        assert all(e.title and 0 < e.minutes <= 60 for e in found)
+
+
+def test_an_unattempted_exercise_fails_softly_with_instructions():
+    def stub(logits):
+        # YOUR CODE HERE
+        raise NotImplementedError()
+
+    result = exercises.check("softmax", stub)
+    assert not result.passed and "not attempted yet" in result.message and "NotImplementedError" in result.message
+
+
+def test_an_unknown_wrong_answer_gets_the_general_hint():
+    result = exercises.check("softmax", lambda z: torch.zeros_like(z))
+    assert not result.passed and "Hint: subtract the row maximum" in result.message and "Diagnosis" not in result.message
+
+
+def test_register_refuses_an_unknown_difficulty():
+    with pytest.raises(ValueError, match="difficulty"):
+        exercises.register(exercises.Exercise("x_new", abs, lambda: [], difficulty="trivial"))
