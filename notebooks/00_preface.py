@@ -293,9 +293,9 @@ print("the same table normalised over the *previous* token (a classic bug) is no
 # ## Exercises and their checkers
 #
 # Exercises come with a checker from `cgen_lessons.exercises`: pass it your function and it
-# answers pass or fail, and on failure names the input that went wrong and how. Try it: the
-# softmax below is the one written in many tutorials. Run the cell, read the verdict, fix the
-# function (the hint says how), and run it again until it passes.
+# answers pass or fail, and on failure names the input that went wrong, how, and — when the answer
+# is a mistake the checker knows — which mistake it is. Try it: the softmax below is the one
+# written in many tutorials. Run the cell and read the verdict; exercise 1 asks you to fix it.
 
 # %%
 from cgen_lessons.exercises import check
@@ -307,6 +307,67 @@ def my_softmax(z):
 
 
 check("softmax", my_softmax)
+
+# %% [markdown]
+# The preface's own exercises. Each checked exercise has a solution cell (folded away in the HTML
+# book) and a check cell. In a student copy (`python3 tools/course.py student`) the solution is
+# replaced by `raise NotImplementedError()`: write your own, run it, then run the check, which names
+# the first case that fails and, when your answer is a typical mistake, which one.
+
+# %% [markdown]
+# **Exercise 1 — a stable softmax (easy, ≈ 5 min).** Return the softmax of `z` over its last
+# dimension, without overflow for large logits.
+
+# %% nbgrader={"grade": false, "grade_id": "softmax_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
+from cgen_lessons.exercises import check
+
+
+def my_softmax(z):
+    ### BEGIN SOLUTION
+    shifted = z - z.max(dim=-1, keepdim=True).values  # the largest entry of each row becomes 0
+    e = shifted.exp()
+    return e / e.sum(dim=-1, keepdim=True)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "softmax_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
+check("softmax", my_softmax)
+
+# %% [markdown]
+# **Exercise 2 — language-model windows (easy, ≈ 10 min).** Given a 1-D tensor of token ids, a
+# tensor of window starts (B,) and a length T, return `(x, y)`, both (B, T), where `y[:, t]` is the
+# token that follows `x[:, t]` — the batches every language model of the course trains on
+# (`data.lm_batch`).
+
+# %% nbgrader={"grade": false, "grade_id": "lm_windows_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
+def my_lm_windows(ids, starts, T):
+    ### BEGIN SOLUTION
+    windows = ids[starts[:, None] + torch.arange(T + 1)]  # (B, T + 1)
+    return windows[:, :-1], windows[:, 1:]
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "lm_windows_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
+check("lm_windows", my_lm_windows)
+
+# %% [markdown]
+# **Exercise 3 — cross-entropy from logits (medium, ≈ 10 min).** Given logits (N, V) and targets
+# (N,), return the mean negative log-likelihood in nats — what `F.cross_entropy` computes — stable
+# for logits in the hundreds.
+
+# %% nbgrader={"grade": false, "grade_id": "cross_entropy_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
+def my_cross_entropy(logits, targets):
+    ### BEGIN SOLUTION
+    log_probs = logits - torch.logsumexp(logits, dim=-1, keepdim=True)  # (N, V)
+    return -log_probs[torch.arange(len(targets)), targets].mean()
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "cross_entropy_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
+check("cross_entropy", my_cross_entropy)
 
 # %% [markdown]
 # ## Glossary · 术语表

@@ -840,45 +840,61 @@ print("a window with one target replaced by a 'label' is not:",
 # %% [markdown]
 # ## 8 · Exercises
 #
-# Each exercise has a checker. The attempts below contain a typical mistake each; run them,
-# read the verdict, fix the function, and run again.
-#
-# **Exercise 1 — perplexity.** Given logits (N, V) and targets (N,), return the perplexity as a
-# Python float. This attempt mixes bases.
+# Each checked exercise has a solution cell (folded away in the HTML book) and a check cell. In a
+# student copy (`python3 tools/course.py student`) the solution is replaced by `raise
+# NotImplementedError()`: write your own, run it, then run the check, which names the first case
+# that fails and, when your answer is a typical mistake, which one.
 
-# %%
+# %% [markdown]
+# **Exercise 1 — perplexity (easy, ≈ 5 min).** Given logits (N, V) and targets (N,), return the
+# perplexity as a Python float.
+
+# %% nbgrader={"grade": false, "grade_id": "perplexity_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 from cgen_lessons.exercises import check
-
+import math
 
 def my_perplexity(logits, targets):
-    ce_nats = F.cross_entropy(logits, targets)
-    return (2 ** ce_nats).item()
+    ### BEGIN SOLUTION
+    ce_nats = torch.nn.functional.cross_entropy(logits.double(), targets)
+    return math.exp(ce_nats.item())
+    ### END SOLUTION
 
 
+# %% nbgrader={"grade": true, "grade_id": "perplexity_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
 check("perplexity", my_perplexity)
 
 # %% [markdown]
-# **Exercise 2 — KL divergence.** Given two batches of distributions p and q (…, K), return
-# $\mathrm{KL}(p \,\|\, q)$ over the last axis. This attempt has the arguments the wrong way round and does not
-# handle p(x) = 0.
+# **Exercise 2 — KL divergence (easy, ≈ 10 min).** Given two batches of distributions p and q (…,
+# K), return $\mathrm{KL}(p \,\|\, q)$ over the last axis, with $0 \log 0 = 0$.
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "kl_divergence_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 def my_kl(p, q):
-    return (q * (q / p).log()).sum(-1)
+    ### BEGIN SOLUTION
+    terms = torch.where(p > 0, p * (p.log() - q.log()), torch.zeros_like(p))
+    return terms.sum(-1)
+    ### END SOLUTION
 
 
+# %% nbgrader={"grade": true, "grade_id": "kl_divergence_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
 check("kl_divergence", my_kl)
 
 # %% [markdown]
-# **Exercise 3 — one E-step.** For 1-D data `x` (N,), mixture weights $\pi$ `(K,)`, means $\mu$ `(K,)` and
-# variances $\sigma^2$ `(K,)`, return the responsibilities (N, K). This attempt forgets two things.
+# **Exercise 3 — one E-step (medium, ≈ 15 min).** For 1-D data `x` (N,), mixture weights $\pi$
+# `(K,)`, means $\mu$ `(K,)` and variances $\sigma^2$ `(K,)`, return the responsibilities (N, K) of
+# §3.
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "gmm_e_step_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 def my_e_step(x, weights, means, variances):
-    log_density = torch.distributions.Normal(means, variances).log_prob(x[:, None])  # (N, K)
-    return torch.softmax(log_density, dim=1)
+    ### BEGIN SOLUTION
+    log_density = torch.distributions.Normal(means, variances.sqrt()).log_prob(x[:, None])  # (N, K)
+    return torch.softmax(weights.log() + log_density, dim=1)
+    ### END SOLUTION
 
 
+# %% nbgrader={"grade": true, "grade_id": "gmm_e_step_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
 check("gmm_e_step", my_e_step)
 
 # %% [markdown]

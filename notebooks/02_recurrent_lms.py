@@ -665,36 +665,68 @@ print(f"recurrent parameters at D = 64, H = 128: LSTM {n_lstm:,}, GRU {n_gru:,};
 # %% [markdown]
 # ## 7 · Exercises
 #
-# **Exercise 1 — one LSTM step.** Given `x` (B, D), `h` and `c` (B, H), stacked weights `W_ih` (4H, D),
-# `W_hh` (4H, H) and a combined bias `b` (4H,), return `(h_t, c_t)`. The attempt below makes two
-# classic mistakes.
+# Each checked exercise has a solution cell (folded away in the HTML book) and a check cell. In a
+# student copy (`python3 tools/course.py student`) the solution is replaced by `raise
+# NotImplementedError()`: write your own, run it, then run the check, which names the first case
+# that fails and, when your answer is a typical mistake, which one.
 
-# %%
+# %% [markdown]
+# **Exercise 1 — one RNN step (easy, ≈ 5 min).** Given `x` (B, D), `h` (B, H), `W_ih` (H, D), `W_hh`
+# (H, H) and a bias `b` (H,), return $h_t = \tanh(x_t W_{ih}^\top + h_{t-1} W_{hh}^\top + b)$.
+
+# %% nbgrader={"grade": false, "grade_id": "rnn_step_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 from cgen_lessons.exercises import check
 
 
+def my_rnn_step(x, h, W_ih, W_hh, b):
+    ### BEGIN SOLUTION
+    return torch.tanh(x @ W_ih.T + h @ W_hh.T + b)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "rnn_step_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
+check("rnn_step", my_rnn_step)
+
+# %% [markdown]
+# **Exercise 2 — one LSTM step (medium, ≈ 15 min).** Given `x` (B, D), `h` and `c` (B, H), stacked
+# weights `W_ih` (4H, D), `W_hh` (4H, H) and a combined bias `b` (4H,), return `(h_t, c_t)` with the
+# gates in `torch.nn.LSTM`'s order (i, f, g, o).
+
+# %% nbgrader={"grade": false, "grade_id": "lstm_step_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 def my_lstm_step(x, h, c, W_ih, W_hh, b):
-    i, f, g, o = torch.sigmoid(x @ W_ih.T + h @ W_hh.T + b).chunk(4, dim=-1)
-    c_new = f * c + i * g
-    h_new = o * torch.tanh(c)
+    ### BEGIN SOLUTION
+    i, f, g, o = (x @ W_ih.T + h @ W_hh.T + b).chunk(4, dim=-1)
+    c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    h_new = torch.sigmoid(o) * torch.tanh(c_new)  # the NEW cell state
     return h_new, c_new
+    ### END SOLUTION
 
 
+# %% nbgrader={"grade": true, "grade_id": "lstm_step_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
 check("lstm_step", my_lstm_step)
 
 # %% [markdown]
-# **Exercise 2 — gradient clipping.** Given a list of gradient tensors and max_norm, return the
-# clipped list. This attempt clips each tensor separately.
+# **Exercise 3 — gradient clipping (medium, ≈ 10 min).** Given a list of gradient tensors and
+# `max_norm`, return the list clipped by their global norm, as `torch.nn.utils.clip_grad_norm_`
+# does.
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "clip_grad_norm_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 def my_clip(grads, max_norm):
-    return [g * min(1.0, max_norm / (g.norm().item() + 1e-6)) for g in grads]
+    ### BEGIN SOLUTION
+    total = torch.sqrt(sum((g.double() ** 2).sum() for g in grads)).item()  # ONE norm for all tensors
+    scale = min(1.0, max_norm / (total + 1e-6))  # never scale up
+    return [g * scale for g in grads]
+    ### END SOLUTION
 
 
+# %% nbgrader={"grade": true, "grade_id": "clip_grad_norm_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
 check("clip_grad_norm", my_clip)
 
 # %% [markdown]
-# **Exercise 3 (open).** Train the LSTM with truncated BPTT on contiguous chunks (carry the
+# **Exercise 4 (open).** Train the LSTM with truncated BPTT on contiguous chunks (carry the
 # state between batches with `forward_with_state` and `detach_state`, inside a `step_fn` for
 # `fit`) and compare its test perplexity with the random-window training above at the same
 # number of steps.

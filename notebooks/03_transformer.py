@@ -706,34 +706,69 @@ print("encoder–decoder: encoder state at the first position changes:", not tor
 # %% [markdown]
 # ## 8 · Exercises
 #
-# **Exercise 1 — the causal mask.** Return a boolean (T, T) tensor, True where query t may attend
-# to key s. This attempt has it transposed.
+# Each checked exercise has a solution cell (folded away in the HTML book) and a check cell. In a
+# student copy (`python3 tools/course.py student`) the solution is replaced by `raise
+# NotImplementedError()`: write your own, run it, then run the check, which names the first case
+# that fails and, when your answer is a typical mistake, which one.
 
-# %%
+# %% [markdown]
+# **Exercise 1 — the causal mask (easy, ≈ 5 min).** Return a boolean (T, T) tensor, True where query
+# t may attend to key s.
+
+# %% nbgrader={"grade": false, "grade_id": "causal_mask_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 from cgen_lessons.exercises import check
 
 
 def my_causal_mask(T):
-    return torch.ones(T, T, dtype=torch.bool).triu()
+    ### BEGIN SOLUTION
+    return torch.ones(T, T, dtype=torch.bool).tril()
+    ### END SOLUTION
 
 
+# %% nbgrader={"grade": true, "grade_id": "causal_mask_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
 check("causal_mask", my_causal_mask)
 
 # %% [markdown]
-# **Exercise 2 — one causal attention head.** Given x (B, T, d) and W_q, W_k, W_v (d_k, d), return
-# the head's output (B, T, d_k). This attempt follows article A's formula.
+# **Exercise 2 — one causal attention head (medium, ≈ 15 min).** Given x (B, T, d) and W_q, W_k, W_v
+# (d_k, d), return the head's output (B, T, d_k) (§2).
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "attention_head_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
+import math
+
 def my_attention_head(x, W_q, W_k, W_v):
-    q, k, v = x @ W_q.T, x @ W_k.T, x @ W_v.T
-    A = q @ k.transpose(-2, -1)
-    return (A.exp() / A.exp().sum()) @ v
+    ### BEGIN SOLUTION
+    q, k, v = x @ W_q.T, x @ W_k.T, x @ W_v.T  # (B, T, d_k)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, T, T)
+    T = x.shape[1]
+    scores = scores.masked_fill(~torch.ones(T, T, dtype=torch.bool).tril(), float("-inf"))
+    return torch.softmax(scores, dim=-1) @ v
+    ### END SOLUTION
 
 
+# %% nbgrader={"grade": true, "grade_id": "attention_head_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
 check("attention_head", my_attention_head)
 
 # %% [markdown]
-# **Exercise 3 (open).** Train the GPT with `positions="sinusoidal"` and with no position
+# **Exercise 3 — splitting heads (medium, ≈ 10 min).** Given x (B, T, d) and a number of heads h
+# that divides d, return (B, h, T, d/h), head j holding features $j\,d/h, \dots, (j+1)\,d/h - 1$ of
+# every position — the reshape inside multi-head attention (§3).
+
+# %% nbgrader={"grade": false, "grade_id": "split_heads_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
+def my_split_heads(x, h):
+    ### BEGIN SOLUTION
+    B, T, d = x.shape
+    return x.view(B, T, h, d // h).transpose(1, 2)  # split the features, then move heads before time
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "split_heads_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
+check("split_heads", my_split_heads)
+
+# %% [markdown]
+# **Exercise 4 (open).** Train the GPT with `positions="sinusoidal"` and with no position
 # information at all (set `gpt.pos_emb` to zeros and freeze it). How much does perplexity
 # suffer without positions, and why is it not catastrophic for a causal model? (Hint: a causal
 # mask itself leaks position information — Haviv et al. 2022.)

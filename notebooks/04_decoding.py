@@ -396,24 +396,70 @@ for model_name, table in tables.items():
 # %% [markdown]
 # ## 9 · Exercises
 #
-# **Exercise 1 — top-p.** Given logits (B, V) and p, return the logits with every token outside
-# the nucleus set to −∞. This attempt drops the token that crosses p.
+# Each checked exercise has a solution cell (folded away in the HTML book) and a check cell. In a
+# student copy (`python3 tools/course.py student`) the solution is replaced by `raise
+# NotImplementedError()`: write your own, run it, then run the check, which names the first case
+# that fails and, when your answer is a typical mistake, which one.
 
-# %%
+# %% [markdown]
+# **Exercise 1 — top-k (easy, ≈ 5 min).** Given logits (B, V) and k, return the logits with every
+# token below the k-th largest of its row set to −∞.
+
+# %% nbgrader={"grade": false, "grade_id": "top_k_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 from cgen_lessons.exercises import check
 
 
+def my_top_k(logits, k):
+    ### BEGIN SOLUTION
+    kth = torch.topk(logits, k, dim=-1).values[:, -1:]  # (B, 1)
+    return logits.masked_fill(logits < kth, float("-inf"))
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "top_k_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
+check("top_k", my_top_k)
+
+# %% [markdown]
+# **Exercise 2 — top-p (medium, ≈ 15 min).** Given logits (B, V) and p, return the logits with every
+# token outside the nucleus set to −∞ (§3).
+
+# %% nbgrader={"grade": false, "grade_id": "top_p_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 def my_top_p(logits, p):
-    probs, order = torch.softmax(logits, -1).sort(dim=-1, descending=True)
-    remove_sorted = probs.cumsum(-1) > p
-    remove = torch.zeros_like(remove_sorted).scatter(1, order, remove_sorted)
+    ### BEGIN SOLUTION
+    probs, order = torch.softmax(logits.double(), -1).sort(dim=-1, descending=True)  # (B, V)
+    mass_before = probs.cumsum(-1) - probs  # probability of the tokens ranked above
+    remove_sorted = mass_before >= p  # p was reached without this token
+    remove_sorted[:, 0] = False  # the most probable token always stays
+    remove = torch.zeros_like(remove_sorted).scatter(1, order, remove_sorted)  # back to token order
     return logits.masked_fill(remove, float("-inf"))
+    ### END SOLUTION
 
 
+# %% nbgrader={"grade": true, "grade_id": "top_p_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
 check("top_p", my_top_p)
 
 # %% [markdown]
-# **Exercise 2 (open).** Typical sampling (Meister et al. 2023) keeps the tokens whose surprisal
+# **Exercise 3 — the repetition penalty (medium, ≈ 15 min).** Given logits (B, V), the ids generated
+# so far (B, T) and θ, lower the logits of every token that occurs in them: divide by θ if positive,
+# multiply by θ if negative (Keskar et al. 2019).
+
+# %% nbgrader={"grade": false, "grade_id": "repetition_penalty_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
+def my_repetition_penalty(logits, previous_ids, theta):
+    ### BEGIN SOLUTION
+    seen = torch.zeros_like(logits, dtype=torch.bool).scatter(1, previous_ids, True)  # (B, V)
+    penalised = torch.where(logits > 0, logits / theta, logits * theta)
+    return torch.where(seen, penalised, logits)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "repetition_penalty_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
+check("repetition_penalty", my_repetition_penalty)
+
+# %% [markdown]
+# **Exercise 4 (open).** Typical sampling (Meister et al. 2023) keeps the tokens whose surprisal
 # −log p is closest to the distribution's entropy. Implement it as a filter with the same
 # signature as `top_p_filter`, add it to the table of §4, and check with `hypothesis` that it
 # never empties a row.

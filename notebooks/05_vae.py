@@ -445,32 +445,64 @@ print("C's formula is negative here, though a KL never is:", bool(c_formula < 0)
 # %% [markdown]
 # ## 10 · Exercises
 #
-# **Exercise 1 — the KL term.** Given `mu` and `logvar` (N, d), return $\mathrm{KL}(q \,\|\, \mathcal{N}(0, I))$ per sample.
-# This attempt is article C's.
+# Each checked exercise has a solution cell (folded away in the HTML book) and a check cell. In a
+# student copy (`python3 tools/course.py student`) the solution is replaced by `raise
+# NotImplementedError()`: write your own, run it, then run the check, which names the first case
+# that fails and, when your answer is a typical mistake, which one.
 
-# %%
+# %% [markdown]
+# **Exercise 1 — the KL term (easy, ≈ 10 min).** Given `mu` and `logvar` (N, d), return
+# $\mathrm{KL}(q \,\|\, \mathcal{N}(0, I))$ per sample (N,).
+
+# %% nbgrader={"grade": false, "grade_id": "vae_kl_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 from cgen_lessons.exercises import check
 
 
 def my_kl(mu, logvar):
-    return -0.5 * (1 + logvar - mu**2 - logvar).sum(-1)
+    ### BEGIN SOLUTION
+    return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1.0).sum(-1)
+    ### END SOLUTION
 
 
+# %% nbgrader={"grade": true, "grade_id": "vae_kl_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
 check("vae_kl", my_kl)
 
 # %% [markdown]
-# **Exercise 2 — reparameterisation.** Given `mu`, `logvar` and standard-normal noise `eps`, return $z$.
-# This attempt treats logvar as the log of the standard deviation.
+# **Exercise 2 — reparameterisation (easy, ≈ 5 min).** Given `mu`, `logvar` and standard-normal
+# noise `eps`, return $z$.
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "reparameterize_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 def my_reparameterize(mu, logvar, eps):
-    return mu + torch.exp(logvar) * eps
+    ### BEGIN SOLUTION
+    return mu + torch.exp(0.5 * logvar) * eps
+    ### END SOLUTION
 
 
+# %% nbgrader={"grade": true, "grade_id": "reparameterize_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
 check("reparameterize", my_reparameterize)
 
 # %% [markdown]
-# **Exercise 3 (open).** Replace the Bernoulli likelihood by the Gaussian one
+# **Exercise 3 — a Gaussian negative log-likelihood (medium, ≈ 10 min).** Given `x`, `mu` and
+# `logvar` (N, d), return $-\log \mathcal{N}(x; \mu, \operatorname{diag} \sigma^2)$ per sample (N,),
+# constants included — the reconstruction term of the Gaussian-likelihood VAE.
+
+# %% nbgrader={"grade": false, "grade_id": "gaussian_nll_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
+import math
+
+def my_gaussian_nll(x, mu, logvar):
+    ### BEGIN SOLUTION
+    return 0.5 * (math.log(2 * math.pi) + logvar + (x - mu).pow(2) / logvar.exp()).sum(-1)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "gaussian_nll_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
+check("gaussian_nll", my_gaussian_nll)
+
+# %% [markdown]
+# **Exercise 4 (open).** Replace the Bernoulli likelihood by the Gaussian one
 # (`VAE(likelihood="gaussian")`, learned scale) on the 17-level digits, and explain why its
 # "NLL" in nats is not comparable with the Bernoulli numbers above (hint: densities vs
 # probabilities of discrete values).

@@ -539,34 +539,66 @@ print("article's penalty (w.r.t. z) changes when only the generator is scaled ×
 # %% [markdown]
 # ## 8 · Exercises
 #
-# **Exercise 1 — the non-saturating loss.** Given D's logits on a batch of fakes, return the
-# generator loss to minimise. This attempt uses the saturating form.
+# Each checked exercise has a solution cell (folded away in the HTML book) and a check cell. In a
+# student copy (`python3 tools/course.py student`) the solution is replaced by `raise
+# NotImplementedError()`: write your own, run it, then run the check, which names the first case
+# that fails and, when your answer is a typical mistake, which one.
 
-# %%
+# %% [markdown]
+# **Exercise 1 — the optimal discriminator (easy, ≈ 5 min).** Given the densities $p_\text{data}(x)$
+# and $p_g(x)$ at some points, return $D^*(x)$ (§3).
+
+# %% nbgrader={"grade": false, "grade_id": "optimal_discriminator_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 from cgen_lessons.exercises import check
 
 
+def my_optimal_discriminator(p_data, p_model):
+    ### BEGIN SOLUTION
+    return p_data / (p_data + p_model)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "optimal_discriminator_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
+check("optimal_discriminator", my_optimal_discriminator)
+
+# %% [markdown]
+# **Exercise 2 — the non-saturating loss (medium, ≈ 10 min).** Given D's logits on a batch of fakes,
+# return the generator's non-saturating loss $-\mathbb{E} \log D(G(z))$, finite for any logits.
+
+# %% nbgrader={"grade": false, "grade_id": "nonsaturating_loss_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 def my_generator_loss(fake_logits):
-    return torch.log(1 - torch.sigmoid(fake_logits)).mean()
+    ### BEGIN SOLUTION
+    return torch.nn.functional.softplus(-fake_logits).mean()  # −log σ(l) = softplus(−l)
+    ### END SOLUTION
 
 
+# %% nbgrader={"grade": true, "grade_id": "nonsaturating_loss_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
 check("nonsaturating_loss", my_generator_loss)
 
 # %% [markdown]
-# **Exercise 2 — the gradient penalty.** For the critic $f(x) = \sum_i w_i \tanh(x_i)$, real and fake
-# batches and per-sample $\epsilon$, return $\mathbb{E}(\lVert \nabla_{\hat x} f(\hat x) \rVert_2 - 1)^2$. This attempt forgets to interpolate.
+# **Exercise 3 — the gradient penalty (hard, ≈ 20 min).** For the critic $f(x) = \sum_i w_i
+# \tanh(x_i)$, real and fake batches (N, d) and mixing weights $\epsilon$ (N,), return WGAN-GP's
+# penalty $\mathbb{E}(\lVert \nabla_{\hat x} f(\hat x) \rVert_2 - 1)^2$ on $\hat x = \epsilon
+# x_\text{real} + (1 - \epsilon) x_\text{fake}$.
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "gradient_penalty_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 def my_gradient_penalty(w, real, fake, eps):
-    x = fake.clone().requires_grad_(True)
-    (grad,) = torch.autograd.grad((torch.tanh(x) * w).sum(), x)
+    ### BEGIN SOLUTION
+    x_hat = (eps[:, None] * real + (1 - eps[:, None]) * fake).requires_grad_(True)  # (N, d)
+    scores = (torch.tanh(x_hat) * w).sum(1)  # (N,)
+    (grad,) = torch.autograd.grad(scores.sum(), x_hat)  # (N, d)
     return ((grad.norm(dim=1) - 1) ** 2).mean()
+    ### END SOLUTION
 
 
+# %% nbgrader={"grade": true, "grade_id": "gradient_penalty_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
 check("gradient_penalty", my_gradient_penalty)
 
 # %% [markdown]
-# **Exercise 3 (open).** Measure data augmentation: train a classifier on 10 digits per class,
+# **Exercise 4 (open).** Measure data augmentation: train a classifier on 10 digits per class,
 # then on those plus 1,000 samples of a *conditional* GAN (add a label input to
 # `ConvGenerator` and `ConvDiscriminator`), and compare test accuracies over several seeds with chapter
 # 07's diffusion-model version of the experiment.

@@ -730,38 +730,76 @@ print("the chapter's schedule makes L_T negligible (< 0.01 nats per digit):", l_
 #
 # ## 9 · Exercises
 #
-# **Exercise 1 — `q_sample`.** Given x₀ (N, …), one ᾱ_t per sample (N,) and noise ε, return
-# x_t. This attempt mixes up ᾱ and its square root.
+# Each checked exercise has a solution cell (folded away in the HTML book) and a check cell. In a
+# student copy (`python3 tools/course.py student`) the solution is replaced by `raise
+# NotImplementedError()`: write your own, run it, then run the check, which names the first case
+# that fails and, when your answer is a typical mistake, which one.
 
-# %%
+# %% [markdown]
+# **Exercise 1 — `q_sample` (easy, ≈ 10 min).** Given $x_0$ (N, …), one $\bar\alpha_t$ per sample
+# (N,) and noise $\epsilon$, return $x_t$ (§2).
+
+# %% nbgrader={"grade": false, "grade_id": "q_sample_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 from cgen_lessons.exercises import check
 
 
 def my_q_sample(x0, alpha_bar_t, eps):
-    ab = alpha_bar_t.view(-1, *([1] * (x0.dim() - 1)))
-    return ab * x0 + (1 - ab) * eps
+    ### BEGIN SOLUTION
+    ab = alpha_bar_t.view(-1, *([1] * (x0.dim() - 1)))  # (N, 1, ...)
+    return ab.sqrt() * x0 + (1 - ab).sqrt() * eps
+    ### END SOLUTION
 
 
+# %% nbgrader={"grade": true, "grade_id": "q_sample_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
 check("q_sample", my_q_sample)
 
 # %% [markdown]
-# **Exercise 2 — one DDPM reverse step.** Given $x_t$, the predicted noise, fresh noise $z$, $\beta_t$,
-# $\bar\alpha_t$ and $\bar\alpha_{t-1}$, return $x_{t-1}$ with $\sigma_t^2 = \tilde\beta_t$. This attempt uses $\sigma_t = \beta_t$.
+# **Exercise 2 — the cosine schedule (medium, ≈ 10 min).** Return $\bar\alpha_t$ for $t = 0, \dots,
+# T$ (float64, shape (T + 1,)) of Nichol & Dhariwal's cosine schedule with offset $s$.
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "cosine_alpha_bar_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
+import math
+
+def my_cosine_alpha_bar(T, s):
+    ### BEGIN SOLUTION
+    t = torch.arange(T + 1, dtype=torch.float64) / T
+    f = torch.cos((t + s) / (1 + s) * math.pi / 2) ** 2
+    return f / f[0]
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "cosine_alpha_bar_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
+check("cosine_alpha_bar", my_cosine_alpha_bar)
+
+# %% [markdown]
+# **Exercise 3 — one DDPM reverse step (hard, ≈ 20 min).** Given $x_t$, the predicted noise, fresh
+# noise $z$, $\beta_t$, $\bar\alpha_t$ and $\bar\alpha_{t-1}$, return $x_{t-1}$ with $\sigma_t^2 =
+# \tilde\beta_t$ (§4).
+
+# %% nbgrader={"grade": false, "grade_id": "ddpm_step_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
+import math
+
 def my_ddpm_step(xt, eps_pred, z, beta_t, alpha_bar_t, alpha_bar_prev):
-    mean = (xt - beta_t / math.sqrt(1 - alpha_bar_t) * eps_pred) / math.sqrt(1 - beta_t)
-    return mean + beta_t * z
+    ### BEGIN SOLUTION
+    alpha_t = 1 - beta_t
+    mean = (xt - beta_t / math.sqrt(1 - alpha_bar_t) * eps_pred) / math.sqrt(alpha_t)
+    sigma = math.sqrt((1 - alpha_bar_prev) / (1 - alpha_bar_t) * beta_t)  # √β̃_t
+    return mean + sigma * z
+    ### END SOLUTION
 
 
+# %% nbgrader={"grade": true, "grade_id": "ddpm_step_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
 check("ddpm_step", my_ddpm_step)
 
 # %% [markdown]
-# **Exercise 3 (open).** Inpaint with other masks — the left half, a central $4 \times 4$ square, a random
+# **Exercise 4 (open).** Inpaint with other masks — the left half, a central $4 \times 4$ square, a random
 # half of the pixels — with and without resampling. Which mask is hardest for the classifier
 # measure of section 7, and which for the Fréchet distance? Why do they disagree?
 #
-# **Exercise 4 (open).** Train the 2-D model with the *linear* schedule and T = 100 and compare
+# **Exercise 5 (open).** Train the 2-D model with the *linear* schedule and T = 100 and compare
 # the MMD curve with the cosine one.
 
 # %% [markdown]

@@ -780,46 +780,66 @@ print("E's 'KL' changes when only the input is scaled ×10:", abs(e_kl_loss(h, 1
 # | [7] "Vaswani, Shazeer, Parmar & Miller (2017). Attention is all you need. NIPS pp. 6000–6010" | author list wrong ("Miller" is not an author; five are missing), pages off | Vaswani, A., Shazeer, N., Parmar, N., Uszkoreit, J., Jones, L., Gomez, A. N., Kaiser, Ł., Polosukhin, I. (2017). NIPS 30, pp. 5998–6008 |
 #
 # ## 8 · Exercises
+#
+# Each checked exercise has a solution cell (folded away in the HTML book) and a check cell. In a
+# student copy (`python3 tools/course.py student`) the solution is replaced by `raise
+# NotImplementedError()`: write your own, run it, then run the check, which names the first case
+# that fails and, when your answer is a typical mistake, which one.
 
 # %% [markdown]
-# **Exercise 1 — a Gumbel-softmax sample.** Given logits $\theta$ (…, K), Gumbel noise $g$ of the same
-# shape and a temperature $\tau$, return $y = \mathrm{softmax}((\theta + g)/\tau)$. This attempt divides only
-# the logits by $\tau$.
+# **Exercise 1 — a Gumbel-softmax sample (easy, ≈ 10 min).** Given logits $\theta$ (…, K), Gumbel
+# noise $g$ of the same shape and a temperature $\tau$, return the relaxed sample
+# $\operatorname{softmax}((\theta + g)/\tau)$.
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "gumbel_softmax_sample_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 from cgen_lessons.exercises import check
 
 
 def my_gumbel_softmax(logits, g, tau):
-    return (logits / tau + g).softmax(-1)
+    ### BEGIN SOLUTION
+    return ((logits + g) / tau).softmax(-1)
+    ### END SOLUTION
 
 
+# %% nbgrader={"grade": true, "grade_id": "gumbel_softmax_sample_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
 check("gumbel_softmax_sample", my_gumbel_softmax)
 
 # %% [markdown]
-# **Exercise 2 — REINFORCE with a baseline.** Given rewards $f(x_i)$ (n,), the one-hot samples
-# $e_{x_i}$ (n, K) and the probabilities $p$ (K,), return the $n$ per-sample estimates
-# $(f(x_i) - b_i)(e_{x_i} - p)$ with the leave-one-out baseline $b_i$. This attempt subtracts the mean of
-# *all* rewards.
+# **Exercise 2 — the cyclical KL schedule (medium, ≈ 15 min).** Return $\beta$ at (1-based) step
+# `step` of `total`, with `n_cycles` cycles whose first `ramp` fraction rises linearly from near 0
+# to 1.
 
-# %%
-def my_reinforce(fx, onehot, p):
-    return (fx - fx.mean())[:, None] * (onehot - p)
+# %% nbgrader={"grade": false, "grade_id": "cyclical_beta_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
+def my_cyclical_beta(step, total, n_cycles, ramp):
+    ### BEGIN SOLUTION
+    period = total / n_cycles
+    position = ((step - 1) % period + 1) / period  # in (0, 1], restarting every cycle
+    return min(1.0, position / ramp)
+    ### END SOLUTION
 
 
-check("reinforce_baseline", my_reinforce)
+# %% nbgrader={"grade": true, "grade_id": "cyclical_beta_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
+check("cyclical_beta", my_cyclical_beta)
 
 # %% [markdown]
-# **Exercise 3 — the cyclical KL schedule.** Return $\beta$ at (1-based) step `step` of `total`, with
-# `n_cycles` cycles and ramp fraction `ramp` (§3). This attempt treats steps as 0-based.
+# **Exercise 3 — REINFORCE with a baseline (hard, ≈ 20 min).** Given rewards $f(x_i)$ (n,), the
+# one-hot samples (n, K) and the softmax probabilities $p$ (K,), return the per-sample estimates
+# $(f(x_i) - b_i)(e_{x_i} - p)$ (n, K) with the leave-one-out baseline $b_i$ (§3).
 
-# %%
-def my_cyclical_beta(step, total, n_cycles, ramp):
-    period = total / n_cycles
-    return min(1.0, (step % period) / period / ramp)
+# %% nbgrader={"grade": false, "grade_id": "reinforce_baseline_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
+def my_reinforce(fx, onehot, p):
+    ### BEGIN SOLUTION
+    n = fx.shape[0]
+    baseline = (fx.sum() - fx) / (n - 1)  # mean reward of the OTHER samples
+    return (fx - baseline)[:, None] * (onehot - p)
+    ### END SOLUTION
 
 
-check("cyclical_beta", my_cyclical_beta)
+# %% nbgrader={"grade": true, "grade_id": "reinforce_baseline_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
+check("reinforce_baseline", my_reinforce)
 
 # %% [markdown]
 # **Exercise 4 (open).** Add a baseline to SeqGAN's generator step (the mean reward of each

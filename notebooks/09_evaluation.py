@@ -571,47 +571,67 @@ print("\nsettings:", table["settings"])
 # generator can still be useless (random words are maximally diverse).
 #
 # ## 9 · Exercises
+#
+# Each checked exercise has a solution cell (folded away in the HTML book) and a check cell. In a
+# student copy (`python3 tools/course.py student`) the solution is replaced by `raise
+# NotImplementedError()`: write your own, run it, then run the check, which names the first case
+# that fails and, when your answer is a typical mistake, which one.
 
 # %% [markdown]
-# **Exercise 1 — modified n-gram precision.** Given a hypothesis and a reference (lists of
-# words) and $n$, return BLEU's clipped n-gram precision. This attempt does not clip.
+# **Exercise 1 — modified n-gram precision (easy, ≈ 10 min).** Given a hypothesis and a reference
+# (lists of tokens) and n, return BLEU's clipped n-gram precision.
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "modified_precision_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 from cgen_lessons.exercises import check
-
+import collections
 
 def my_modified_precision(hypothesis, reference, n):
-    ref_grams = {tuple(reference[i: i + n]) for i in range(len(reference) - n + 1)}
-    hyp_grams = [tuple(hypothesis[i: i + n]) for i in range(len(hypothesis) - n + 1)]
-    return sum(g in ref_grams for g in hyp_grams) / max(1, len(hyp_grams))
+    ### BEGIN SOLUTION
+    grams = lambda seq: collections.Counter(tuple(seq[i:i + n]) for i in range(len(seq) - n + 1))  # noqa: E731
+    hyp, ref = grams(hypothesis), grams(reference)
+    total = sum(hyp.values())
+    return sum(min(count, ref[g]) for g, count in hyp.items()) / total if total else 0.0
+    ### END SOLUTION
 
 
+# %% nbgrader={"grade": true, "grade_id": "modified_precision_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
 check("modified_precision", my_modified_precision)
 
 # %% [markdown]
-# **Exercise 2 — the Inception Score.** Given class probabilities $p(y \mid x)$ of shape (N, C),
-# return IS. This attempt exponentiates each sample's KL before averaging.
+# **Exercise 2 — a permutation p-value (easy, ≈ 10 min).** Given the observed statistic and a tensor
+# of statistics of permuted splits, return the permutation test's p-value (§5).
 
-# %%
-def my_inception_score(probs):
-    marginal = probs.mean(0, keepdim=True)
-    kl = (probs * (probs.clamp_min(1e-12) / marginal).log()).sum(1)
-    return kl.exp().mean().item()
+# %% nbgrader={"grade": false, "grade_id": "permutation_p_value_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
+def my_permutation_p_value(observed, permuted):
+    ### BEGIN SOLUTION
+    return (1 + int((permuted >= observed).sum())) / (1 + len(permuted))
+    ### END SOLUTION
 
 
-check("inception_score", my_inception_score)
+# %% nbgrader={"grade": true, "grade_id": "permutation_p_value_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
+check("permutation_p_value", my_permutation_p_value)
 
 # %% [markdown]
-# **Exercise 3 — a permutation p-value.** Given the observed statistic and a tensor of
-# statistics of permuted samples, return the permutation p-value. This attempt forgets that
-# the observed split is itself one of the possible permutations, and so can return $p = 0$.
+# **Exercise 3 — the Inception Score (medium, ≈ 15 min).** Given class probabilities $p(y \mid x)$
+# of shape (N, C), return $\mathrm{IS} = \exp \mathbb{E}_x \mathrm{KL}(p(y \mid x) \,\|\, p(y))$.
 
-# %%
-def my_permutation_p_value(observed, permuted):
-    return float((permuted >= observed).float().mean())
+# %% nbgrader={"grade": false, "grade_id": "inception_score_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
+import math
+
+def my_inception_score(probs):
+    ### BEGIN SOLUTION
+    p = probs.double()
+    marginal = p.mean(0, keepdim=True)  # p(y)
+    kl = torch.where(p > 0, p * (p / marginal).log(), torch.zeros_like(p)).sum(1)  # (N,)
+    return math.exp(kl.mean().item())
+    ### END SOLUTION
 
 
-check("permutation_p_value", my_permutation_p_value)
+# %% nbgrader={"grade": true, "grade_id": "inception_score_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
+check("inception_score", my_inception_score)
 
 # %% [markdown]
 # **Exercise 4 (open).** Apply the two-sample tests of §5 to chapter 07's diffusion samples and

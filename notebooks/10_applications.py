@@ -667,43 +667,78 @@ print(f"a 7-billion-parameter model (32 layers, d = 4096, bfloat16): weights {w:
 # the course's scaling chapter covers them.
 #
 # ## 7 · Exercises
+#
+# Each checked exercise has a solution cell (folded away in the HTML book) and a check cell. In a
+# student copy (`python3 tools/course.py student`) the solution is replaced by `raise
+# NotImplementedError()`: write your own, run it, then run the check, which names the first case
+# that fails and, when your answer is a typical mistake, which one.
 
 # %% [markdown]
-# **Exercise 1 — edit distance.** Return the Levenshtein distance between two sequences (the
-# numerator of PER, §2.2). This attempt counts mismatched positions, which ignores insertions and
-# deletions.
+# **Exercise 1 — the phoneme error rate (easy, ≈ 10 min).** Given hypotheses and references (lists
+# of phoneme lists, one reference per word), return the corpus PER of §2.2 (use
+# `cgen_lessons.metrics.edit_distance`).
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "phoneme_error_rate_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 from cgen_lessons.exercises import check
+from cgen_lessons.metrics import edit_distance
+
+def my_phoneme_error_rate(hypotheses, references):
+    ### BEGIN SOLUTION
+    errors = sum(edit_distance(h, r) for h, r in zip(hypotheses, references))
+    return errors / sum(len(r) for r in references)  # total errors / total reference length
+    ### END SOLUTION
 
 
+# %% nbgrader={"grade": true, "grade_id": "phoneme_error_rate_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
+check("phoneme_error_rate", my_phoneme_error_rate)
+
+# %% [markdown]
+# **Exercise 2 — edit distance (medium, ≈ 15 min).** Return the Levenshtein distance between two
+# sequences (the numerator of PER).
+
+# %% nbgrader={"grade": false, "grade_id": "edit_distance_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 def my_edit_distance(a, b):
-    return sum(x != y for x, y in zip(a, b)) + abs(len(a) - len(b))
+    ### BEGIN SOLUTION
+    row = list(range(len(b) + 1))  # D[0][j] = j
+    for i, x in enumerate(a, 1):
+        prev, row = row, [i]  # D[i][0] = i
+        for j, y in enumerate(b, 1):
+            row.append(min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (x != y)))
+    return row[-1]
+    ### END SOLUTION
 
 
+# %% nbgrader={"grade": true, "grade_id": "edit_distance_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
 check("edit_distance", my_edit_distance)
 
 # %% [markdown]
-# **Exercise 2 — a format mask.** Given a template, a vocabulary (list of characters), the slot
-# character and a position `step`, return the boolean mask (V,) of the characters allowed there
-# (§4). This attempt allows every character at a slot.
+# **Exercise 3 — a format mask (medium, ≈ 15 min).** Given a template, a vocabulary (list of
+# characters), the slot character and a position `step`, return the boolean mask (V,) of the
+# characters allowed there (§4).
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "format_mask_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 def my_format_mask(template, vocab, slot, step):
-    if template[step] == slot:
-        return torch.ones(len(vocab), dtype=torch.bool)
-    return torch.tensor([v == template[step] for v in vocab])
+    ### BEGIN SOLUTION
+    if template[step] != slot:  # a literal: only that character
+        return torch.tensor([v == template[step] for v in vocab])
+    literals = set(template) - {slot}  # a slot: anything but the template's literals
+    return torch.tensor([v not in literals for v in vocab])
+    ### END SOLUTION
 
 
+# %% nbgrader={"grade": true, "grade_id": "format_mask_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
 check("format_mask", my_format_mask)
 
 # %% [markdown]
-# **Exercise 3 (open).** Replace MMI reranking by MMI *decoding*: at every step, sample from
+# **Exercise 4 (open).** Replace MMI reranking by MMI *decoding*: at every step, sample from
 # $\log p(x_t \mid x_{<t}, S) - \lambda \log p(x_t \mid x_{<t})$ (the unconditional model is the same GPT
 # with an empty turn). Compare diversity and retrieval with §3.3 — and inspect the replies: Li et
 # al. found that penalising $p(T)$ at every step also rewards ungrammatical text.
 #
-# **Exercise 4 (open).** Rhyme: in a jueju the second and fourth lines rhyme. Extend
+# **Exercise 5 (open).** Rhyme: in a jueju the second and fourth lines rhyme. Extend
 # `FormatConstraint` so that the last slot of line 4 may only take characters that end line 2 in
 # some training poem with the same final character — a constraint that depends on the prefix — and
 # measure what it costs in likelihood.

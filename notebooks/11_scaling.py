@@ -570,47 +570,78 @@ for W in (2, 8, 64):
 # both halves in running code. There is nothing in them for this chapter to correct.
 #
 # ## 8 · Exercises
+#
+# Each checked exercise has a solution cell (folded away in the HTML book) and a check cell. In a
+# student copy (`python3 tools/course.py student`) the solution is replaced by `raise
+# NotImplementedError()`: write your own, run it, then run the check, which names the first case
+# that fails and, when your answer is a typical mistake, which one.
 
 # %% [markdown]
-# **Exercise 1 — a rank's shard (easy).** Return rank `rank`'s rows of a batch for `world_size`
-# ranks (§4.1). This attempt deals the rows out like cards — disjoint and equal, but not the
-# contiguous rows that `fit` uses, so a checkpoint's batches would be cut differently.
+# **Exercise 1 — a rank's shard (easy, ≈ 5 min).** Return rank `rank`'s rows of a batch for
+# `world_size` ranks, the contiguous rows $[rn/W, (r+1)n/W)$ that `fit` uses (§4.1).
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "shard_rows_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 from cgen_lessons.exercises import check
 
 
 def my_shard_rows(batch, rank, world_size):
-    return batch[rank::world_size]
+    ### BEGIN SOLUTION
+    n = len(batch)
+    return batch[rank * n // world_size:(rank + 1) * n // world_size]
+    ### END SOLUTION
 
 
+# %% nbgrader={"grade": true, "grade_id": "shard_rows_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
 check("shard_rows", my_shard_rows)
 
 # %% [markdown]
-# **Exercise 2 — memory per rank (medium).** Return the bytes of mixed-precision Adam state per
-# rank for `n_params` parameters, `world_size` ranks and a strategy `"ddp"`, `"zero1"`, `"zero2"` or
-# `"fsdp"` (§5.6). This attempt knows only DDP and FSDP.
+# **Exercise 2 — memory per rank (medium, ≈ 15 min).** Return the bytes of mixed-precision Adam
+# state per rank for `n_params` parameters, `world_size` ranks and a strategy `"ddp"`, `"zero1"`,
+# `"zero2"` or `"fsdp"` (§5.6).
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "memory_per_rank_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 def my_memory_per_rank(n_params, world_size, strategy):
-    return 16.0 * n_params / (world_size if strategy == "fsdp" else 1)
+    ### BEGIN SOLUTION
+    weights, grads, optimizer = 2.0 * n_params, 2.0 * n_params, 12.0 * n_params
+    sharded = {"ddp": (), "zero1": ("optimizer",), "zero2": ("optimizer", "grads"),
+               "fsdp": ("optimizer", "grads", "weights")}[strategy]
+    parts = {"weights": weights, "grads": grads, "optimizer": optimizer}
+    return sum(v / (world_size if k in sharded else 1) for k, v in parts.items())
+    ### END SOLUTION
 
 
+# %% nbgrader={"grade": true, "grade_id": "memory_per_rank_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
 check("memory_per_rank", my_memory_per_rank)
 
 # %% [markdown]
-# **Exercise 3 — ring all-reduce (hard).** Simulate the ring all-reduce of §5.2 on a list of $W$
-# vectors (one per rank, length divisible by $W$): return `(results, sent)`, each rank's final vector
-# and the number of elements each rank sent. This attempt gives everyone the right sum by sending
-# every vector to every rank — $(W-1)N$ elements per rank instead of $2(W-1)N/W$.
+# **Exercise 3 — ring all-reduce (hard, ≈ 30 min).** Simulate the ring all-reduce of §5.2 on a list
+# of $W$ vectors (one per rank, length divisible by $W$): return `(results, sent)`, each rank's
+# final vector and the number of elements each rank sent.
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "ring_allreduce_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 def my_ring_allreduce(tensors):
-    total = sum(tensors)
-    n, W = len(tensors[0]), len(tensors)
-    return [total.clone() for _ in tensors], [(W - 1) * n] * W
+    ### BEGIN SOLUTION
+    W = len(tensors)
+    chunks = [list(t.clone().chunk(W)) for t in tensors]  # chunks[r][c]: rank r's copy of chunk c
+    sent = [0] * W
+    for step in range(W - 1):  # reduce-scatter: pass a chunk on, add the one received
+        messages = [(r, (r - step) % W, chunks[r][(r - step) % W].clone()) for r in range(W)]
+        for r, c, payload in messages:
+            chunks[(r + 1) % W][c] += payload
+            sent[r] += payload.numel()
+    for step in range(W - 1):  # all-gather: pass the fully summed chunks around
+        messages = [(r, (r + 1 - step) % W, chunks[r][(r + 1 - step) % W].clone()) for r in range(W)]
+        for r, c, payload in messages:
+            chunks[(r + 1) % W][c] = payload
+            sent[r] += payload.numel()
+    return [torch.cat(c) for c in chunks], sent
+    ### END SOLUTION
 
 
+# %% nbgrader={"grade": true, "grade_id": "ring_allreduce_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# NBVAL_CHECK_OUTPUT
 check("ring_allreduce", my_ring_allreduce)
 
 # %% [markdown]

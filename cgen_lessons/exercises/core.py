@@ -10,6 +10,7 @@ that mistake instead of giving the general hint.
 from __future__ import annotations
 
 import math
+import os
 import traceback
 from dataclasses import dataclass, field
 from typing import Callable
@@ -133,7 +134,18 @@ def _compare(expected, got, atol: float, rtol: float) -> str | None:
 
 
 def check(name: str, fn: Callable) -> CheckResult:
-    """Run ``fn`` on every case of exercise ``name`` and compare with the reference."""
+    """Run ``fn`` on every case of exercise ``name`` and compare with the reference.
+
+    In Jupyter the verdict is displayed and never raises, so a student notebook runs top to bottom.
+    Under nbgrader (``nbgrader autograde`` and ``validate`` set ``NBGRADER_EXECUTION``) a failed check
+    raises ``AssertionError``, so that the grading cell that calls it scores 0."""
+    result = _check(name, fn)
+    if not result.passed and os.environ.get("NBGRADER_EXECUTION", "").lower() in {"autograde", "validate"}:
+        raise AssertionError(repr(result))
+    return result
+
+
+def _check(name: str, fn: Callable) -> CheckResult:
     if name not in _REGISTRY:
         raise ValueError(f"unknown exercise {name!r}; known: {', '.join(list_exercises())}")
     if not callable(fn):
