@@ -18,7 +18,7 @@ from typing import Callable
 import torch
 
 __all__ = ["Mistake", "Exercise", "CheckResult", "register", "check", "list_exercises", "exercises_of",
-           "DIFFICULTIES"]
+           "DIFFICULTIES", "table_markdown"]
 
 DIFFICULTIES = ("easy", "medium", "hard")
 
