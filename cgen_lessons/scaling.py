@@ -109,17 +109,13 @@ def run_fsdp(args, world) -> dict:
     grads = {n: q.grad.full_tensor() for n, q in model.named_parameters()}
     if world.main and args.save:
         torch.save({"weights": weights, "grads": grads}, args.save)
-    return {"world_size": world.size, "params_total": total, "params_per_rank": gather(local)}
-
-
-def gather(value):
-    return distributed.gather_objects(value)
+    return {"world_size": world.size, "params_total": total, "params_per_rank": distributed.gather_objects(local)}
 
 
 def run_allreduce_sum(args, world) -> dict:
     t = torch.full((3,), float(world.rank + 1))  # (3,)
     dist.all_reduce(t)  # default op: SUM
-    return {"world_size": world.size, "result": gather(t.tolist())}
+    return {"world_size": world.size, "result": distributed.gather_objects(t.tolist())}
 
 
 def run_syncbn(args, world) -> dict:

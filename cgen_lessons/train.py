@@ -176,7 +176,7 @@ def _restore_python_rng(state) -> None:
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-def _check_options(steps, eval_every, checkpoint_every, loss_fn, step_fn, grad_clip, checkpoint, resume,
+def _check_options(eval_every, checkpoint_every, loss_fn, step_fn, grad_clip, checkpoint, resume,
                    accumulate, precision, device) -> None:
     if eval_every < 0 or checkpoint_every < 0:
         raise ValueError("eval_every and checkpoint_every must be >= 0")
@@ -241,7 +241,7 @@ def fit(
     """
     steps = check_positive_int(steps, "steps")
     device = get_device() if device is None else torch.device(device)
-    _check_options(steps, eval_every, checkpoint_every, loss_fn, step_fn, grad_clip, checkpoint, resume,
+    _check_options(eval_every, checkpoint_every, loss_fn, step_fn, grad_clip, checkpoint, resume,
                    accumulate, precision, device)
     optimizers = _optimizers(optimizer)
     if step_fn is None and len(optimizers) != 1:

@@ -77,9 +77,7 @@ def _lcs(a, b) -> int:
 
 def _per_reference(hypotheses: list, references: list) -> float:
     """Corpus PER = Σ_w edit(h_w, r_w) / Σ_w |r_w| (one reference per word)."""
-    from ..metrics import edit_distance
-
-    return sum(edit_distance(h, r) for h, r in zip(hypotheses, references)) / sum(len(r) for r in references)
+    return sum(_edit_distance_reference(h, r) for h, r in zip(hypotheses, references)) / sum(len(r) for r in references)
 
 
 register(Exercise(
@@ -92,16 +90,11 @@ register(Exercise(
     hint="add up the edit distances of all words and divide by the total number of reference phonemes: a "
          "corpus rate, in which long words weigh more than short ones.",
     mistakes=[
-        Mistake(lambda hs, rs: sum(_edit(h, r) / len(r) for h, r in zip(hs, rs)) / len(rs),
+        Mistake(lambda hs, rs: sum(_edit_distance_reference(h, r) / len(r) for h, r in zip(hs, rs)) / len(rs),
                 "you averaged the per-word rates, which gives a one-phoneme word as much weight as a ten-phoneme "
                 "word: divide the TOTAL number of errors by the TOTAL reference length."),
-        Mistake(lambda hs, rs: sum(_edit(h, r) for h, r in zip(hs, rs)) / sum(len(h) for h in hs),
+        Mistake(lambda hs, rs: sum(_edit_distance_reference(h, r) for h, r in zip(hs, rs)) / sum(len(h) for h in hs),
                 "the denominator is the REFERENCE length (the hypothesis can be longer or shorter than the truth)."),
     ],
 ))
 
-
-def _edit(a, b) -> int:
-    from ..metrics import edit_distance
-
-    return edit_distance(a, b)

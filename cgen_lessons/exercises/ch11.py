@@ -64,7 +64,7 @@ register(Exercise(
 ))
 
 
-def _ring_allreduce_reference(tensors: list) -> tuple[list, list]:
+def _ring_allreduce_reference(tensors: list, all_gather: bool = True) -> tuple[list, list]:
     """Ring all-reduce of W equal-length vectors, each cut into W chunks. Reduce-scatter: in step
     s = 0..W−2, rank r sends chunk (r − s) mod W to rank r+1, which adds it to its own; after W−1 steps
     rank r holds the full sum of chunk (r + 1) mod W. All-gather: W−1 more steps pass the summed chunks
@@ -77,7 +77,7 @@ def _ring_allreduce_reference(tensors: list) -> tuple[list, list]:
         for r, c, payload in messages:
             chunks[(r + 1) % W][c] += payload
             sent[r] += payload.numel()
-    for s in range(W - 1):  # all-gather
+    for s in range(W - 1 if all_gather else 0):  # all-gather
         messages = [(r, (r + 1 - s) % W, chunks[r][(r + 1 - s) % W].clone()) for r in range(W)]
         for r, c, payload in messages:
             chunks[(r + 1) % W][c] = payload
@@ -97,7 +97,7 @@ register(Exercise(
         Mistake(lambda ts: ([sum(ts).clone() for _ in ts], [(len(ts) - 1) * len(ts[0])] * len(ts)),
                 "everyone has the right sum, but sending your whole vector to every other rank costs (W − 1)·N "
                 "elements per rank: the ring sends each chunk of N/W elements one hop per step, 2(W − 1)·N/W in all."),
-        Mistake(lambda ts: _reduce_scatter_only(ts),
+        Mistake(lambda ts: _ring_allreduce_reference(ts, all_gather=False),
                 "after the reduce-scatter each rank holds only ONE fully summed chunk: W − 1 all-gather steps "
                 "must pass the summed chunks around the ring."),
     ],
@@ -109,15 +109,3 @@ register(Exercise(
          "reduce-scatter (add what you receive), then W−1 steps of all-gather (overwrite with it).",
 ))
 
-
-def _reduce_scatter_only(tensors: list):
-    """The ring's first half only (a typical mistake for ``ring_allreduce``)."""
-    W = len(tensors)
-    chunks = [list(t.clone().chunk(W)) for t in tensors]
-    sent = [0] * W
-    for s in range(W - 1):
-        messages = [(r, (r - s) % W, chunks[r][(r - s) % W].clone()) for r in range(W)]
-        for r, c, payload in messages:
-            chunks[(r + 1) % W][c] += payload
-            sent[r] += payload.numel()
-    return [torch.cat(c) for c in chunks], sent
