@@ -26,7 +26,7 @@ from .utils import check_positive_int
 
 __all__ = ["MLPGenerator", "MLPDiscriminator", "ConvGenerator", "ConvDiscriminator", "GAN", "d_loss_bce",
            "g_loss_minimax", "g_loss_nonsaturating", "lsgan_losses", "gradient_penalty", "make_gan_step",
-           "mode_coverage", "LOSSES"]
+           "mode_coverage", "toy_gan_1d", "LOSSES"]
 
 LOSSES = ("minimax", "nonsaturating", "lsgan", "wgan-gp")
 
@@ -221,3 +221,33 @@ def mode_coverage(samples: torch.Tensor, modes: torch.Tensor, std: float,
     good = dist <= 3 * std
     per_mode = torch.bincount(nearest[good], minlength=len(modes))  # (K,) high-quality samples per mode
     return int((per_mode >= min_count).sum()), good.float().mean().item(), per_mode.tolist()
+
+
+def toy_gan_1d(generator_loss, steps: int = 400, data_mean: float = 3.0, seed: int = 0) -> float:
+    """The smallest GAN that shows which way a generator loss pushes: data x ~ N(data_mean, 0.5²), a
+    generator that shifts noise, G(z) = z/2 + b with z ~ N(0, 1), and a logistic discriminator
+    D(x) = σ(w₀ + w₁x + w₂x²) trained with the correct loss softplus(−l_real) + softplus(l_fake) (= −V).
+
+    ``generator_loss(l_fake)`` maps the discriminator's logits on a fake batch to the scalar G minimises,
+    e.g. ``g_loss_nonsaturating``. Adam (lr 0.05) on both players, 128 samples per step; returns the
+    final shift b, i.e. the generator's mean, which a sound loss brings close to ``data_mean``.
+    """
+    steps = check_positive_int(steps, "steps")
+    g = torch.Generator().manual_seed(seed)
+    b = torch.zeros(1, requires_grad=True)
+    w = torch.zeros(3, requires_grad=True)
+    opt_g, opt_d = torch.optim.Adam([b], 0.05), torch.optim.Adam([w], 0.05)
+
+    def d_logit(x):  # (N,) -> (N,)
+        return w[0] + w[1] * x + w[2] * x ** 2
+
+    for _ in range(steps):
+        real_x = data_mean + 0.5 * torch.randn(128, generator=g)  # (128,)
+        fake_x = 0.5 * torch.randn(128, generator=g) + b  # (128,)
+        opt_d.zero_grad()
+        d_loss_bce(d_logit(real_x), d_logit(fake_x.detach())).backward()
+        opt_d.step()
+        opt_g.zero_grad()
+        generator_loss(d_logit(fake_x)).backward()
+        opt_g.step()
+    return b.item()

@@ -248,7 +248,7 @@ print("a bigram sample:", repr(tok.decode(idx)))
 # 2. **Why it is wrong**, shown by code you can run;
 # 3. **The correct version**, with the check that it is right.
 #
-# An example from the start of the story. Article A §1.2 sorts content-generation models into
+# <a id="errata-a-1-2-taxonomy"></a>An example from the start of the story. Article A §1.2 sorts content-generation models into
 # "generative models" and "variational models", and counts language models among the
 # *variational* ones. But an autoregressive language model is not variational at all: it
 # defines $p(x_1, \dots, x_T) = \prod_t p(x_t \mid x_{<t})$ exactly, so it is trained on the exact log-likelihood.

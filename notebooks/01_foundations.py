@@ -302,7 +302,7 @@ plt.show()
 #
 # ### 4.1 A character n-gram language model
 #
-# An $n$-gram model predicts each character from the $n - 1$ before it. Its MLE is a ratio of
+# <a id="errata-e-6-1-mle"></a>An $n$-gram model predicts each character from the $n - 1$ before it. Its MLE is a ratio of
 # counts, $C(h, c) / C(h)$, which gives probability 0 to every continuation not seen in training
 # — an infinite loss on held-out text. **Smoothing** fixes this. We use a recursive scheme
 # that shrinks each order toward the next-lower one (a hierarchical Dirichlet prior, MacKay &
@@ -757,7 +757,7 @@ for T in (64, 256, 1024):
 # *Correct version:* the four independent distinctions of §3; chapter 00 verified that an
 # autoregressive LM's probabilities over all sequences sum to exactly 1.
 #
-# **Article B §2.1–2.2 — generative/discriminative model = generator/discriminator.** B
+# <a id="errata-b-2-1-generator"></a>**Article B §2.1–2.2 — generative/discriminative model = generator/discriminator.** B
 # defines "the generative model" as the GAN generator and "the discriminative model" as the
 # network that tells real from generated data. *Why it is wrong:* these are two different
 # uses of the words. A *discriminative model* is any model of $p(y \mid x)$ (logistic regression,
@@ -785,7 +785,7 @@ print("every noise image is less likely under naive Bayes than every test digit:
 print("logistic regression's top class on noise averages well above a uniform guess (0.1):", bool(conf_noise > 0.3))
 
 # %% [markdown]
-# **Article B §2.3 — MSE and cross-entropy as generic "difference measures".** B presents the
+# <a id="errata-b-2-3-losses"></a>**Article B §2.3 — MSE and cross-entropy as generic "difference measures".** B presents the
 # two losses as interchangeable ways to measure a prediction error, with the same summation
 # index used for samples in one formula and (implicitly) for classes in the other. *Why it is
 # wrong:* each loss is the negative log-likelihood of a specific output distribution — MSE of a
@@ -793,7 +793,7 @@ print("logistic regression's top class on noise averages well above a uniform gu
 # likelihood, and the cross-entropy sums over classes within an example and averages over
 # examples. *Correct version and checks:* §2.2 and §2.3 above.
 #
-# **Article D §2.1 — BERT as a discriminative model "for text generation".** D gives BERT as
+# <a id="errata-d-2-1-bert"></a>**Article D §2.1 — BERT as a discriminative model "for text generation".** D gives BERT as
 # the example of a discriminative model and says it is used to generate text. *Why it is
 # wrong:* BERT (Devlin et al. 2019) is a masked language model: it is trained, without labels,
 # to predict masked tokens from both sides, $p(x_{\text{masked}} \mid x_{\text{rest}})$. That is a model of the text
@@ -811,7 +811,7 @@ print("logistic regression's top class on noise averages well above a uniform gu
 # D's later claim that an autoregressive Transformer's *training* is sequential (§3.3) is wrong,
 # and is corrected in chapter 04. For §2.2 this is a clarification, not an error.
 #
-# **Article D §2.3 — text generation is "supervised", image generation "unsupervised", and
+# <a id="errata-d-2-3-supervised"></a>**Article D §2.3 — text generation is "supervised", image generation "unsupervised", and
 # supervision gives higher quality.** *Why it is wrong:* language models — the basis of modern
 # text generation — are trained on raw text with no human labels: the targets are the inputs
 # shifted by one position (self-supervision), exactly like `lm_batch` in this course, where

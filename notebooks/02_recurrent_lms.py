@@ -508,7 +508,7 @@ for cut in (False, True):
 # %% [markdown]
 # ## 6 · Corrections to the source articles
 #
-# **Article A §4.1 and §4.3 — the "LSTM" formula.** A gives the LSTM as
+# <a id="errata-a-4-1-lstm"></a>**Article A §4.1 and §4.3 — the "LSTM" formula.** A gives the LSTM as
 # $h_t = \tanh(W_h h_{t-1} + W_x x_t + b_h)$. *Why it is wrong:* this is the vanilla (Elman) RNN —
 # no input, forget or output gate and no memory cell $c_t$, i.e. none of what makes an LSTM an
 # LSTM. *Demonstration:* with the same weights the article's formula reproduces
@@ -570,7 +570,7 @@ print("the article's cell imitates an LSTM at least 5× worse than an LSTMCell t
 print({name: round(mse, 5) for name, mse in imitation_mse.items()})
 
 # %% [markdown]
-# **Article A §4.1 and §4.3 — the "GRU" formulas.** A writes $r_t = \sigma(W_r [h_{t-1}, x_t] + b_r)$,
+# <a id="errata-a-4-1-gru"></a>**Article A §4.1 and §4.3 — the "GRU" formulas.** A writes $r_t = \sigma(W_r [h_{t-1}, x_t] + b_r)$,
 # then $z_t = r_t \odot \tanh(W_z h_{t-1} + W_x x_t + b_z)$ and $h_t = (1 - r_t)\, h_{t-1} + z_t$. *Why it
 # is wrong:* there is only one gate. The update interpolates with the "reset" gate $r_t$, the
 # candidate always sees the full $h_{t-1}$ (so nothing can be *reset*), and $z_t$ — the GRU's
@@ -609,7 +609,7 @@ print("reset gate shut (GRU bias −20): article's cell differs from the GRU by 
 # %% [markdown]
 # *Correct version:* the GRU equations of §2, checked against `torch.nn.GRUCell` above.
 #
-# **Article A §4.3 — the loss.** A calls the language model's loss a cross-entropy and writes
+# <a id="errata-a-4-3-loss"></a>**Article A §4.3 — the loss.** A calls the language model's loss a cross-entropy and writes
 # it as $-\frac1N\sum_{i=1}^N\sum_{t=1}^T \log P(x_t \mid x_{t-1},\dots,x_1)$ (without the
 # sequence index $i$ on $x$). That is a valid objective — the mean *per-sequence* negative
 # log-likelihood — but it is not the cross-entropy that `F.cross_entropy` and every LM paper

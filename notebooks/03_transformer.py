@@ -647,7 +647,7 @@ plt.show()
 # %% [markdown]
 # ## 7 · Corrections to the source articles
 #
-# **Article A §4.1 / §4.3 — the attention formulas.** A writes $A = QK^\top + b$ and
+# <a id="errata-a-4-1-attention"></a>**Article A §4.1 / §4.3 — the attention formulas.** A writes $A = QK^\top + b$ and
 # $\mathrm{Attn} = \exp(A) / \sum_{i=1}^n \exp(A)$, then $W_O(\mathrm{Attn} \cdot V)$. Three things are wrong. (1) There is no
 # $1/\sqrt{d_k}$ scaling — see §2 for why it matters. (2) The normaliser Σ exp(A) is not tied to a row;
 # read literally it sums over the whole matrix, so a query's weights no longer sum to 1 and the
@@ -673,7 +673,7 @@ print("with the causal mask they do not:",
 # *Correct version:* softmax(QKᵀ/√d_k + M) V with the softmax over each row, §2, checked against
 # `F.scaled_dot_product_attention`.
 #
-# **Article D §3.3 — "autoregressive Transformers such as GPT use the encoder–decoder
+# <a id="errata-d-3-3-encoder-decoder"></a>**Article D §3.3 — "autoregressive Transformers such as GPT use the encoder–decoder
 # structure".** *Why it is wrong:* GPT is decoder-only: one stack of causal self-attention
 # blocks over a single sequence, with no encoder and no cross-attention (Radford et al. 2018).
 # The encoder–decoder is the original translation Transformer (and T5, BART). The two are

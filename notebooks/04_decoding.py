@@ -367,7 +367,7 @@ else:
 # %% [markdown]
 # ## 8 · Corrections to the source articles
 #
-# **Article D §3.3 — "beam search, top-k and top-p improve quality and diversity".** D lists
+# <a id="errata-d-3-3-beam"></a>**Article D §3.3 — "beam search, top-k and top-p improve quality and diversity".** D lists
 # them together as ways to raise both. *Why it is wrong:* beam search is a *search* method: it
 # finds sequences of higher probability than greedy decoding, and for open-ended text that
 # means *less* diversity and *more* repetition, not more (Holtzman et al. 2020; Stahlberg &
@@ -385,7 +385,7 @@ for model_name, table in tables.items():
 # *Correct version:* choose search for tasks with one right output and sampling with truncation
 # for open-ended generation; the two are not interchangeable knobs for "quality and diversity".
 #
-# **Article D §3.3 — an autoregressive Transformer's "training and generation are sequential,
+# <a id="errata-d-3-3-sequential"></a>**Article D §3.3 — an autoregressive Transformer's "training and generation are sequential,
 # hence slow".** *Why it is half wrong:* training is not sequential for a Transformer. With the
 # causal mask, teacher-forced training computes the next-token distribution at every position
 # in one forward pass (chapter 01 §5 counts the operations: the same number at 4× the length;

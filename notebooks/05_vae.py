@@ -39,7 +39,7 @@ seed_everything(0);
 # %% [markdown]
 # ## 2 · The ELBO, two ways
 #
-# **By Jensen's inequality.** For any $q(z \mid x)$ that is positive where $p$ is,
+# <a id="errata-a-3-2-vae-loss"></a>**By Jensen's inequality.** For any $q(z \mid x)$ that is positive where $p$ is,
 #
 # $$\log p(x) = \log \mathbb E_{q(z|x)}\!\left[\frac{p(x|z)\,p(z)}{q(z|x)}\right] \ge \mathbb E_{q(z|x)}\!\left[\log \frac{p(x|z)\,p(z)}{q(z|x)}\right] = \mathbb E_{q}[\log p(x|z)] - \mathrm{KL}(q(z|x)\,\|\,p(z)) = \mathrm{ELBO}(x).$$
 #
@@ -79,7 +79,7 @@ print("log p(x) − ELBO = KL(q ‖ p(z|x)) (Monte Carlo, 4e5 samples, within 0.
 # %% [markdown]
 # ## 3 · The Gaussian KL in closed form
 #
-# For $q = \mathcal{N}(\mu, \operatorname{diag} \sigma^2)$ and $p = \mathcal{N}(0, I)$, per latent dimension
+# <a id="errata-b-4-2-1-kl"></a>For $q = \mathcal{N}(\mu, \operatorname{diag} \sigma^2)$ and $p = \mathcal{N}(0, I)$, per latent dimension
 # $\mathrm{KL} = \int q \log q - \int q \log p = \left[-\frac12 \log(2\pi\sigma^2) - \frac12\right] - \left[-\frac12 \log 2\pi - \frac12(\mu^2 + \sigma^2)\right]$, so
 #
 # $$\mathrm{KL}(q\,\|\,p) = \tfrac12 \sum_j \left(\mu_j^2 + \sigma_j^2 - \log \sigma_j^2 - 1\right) \ge 0,$$
@@ -105,7 +105,7 @@ show_source(gaussian_kl)
 # %% [markdown]
 # ## 4 · The reparameterisation trick
 #
-# We need $\nabla_\phi\, \mathbb E_{q_\phi(z)}[f(z)]$. Sampling is not differentiable, so there are two routes.
+# <a id="errata-b-3-2-1-sampling"></a>We need $\nabla_\phi\, \mathbb E_{q_\phi(z)}[f(z)]$. Sampling is not differentiable, so there are two routes.
 # **Score function** (REINFORCE): $\nabla_\phi \mathbb E[f] = \mathbb E[f(z)\, \nabla_\phi \log q_\phi(z)]$ — unbiased, works for any $q$,
 # but noisy. **Reparameterisation**: write $z = \mu + \sigma\varepsilon$ with $\varepsilon \sim \mathcal N(0, 1)$, then
 # $\nabla_\phi \mathbb E[f(z)] = \mathbb E[\nabla_\phi f(\mu + \sigma\varepsilon)]$ — also unbiased, usually far less noisy. On the toy
@@ -345,7 +345,7 @@ print(f"AUROC of the negative ELBO for detecting the unseen digit 9: {auroc:.2f}
 # %% [markdown]
 # ## 9 · Corrections to the source articles
 #
-# **Article A §5.2 — the VAE training code.** Three errors. (1) The decoder is fed *fresh noise*
+# <a id="errata-a-5-2-vae-code"></a>**Article A §5.2 — the VAE training code.** Three errors. (1) The decoder is fed *fresh noise*
 # z ~ N(0, I) instead of the encoder's sample, so the reconstruction term sends no gradient to
 # the encoder — it is trained by the KL term alone and learns nothing about x. (2) The
 # "training data" is `torch.randn` noise, re-drawn every step. (3) It averages the squared
@@ -367,7 +367,7 @@ print("article's reconstruction term gives the encoder a gradient:", grad_articl
 print("with z = μ + σε from the encoder, it does:", bool(grad_correct.abs().sum() > 0))
 
 # %% [markdown]
-# *Demonstration of (3),* with the same kind of weighting as article C's Keras listing (§5.2:
+# <a id="errata-a-5-2-vae-weighting"></a>*Demonstration of (3),* with the same kind of weighting as article C's Keras listing (§5.2:
 # the squared error averaged over pixels, the KL summed over latent dimensions). Up to a
 # constant, a Gaussian likelihood with pixel variance $\sigma^2$ gives the reconstruction term
 # $\sum_i (x_i - m_i)^2 / (2\sigma^2) = P \cdot \text{MSE} / (2\sigma^2)$. A loss "MSE + KL" therefore equals
@@ -402,7 +402,7 @@ print("correct ELBO: at least 4 of 8 units active:", active_units(vae, x_test) >
 # summed log-likelihood of the chosen output distribution plus the KL (`VAE.loss`); if a
 # different balance is wanted, say so explicitly with $\beta$.
 #
-# **Article C §3.1.3 — the KL term.** C's loss pseudo-code writes
+# <a id="errata-c-3-1-3-kl"></a>**Article C §3.1.3 — the KL term.** C's loss pseudo-code writes
 # $-\frac12 \sum (1 + \log\sigma^2 - \mu^2 - \log\sigma^2)$: the log-variance appears twice with
 # opposite signs and the variance $e^{\log\sigma^2}$ is missing, so the "KL" is
 # $\frac12 \sum_j (\mu_j^2 - 1)$ and no longer constrains $\sigma$ at all. (C's Keras listing in §5.2
@@ -421,11 +421,11 @@ print("C's code ignores σ entirely:",
 print("C's formula is negative here, though a KL never is:", bool(c_formula < 0))
 
 # %% [markdown]
-# **Article C (code comments, §3.1 and §5) — "z_log_var: the variance".** The encoder's second
+# <a id="errata-c-3-1-1-logvar"></a>**Article C (code comments, §3.1 and §5) — "z_log_var: the variance".** The encoder's second
 # output is $\log\sigma^2$, not $\sigma^2$ (or $\sigma$): it can be negative, and $\sigma = \exp(\frac12 \cdot \texttt{z\_log\_var})$. Confusing the
 # three changes the sampling noise by orders of magnitude — exercise 2 below catches it.
 #
-# **Article C §3.1.4 — "train the encoder with the decoder fixed, then the decoder with the
+# <a id="errata-c-3-1-4-alternating"></a>**Article C §3.1.4 — "train the encoder with the decoder fixed, then the decoder with the
 # encoder fixed".** *Why it is wrong:* the ELBO is one objective in $(\theta, \phi)$ and is maximised
 # jointly by gradient ascent; alternating is not what VAEs do, and C's version is worse still:
 # it trains the encoder on the KL alone, whose optimum is $q(z \mid x) = p(z)$ for every $x$ — the
@@ -438,7 +438,7 @@ print("C's formula is negative here, though a KL never is:", bool(c_formula < 0)
 # posterior. Our trained VAE shows the gap on real data: the importance-sampled estimate of
 # $\log p(x)$ lies above the ELBO (§5).
 #
-# **Article B §4.2 — the encoder "learns $p(z \mid x)$".** The encoder outputs $q_\phi(z \mid x)$, an
+# <a id="errata-b-4-2-posterior"></a>**Article B §4.2 — the encoder "learns $p(z \mid x)$".** The encoder outputs $q_\phi(z \mid x)$, an
 # approximation within a Gaussian family; the true posterior of the decoder is generally not
 # Gaussian, and the difference is exactly the ELBO's gap.
 

@@ -88,7 +88,7 @@ print("V(D*, G) = 2·JS(p_data ‖ p_g) − log 4 by numerical integration (to 1
 # %% [markdown]
 # ## 2 · Saturating and non-saturating generator losses
 #
-# Early in training $D$ easily rejects the fakes, $D(G(z)) \approx 0$. The original generator objective
+# <a id="errata-c-4-2-1-nonsaturating"></a>Early in training $D$ easily rejects the fakes, $D(G(z)) \approx 0$. The original generator objective
 # $\log(1 - D(G(z)))$ is then flat: with $D = \sigma(l)$, $\frac{d}{dl} \log(1 - \sigma(l)) = -\sigma(l) \to 0$. Goodfellow et
 # al. therefore train $G$ to *maximise* $\log D(G(z))$ instead (same fixed point, very different
 # gradients): $\frac{d}{dl} \left[-\log \sigma(l)\right] = -(1 - \sigma(l)) \to -1$. Measured with autograd:
@@ -191,7 +191,7 @@ print("the 1-Lipschitz f(x) = x attains it (Kantorovich–Rubinstein):", max_err
 # %% [markdown]
 # ## 4 · Mode collapse on the 2-D benchmarks
 #
-# The 8-Gaussians ring ($\sigma = 0.02$) and the 25-Gaussians grid ($\sigma = 0.05$) are the standard tests
+# <a id="errata-b-3-3-diversity"></a>The 8-Gaussians ring ($\sigma = 0.02$) and the 25-Gaussians grid ($\sigma = 0.05$) are the standard tests
 # (the protocol of Srivastava et al. 2017): from 2,500 samples, count the share of
 # **high-quality** samples (within $3\sigma$ of the nearest mode) and the **modes captured**. A mode
 # counts as captured only if at least 20 high-quality samples land on it (`mode_coverage`'s
@@ -441,7 +441,7 @@ print("yet the two thread counts' means agree within one sd:", abs(ns["mean"] - 
 # %% [markdown]
 # ## 7 · Corrections to the source articles
 #
-# **Article A §5.2 — the GAN code.** (1) The discriminator's `forward` calls `self.relu`, which
+# <a id="errata-a-5-2-gan-code"></a>**Article A §5.2 — the GAN code.** (1) The discriminator's `forward` calls `self.relu`, which
 # its `__init__` never defines, so the very first call crashes. (2) The "real data" is
 # `torch.randn` noise. (3) The fake batch is passed through `.detach()` and *that* is used as the
 # generator's loss, so the generator receives no gradient at all. (4) Both losses are plain
@@ -494,7 +494,7 @@ with torch.no_grad():
 # *Correct version:* `make_gan_step` — D minimises −V on (real, detached fake); G minimises the
 # non-saturating loss on *non-detached* fakes; real data is real.
 #
-# **Article A §4.1 — the gradient penalty taken w.r.t. $z$.** A adds $\lambda\, \mathbb{E} \lVert \nabla_z D(G(z)) \rVert^2$ to the
+# <a id="errata-a-4-1-gradient-penalty"></a>**Article A §4.1 — the gradient penalty taken w.r.t. $z$.** A adds $\lambda\, \mathbb{E} \lVert \nabla_z D(G(z)) \rVert^2$ to the
 # generator's loss. *Why it is wrong:* the WGAN-GP penalty constrains the *critic* to be
 # 1-Lipschitz in the data space: $(\lVert \nabla_{\hat x} f(\hat x) \rVert - 1)^2$ on interpolates between real and fake data,
 # in the critic's loss. A gradient w.r.t. $z$ mixes in the generator's Jacobian: for a critic that
@@ -521,15 +521,17 @@ print("correct penalty (w.r.t. interpolated data) for the 1-Lipschitz critic is 
 print("article's penalty (w.r.t. z) changes when only the generator is scaled ×3:", article_terms[1] > 2 * article_terms[0])
 
 # %% [markdown]
-# **Article C §4.2.2 — "$\min_D V(D, G)$".** C says the discriminator should make real and
+# <a id="errata-c-4-2-2-min-d"></a>**Article C §4.2.2 — "$\min_D V(D, G)$".** C says the discriminator should make real and
 # generated data as distinguishable as possible, and then writes its problem as a minimisation of
 # $V$. *Why it is wrong:* $V$ is $D$'s log-likelihood as a classifier; $D$ *maximises* it, and only the
-# maximiser is $D^* = p_\text{data}/(p_\text{data} + p_g)$ (§1). Minimising it is the sign error of the article A
-# code above: D learns to call real data fake.
+# maximiser is $D^* = p_\text{data}/(p_\text{data} + p_g)$ (§1). Minimising it rewards $D$ for calling generated
+# data real and real data fake; the appendix (chapter 12) trains a discriminator that way, and it
+# accepts every fake. (Article A's code above errs on the real-data term only: it lowers $D$ on both.)
 #
-# **Articles B §2.2 and A §2.2 — "the discriminative model".** Both present the GAN discriminator
-# as "the discriminative model" of content generation; chapter 01 (§7) explains why the
-# discriminator is a training device and the GAN as a whole a generative (implicit) model.
+# **Article B §2.2 — "the discriminative model".** B presents the GAN discriminator as "the
+# discriminative model" of content generation; chapter 01 (§7) explains why the discriminator is a
+# training device and the GAN as a whole a generative (implicit) model. (Article A §2.2 calls the
+# same network a "discriminator network", which is accurate.)
 #
 # **Article C §3.2.4 — "train G with D fixed, then D with G fixed".** This one
 # is right for GANs — alternating D and G updates *is* the standard algorithm (unlike for the

@@ -686,7 +686,7 @@ print("resampling raises how often the original digit is recovered:",
 #
 # ## 8 · Corrections and completion of the source articles
 #
-# **Article D §3.4 — "the forward process turns x₀ into pure noise x_T."** Only if the schedule
+# <a id="errata-d-3-4-pure-noise"></a>**Article D §3.4 — "the forward process turns x₀ into pure noise x_T."** Only if the schedule
 # makes ᾱ_T ≈ 0; the reverse chain *starts* from N(0, I), so a schedule that leaves signal in
 # x_T makes training and sampling disagree — the L_T term of the ELBO measures the mismatch.
 # A tempting mistake is to keep Ho et al.'s β values (10⁻⁴ … 0.02) and merely shorten the chain:
@@ -722,7 +722,7 @@ print("the chapter's schedule makes L_T negligible (< 0.01 nats per digit):", l_
 # as step-by-step "repair" without saying what is learned: it is ε_θ(x_t, t), one network
 # shared by all steps, conditioned on t.
 #
-# **Article C §7.3.2 (both copies of the list)** credits "Denoising Diffusion Probabilistic
+# <a id="errata-c-7-3-2-ddpm"></a>**Article C §7.3.2 (both copies of the list)** credits "Denoising Diffusion Probabilistic
 # Models" (2020) to "Beglia et al." in one copy and to "Baoguang Shi et al." in the other. The
 # paper is by Jonathan Ho, Ajay Jain and Pieter Abbeel (NeurIPS 2020); diffusion
 # probabilistic models themselves go back to Sohl-Dickstein et al. (ICML 2015). The references

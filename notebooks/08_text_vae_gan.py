@@ -51,12 +51,13 @@ seed_everything(0);
 #
 # ### 1.1 Obstacle 1, in code: no gradient through a sampled token
 #
-# A recurrent generator (chapter 02's `RecurrentLM`) picks tokens by `argmax` or by sampling;
+# <a id="errata-c-4-3-2-discrete"></a>A recurrent generator (chapter 02's `RecurrentLM`) picks tokens by `argmax` or by sampling;
 # a discriminator (a small CNN over token sequences, §4) scores the result. We ask autograd for
 # the generator's gradient.
 
 # %%
 # NBVAL_CHECK_OUTPUT
+from cgen_lessons.gan import g_loss_nonsaturating, toy_gan_1d
 from cgen_lessons.rnn import RecurrentLM
 from cgen_lessons.textgan import SeqDiscriminator, soft_sample
 
@@ -209,7 +210,7 @@ print("at τ = 0.1 its variance exceeds plain REINFORCE's:", s["Gumbel-softmax �
 #
 # ## 3 · A sequence VAE and posterior collapse
 #
-# **Model (Bowman et al. 2016).** An encoder RNN reads the sequence $x = (x_1, \dots, x_T)$; from its
+# <a id="errata-b-3-3-vae-text"></a>**Model (Bowman et al. 2016).** An encoder RNN reads the sequence $x = (x_1, \dots, x_T)$; from its
 # last hidden state $h_T$ two linear maps give $q_\phi(z \mid x) = \mathcal N(\mu(h_T), \operatorname{diag}\sigma^2(h_T))$. The decoder is
 # chapter 02's recurrent language model, started from the code:
 #
@@ -626,7 +627,7 @@ print("SeqGAN tuning raised the share of real words:", after[0] > before[0])
 #
 # ## 7 · Corrections to the source articles
 #
-# **Article E §2.1 and §3.1 — $\log p_\theta(x) = \mathbb E_q[\log p_\theta(x \mid z)] - D_\text{KL}(q \,\|\, p)$.** E writes the ELBO as an
+# <a id="errata-e-2-1-elbo"></a>**Article E §2.1 and §3.1 — $\log p_\theta(x) = \mathbb E_q[\log p_\theta(x \mid z)] - D_\text{KL}(q \,\|\, p)$.** E writes the ELBO as an
 # *equality* with the log-likelihood (and tells the reader to "maximise this probability").
 # *Why it is wrong:* the right side is a lower bound; the gap is $\mathrm{KL}(q(z \mid x) \,\|\, p(z \mid x)) \ge 0$
 # (derived and checked in chapter 05 §2). On the trained sequence VAE above, the measured gap:
@@ -641,7 +642,7 @@ print(f"free-bits sequence VAE: −ELBO exceeds the K=100 estimate of −log p(x
 # the true posterior. (§3's table prints both
 # numbers for both models.)
 #
-# **Article E §2.1 and §3.1 — $D_\text{KL}$ called an "entropy distance".** *Why it is wrong:* the KL
+# <a id="errata-e-2-1-kl-distance"></a>**Article E §2.1 and §3.1 — $D_\text{KL}$ called an "entropy distance".** *Why it is wrong:* the KL
 # divergence is not a distance: it is not symmetric and violates the triangle inequality.
 
 # %%
@@ -656,7 +657,7 @@ print(f"KL(P‖R) = {kl(P_, R_):.3f} > KL(P‖Q) + KL(Q‖R) = {kl(P_, Q_) + kl(
 # *Correct version:* a divergence — non-negative and zero only when the distributions agree,
 # with no symmetry and no triangle inequality (chapter 01 §3).
 #
-# **Article E §3.2 — the generator "minimises the discriminator's score on generated text".**
+# <a id="errata-e-3-2-generator-sign"></a>**Article E §3.2 — the generator "minimises the discriminator's score on generated text".**
 # *Why it is wrong:* the sign is reversed. The generator must make $D$ *accept* its samples:
 # minimise $\log(1 - D(G(z)))$ (or maximise $\log D(G(z))$, chapter 06). Trained to minimise $D(G(z))$,
 # it runs away from the data. A 1-D check with data $\mathcal N(3, 0.5^2)$, a generator that shifts
@@ -664,31 +665,13 @@ print(f"KL(P‖R) = {kl(P_, R_):.3f} > KL(P‖Q) + KL(Q‖R) = {kl(P_, Q_) + kl(
 
 # %%
 # NBVAL_CHECK_OUTPUT
-def toy_gan(generator_loss, steps=400):
-    g = torch.Generator().manual_seed(0)
-    b = torch.zeros(1, requires_grad=True)
-    w = torch.zeros(3, requires_grad=True)  # D(x) = σ(w0 + w1 x + w2 x²)
-    opt_g, opt_d = torch.optim.Adam([b], 0.05), torch.optim.Adam([w], 0.05)
-    d_logit = lambda x: w[0] + w[1] * x + w[2] * x ** 2
-    for _ in range(steps):
-        real_x = 3 + 0.5 * torch.randn(128, generator=g)
-        fake_x = 0.5 * torch.randn(128, generator=g) + b
-        opt_d.zero_grad()
-        (F.softplus(-d_logit(real_x)).mean() + F.softplus(d_logit(fake_x.detach())).mean()).backward()
-        opt_d.step()
-        opt_g.zero_grad()
-        generator_loss(d_logit(fake_x)).backward()
-        opt_g.step()
-    return b.item()
-
-
-b_right = toy_gan(lambda logit: F.softplus(-logit).mean())  # non-saturating: maximise log D(G(z))
-b_wrong = toy_gan(lambda logit: torch.sigmoid(logit).mean())  # E §3.2: minimise D(G(z))
+b_right = toy_gan_1d(g_loss_nonsaturating)  # maximise log D(G(z))
+b_wrong = toy_gan_1d(lambda logit: torch.sigmoid(logit).mean())  # E §3.2: minimise D(G(z))
 print(f"correct sign: generator mean ends within 0.5 of the data mean 3: {abs(b_right - 3) < 0.5}")
 print(f"E's sign: generator mean moves away from the data (ends below 0): {b_wrong < 0}")
 
 # %% [markdown]
-# **Article E §4.2 — the GAN code.** Re-expressed faithfully: the discriminator's loss is two
+# <a id="errata-e-4-2-gan-code"></a>**Article E §4.2 — the GAN code.** Re-expressed faithfully: the discriminator's loss is two
 # cross-entropies on *the same* output, one with target 1 for the output and one with target 0
 # for one minus it; the generator's loss is computed from the discriminator's output on its own
 # input, not on the generator's samples. *Why it is wrong:* (i) both terms of E's discriminator
@@ -716,7 +699,7 @@ print("E's generator loss depends on the generator's parameters:",
 # with target 1 *and* on $G(z)$ with target 0; $G$'s loss on $D(G(z))$ — and, for text, §4's
 # policy gradient or §2's relaxation, because $D(G(z))$ has no gradient through sampled tokens.
 #
-# **Article E §4.1 — the "VAE" code.** Re-read line by line: the encoder's LSTM state goes
+# <a id="errata-e-4-1-vae-code"></a>**Article E §4.1 — the "VAE" code.** Re-read line by line: the encoder's LSTM state goes
 # through two dense layers, but there is no mean, no log-variance and no sampling of $z$; the
 # "generator" is a fresh input layer connected to nothing the encoder produced, with two dense
 # layers that output *one* vector of `num_features` values — not a sequence; the reconstruction
@@ -746,7 +729,7 @@ print("E's 'KL' changes when only the input is scaled ×10:", abs(e_kl_loss(h, 1
 # recurrent decoder that emits one token distribution per position from $z$, and the closed-form
 # Gaussian KL $\tfrac12 \sum_j (\mu_j^2 + \sigma_j^2 - \log\sigma_j^2 - 1)$.
 #
-# **Article E §2.3, §3.3 and §4.3 — seqGAN and seqVAE.** E says they "extend" GAN and VAE with
+# <a id="errata-e-2-3-seqgan"></a>**Article E §2.3, §3.3 and §4.3 — seqGAN and seqVAE.** E says they "extend" GAN and VAE with
 # sequence models and "random sequence generation", claims they perform better on sequences, and
 # leaves their algorithms and code to the literature. *What is missing:* the reason they exist —
 # a text GAN cannot backpropagate through sampled tokens (§1.1), so SeqGAN trains its generator
@@ -756,23 +739,23 @@ print("E's 'KL' changes when only the input is scaled ×10:", abs(e_kl_loss(h, 1
 # temperature gives MLE the same trade-off (§4.1); the sequence VAE's likelihood is no better
 # than a plain LM's (§3).
 #
-# **Article A §2.2 and §3.2 — a GAN whose generator (an MLP or CNN fed with noise) writes text,
+# <a id="errata-a-2-2-text-gan"></a>**Article A §2.2 and §3.2 — a GAN whose generator (an MLP or CNN fed with noise) writes text,
 # "adjusted according to the discriminator's output".** *What is missing:* how. With text as
 # sampled tokens, the discriminator's output carries no gradient to the generator (§1.1); A's
 # recipe works for images, not for text, without a score-function estimator or a relaxation.
 #
-# **Article E §1.3 — deep generative models "were born" to solve the complexity, training time
+# <a id="errata-e-1-3-born"></a>**Article E §1.3 — deep generative models "were born" to solve the complexity, training time
 # and generalisation problems of RNN/Transformer text models.** *Why it is wrong:* VAEs (2014)
 # and GANs (2014) were introduced as models of images and continuous data; their text versions
 # are harder to train and slower than the language models they supposedly fix (SeqGAN's update
 # here costs far more than an MLE update: §4.1's "seconds" column).
 #
-# **Article E — references.** Checked one by one:
+# <a id="errata-e-refs"></a>**Article E — references.** Checked one by one:
 #
 # | E's entry | what is wrong | the real work |
 # |---|---|---|
 # | [1] Kingma & Welling (2014), *Auto-encoding variational Bayes*, "NIPS pp. 2672–2680" | wrong venue and pages (those are the GAN paper's NIPS pages) | ICLR 2014, arXiv:1312.6114 |
-# | [2] Goodfellow et al. (2014), *Generative adversarial networks*, NIPS "pp. 2671–2678" | pages off | NIPS 27, pp. 2672–2680 |
+# | [2] Goodfellow et al. (2014), *Generative adversarial networks*, NIPS "pp. 2671–2678" | title ("Nets", not "Networks") and pages off | Goodfellow et al. (2014), *Generative adversarial nets*, NIPS 27, pp. 2672–2680 |
 # | [3] "Yu, J., Li, M., & Tschannen, M. (2017). Sequence generation with attention and memory, arXiv:1705.04907" | we know of no paper with these authors and title; it is cited for seqGAN, whose paper it is not | Yu, L., Zhang, W., Wang, J., Yu, Y. (2017). SeqGAN: sequence generative adversarial nets with policy gradient. AAAI; arXiv:1609.05473 |
 # | [4] "Zhang, Y., & Zou, H. (2019). Variational autoencoder for text generation. EMNLP pp. 4198–4207" | we know of no such EMNLP 2019 paper; cited for the seqVAE | Bowman, S. R., Vilnis, L., Vinyals, O., Dai, A. M., Jozefowicz, R., Bengio, S. (2016). Generating sentences from a continuous space. CoNLL |
 # | [5] "Radford, Metz & Hayes (2019). Language models are unsupervised multitask learners. EMNLP" | wrong authors and venue | Radford, A., Wu, J., Child, R., Luan, D., Amodei, D., Sutskever, I. (2019), OpenAI technical report (GPT-2) |

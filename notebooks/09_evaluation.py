@@ -550,7 +550,7 @@ print("\nsettings:", table["settings"])
 #
 # ## 8 · Corrections to the source articles
 #
-# **Article C §9.4 — "statistical indicators such as the Kolmogorov–Smirnov test".** *Why it is
+# <a id="errata-c-9-4-ks"></a>**Article C §9.4 — "statistical indicators such as the Kolmogorov–Smirnov test".** *Why it is
 # wrong:* the KS test compares two one-dimensional distributions (§5). Generated images, text
 # or any multivariate data have no single cumulative distribution function to compare; applied
 # per coordinate it sees only the marginals and is blind to a difference in their dependence
@@ -558,7 +558,7 @@ print("\nsettings:", table["settings"])
 # reject with p = 0.005 and $4 \cdot 10^{-30}$). *Correct version:* a multivariate two-sample test — the kernel MMD test with
 # permutations or a classifier two-sample test — with its sample size and power stated.
 #
-# **Article C §9.4 — IS and FID as measures of "the quality of generated data".** C names both
+# <a id="errata-c-9-4-is-fid"></a>**Article C §9.4 — IS and FID as measures of "the quality of generated data".** C names both
 # without a definition. *What it leaves out:* the Inception Score never compares with real data
 # and is maximised by a generator that repeats one clear image per class (§4: the memoriser
 # beats real digits); FID compares feature statistics with real data, sees both poor samples

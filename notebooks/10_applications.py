@@ -318,7 +318,7 @@ print("the longer-trained encoder-decoder beats the context baseline on test PER
 #
 # ## 3 · Response generation
 #
-# ### 3.1 Data: consecutive speeches
+# <a id="errata-a-6-1-dialogue"></a>### 3.1 Data: consecutive speeches
 #
 # A play is a dialogue corpus: when one character stops and another starts, the first line of
 # the new speech answers the last line of the previous one. `data.dialogue_pairs` collects
@@ -569,7 +569,7 @@ for r in vb["rows"][-2:]:
 #
 # ## 5 · What the articles claim about applications
 #
-# **Article A §5.4 — a table of generated sentences.** A prints, as the "running results" of its
+# <a id="errata-a-5-4-results"></a>**Article A §5.4 — a table of generated sentences.** A prints, as the "running results" of its
 # §5.2 code, fluent Chinese continuations of inputs such as 我喜欢吃水果, one table for the GAN and
 # one for the VAE. *Why it cannot be:* the §5.2 code has no tokenizer, vocabulary or text input at
 # all. Its generator maps 100 Gaussian numbers to 784 numbers in $(-1, 1)$ — the shape of an
@@ -590,7 +590,7 @@ print("values inside (−1, 1):", bool((out.abs() < 1).all()), "· real numbers,
 # (chapters 02–04); the replies of §3 are what a small one, trained on real dialogue, actually
 # produces — and they are printed by the code that made them.
 #
-# **Article A §6.2 and §6.3 (and "sentiment analysis" in §3.4) — finance monitoring and
+# <a id="errata-a-6-2-discriminative"></a>**Article A §6.2 and §6.3 (and "sentiment analysis" in §3.4) — finance monitoring and
 # recommendation as uses of GANs and VAEs.** A describes fine-tuning GANs and VAEs to tell a
 # text's topic and sentiment, and to predict whether a user will click or buy. *Why it is wrong:*
 # both are **discriminative** tasks — the output is a label $c$, the model needed is $p(c \mid x)$,
@@ -601,7 +601,7 @@ print("values inside (−1, 1):", bool((out.abs() < 1).all()), "· real numbers,
 # synthetic training data — and chapter 07 §7 measured the latter on digits: adding generated
 # examples to 10 real digits per class gave no gain beyond the seed-to-seed spread.
 #
-# **Article C §6 — data augmentation, medical diagnosis and financial forecasting among the uses of
+# <a id="errata-c-6-applications"></a>**Article C §6 — data augmentation, medical diagnosis and financial forecasting among the uses of
 # generation.** C lists them without a measurement. Data augmentation is a real use whose benefit
 # must be shown per task (chapter 07 §7 found no clear gain in its setting); "generating stock-market
 # predictions" is forecasting, a discriminative task again.

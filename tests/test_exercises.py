@@ -23,7 +23,7 @@ def test_reference_passes_and_every_typical_mistake_gets_its_diagnosis(name):
 
 
 def test_every_chapter_has_three_graded_exercises():
-    assert CHAPTERS == [f"{i:02d}" for i in range(12)]
+    assert CHAPTERS == [f"{i:02d}" for i in range(13)]
     for ch in CHAPTERS:
         found = exercises.exercises_of(ch)
         assert len(found) >= 3, ch

@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 LONG_OUTPUT_LINES = 40  # text outputs longer than this are collapsed (a "show output" toggle)
 WIDGET = "application/vnd.jupyter.widget-view+json"
+# a link from one notebook to another's anchor, as the errata tables write it: [label](06_gan.ipynb#errata-x)
+NOTEBOOK_LINK = re.compile(r"\[([^\]]+)\]\((\d\d_[a-z0-9_]+)\.ipynb(#[A-Za-z0-9_-]+)?\)")
 
 CONF = '''\
 project = "Content Generation: principles and code"
@@ -37,6 +39,7 @@ html_theme_options = {"show_toc_level": 2, "use_download_button": False, "home_p
 html_show_sourcelink = False
 nb_execution_mode = "off"          # the committed outputs are the ones CI verified
 nb_merge_streams = True
+nb_render_markdown_format = "myst"  # Markdown outputs (the glossary, the errata tables) get tables and math too
 myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_heading_anchors = 3
 suppress_warnings = ["myst.header", "mystnb.unknown_mime_type"]
@@ -102,6 +105,10 @@ def _prepare_notebook(src: Path, dest_dir: Path) -> str:
             if WIDGET in out.get("data", {}):
                 out = {"output_type": "stream", "name": "stdout",
                        "text": "[an interactive widget: run this chapter in JupyterLab to use it]\n"}
+            elif "text/markdown" in out.get("data", {}):  # notebook links → the book's pages (raw HTML: MyST
+                markdown = "".join(out["data"]["text/markdown"])  # would try to resolve them as documents)
+                out["data"]["text/markdown"] = NOTEBOOK_LINK.sub(
+                    lambda m: f'<a href="{m[2]}.html{m[3] or ""}">{m[1]}</a>', markdown)
             outputs.append(out)
         cell["outputs"] = outputs
         if sum(_text_lines(o) for o in outputs) > LONG_OUTPUT_LINES:

@@ -33,7 +33,7 @@ class Mistake:
 
 @dataclass
 class Exercise:
-    """One checked exercise. ``chapter`` ("00"–"11"), ``difficulty`` and ``minutes`` (expected time) feed
+    """One checked exercise. ``chapter`` ("00"–"12"), ``difficulty`` and ``minutes`` (expected time) feed
     the instructor guide's exercise list; ``mistakes`` the checker's diagnoses."""
 
     name: str
