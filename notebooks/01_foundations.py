@@ -219,7 +219,7 @@ print("perplexity of a perfectly confident, correct model is 1:",
 # %% [markdown]
 # ## 3 · A taxonomy that holds together
 #
-# The articles sort models in ways that do not hold up (see §7). Four distinctions are useful,
+# <a id="errata-a-2-1-taxonomy"></a>The articles sort models in ways that do not hold up (see §7). Four distinctions are useful,
 # and they are independent of each other:
 #
 # | distinction | one side | other side |

@@ -31,7 +31,7 @@ seed_everything(0);
 # %% [markdown]
 # ## 1 · The game and its optimal discriminator
 #
-# D outputs the probability that its input is real. The value function
+# <a id="errata-e-2-2-objective"></a>D outputs the probability that its input is real. The value function
 #
 # $$V(D, G) = \mathbb E_{x\sim p_\text{data}}[\log D(x)] + \mathbb E_{z\sim p(z)}[\log(1 - D(G(z)))]$$
 #

@@ -563,9 +563,15 @@ display(Markdown(errata.errata_markdown("D")))
 display(Markdown(errata.errata_markdown("E")))
 
 # %% [markdown]
-# <a id="errata-uncertain"></a>## What we could not settle
+# <a id="errata-minor"></a>**Minor slips.** Two rows are slips rather than misunderstandings, listed for
+# completeness: E §1.2 misnames the GRU ("gates recurrent unit" for *gated* recurrent unit), and
+# B's reading of its DCGAN listing says every layer is followed by batch normalisation, which the
+# listing itself (like Radford et al.'s DCGAN) does not do for the discriminator's first layer
+# or either network's output layer.
 #
-# The rows marked *uncertain* (counted in the first table) are these. A §6.4 and C §9.3 make claims we have not measured: A's
+# ## What we could not settle
+#
+# <a id="errata-uncertain"></a>The rows marked *uncertain* (counted in the first table) are these. A §6.4 and C §9.3 make claims we have not measured: A's
 # forecasts of future applications cannot be checked at all, and C's four remedies for mode
 # collapse are not the ones the literature established (minibatch features, packing, unrolled
 # optimisation, Wasserstein losses), but we did not run them, so we call them unsupported rather
@@ -670,6 +676,7 @@ print(f"chapter run time: {time.perf_counter() - chapter_start:.0f} s")
 # **References** (the real works behind the articles' wrong entries, and those cited above)
 #
 # - Bowman, S. R., Vilnis, L., Vinyals, O., Dai, A. M., Jozefowicz, R., Bengio, S. (2016). Generating sentences from a continuous space. *CoNLL*.
+# - Cho, K., van Merriënboer, B., Gulcehre, C., Bahdanau, D., Bougares, F., Schwenk, H., Bengio, Y. (2014). Learning phrase representations using RNN encoder–decoder for statistical machine translation. *EMNLP*.
 # - Glorot, X., Bengio, Y. (2010). Understanding the difficulty of training deep feedforward neural networks. *AISTATS*.
 # - Goodfellow, I., Pouget-Abadie, J., Mirza, M., Xu, B., Warde-Farley, D., Ozair, S., Courville, A., Bengio, Y. (2014). Generative adversarial nets. *NeurIPS* 27, pp. 2672–2680; arXiv:1406.2661.
 # - Goodfellow, I., Bengio, Y., Courville, A. (2016). *Deep Learning*. MIT Press.
