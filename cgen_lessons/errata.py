@@ -82,6 +82,11 @@ def evidence_link(evidence: str) -> str:
     return f"[{label}]({m['stem']}.ipynb#{m['anchor']})"
 
 
+def _section_key(section: str) -> tuple:
+    """Sort key of a section number: "4.1" < "4.1.1" < "4.2" < "10"; the unnumbered references last."""
+    return (1,) if section == "refs" else (0, *map(int, section.split(".")))
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|")  # a bare | would start a new table cell (math uses \mid and \Vert)
 
@@ -90,7 +95,7 @@ def errata_markdown(article: str) -> str:
     """One article's errata as a Markdown table (render with ``IPython.display.Markdown``)."""
     sections = load_sections()
     lines = ["| § | kind | the article says | what is right | evidence |", "|---|---|---|---|---|"]
-    for r in load_errata(article):
+    for r in sorted(load_errata(article), key=lambda r: _section_key(r["section"])):  # stable: CSV order within a §
         kind = r["category"] + (" (uncertain)" if r["status"] == "uncertain" else "")
         where = f"{r['section']}" if r["section"] != "refs" else "refs"
         title = sections[(r["article"], r["section"])]

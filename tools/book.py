@@ -57,6 +57,7 @@ body, .bd-article, table {
     "Source Han Sans SC", "WenQuanYi Micro Hei", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", sans-serif;
 }
 div.cell_output pre { max-height: 40em; overflow: auto; }
+div.cell_output table { font-size: 0.85em; display: block; overflow-x: auto; }  /* wide tables (the errata) scroll */
 mjx-container[display="true"] { overflow-x: auto; overflow-y: hidden; max-width: 100%; }
 .run-hint { font-size: 0.95em; }
 '''
