@@ -14,10 +14,11 @@ every anchor exists and every section is one of the article's headings.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections import Counter
 from pathlib import Path
+
+from .utils import read_csv_table
 
 __all__ = ["ERRATA_PATH", "SECTIONS_PATH", "ARTICLES", "CATEGORIES", "load_errata", "load_sections",
            "evidence_link", "errata_markdown", "counts_markdown", "outcome"]
@@ -32,19 +33,10 @@ COLUMNS = ["id", "article", "section", "category", "status", "evidence", "code",
 EVIDENCE = re.compile(r"^(?P<stem>\d\d_[a-z0-9_]+)#(?P<anchor>errata-[a-z0-9-]+)$")
 
 
-def _read(path: Path, columns: list[str]) -> list[dict[str, str]]:
-    if not Path(path).exists():
-        raise ValueError(f"{path} not found; run the course from its repository checkout")
-    with open(path, encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f)
-        if reader.fieldnames != columns:
-            raise ValueError(f"{path} must have the columns {columns}, found {reader.fieldnames}")
-        return list(reader)
-
-
 def load_sections(path: Path = SECTIONS_PATH) -> dict[tuple[str, str], str]:
     """``{(article, section): title}`` for every numbered heading of the five articles."""
-    return {(r["article"], r["section"]): r["title"] for r in _read(path, ["article", "section", "title"])}
+    rows = read_csv_table(path, ["article", "section", "title"], "article headings")
+    return {(r["article"], r["section"]): r["title"] for r in rows}
 
 
 def load_errata(article: str | None = None, path: Path = ERRATA_PATH,
@@ -52,7 +44,7 @@ def load_errata(article: str | None = None, path: Path = ERRATA_PATH,
     """The errata rows (all, or one article's), validated: a malformed row raises ``ValueError`` naming it."""
     if article is not None and article not in ARTICLES:
         raise ValueError(f"article must be one of {ARTICLES}, got {article!r}")
-    rows = _read(path, COLUMNS)
+    rows = read_csv_table(path, COLUMNS, "errata")
     sections = load_sections(sections_path)
     seen = set()
     for i, r in enumerate(rows, start=2):  # line 1 is the header

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
+
+from .utils import read_csv_table
 
 __all__ = ["GLOSSARY_PATH", "load_glossary", "glossary_markdown"]
 
@@ -14,13 +15,7 @@ COLUMNS = ["term_en", "term_zh", "chapter", "definition"]
 
 def load_glossary(chapter: str | None = None, path: Path = GLOSSARY_PATH) -> list[dict[str, str]]:
     """All glossary rows, or only those introduced in ``chapter`` (e.g. ``"01"``)."""
-    if not Path(path).exists():
-        raise ValueError(f"glossary file not found at {path}; run the course from its repository checkout")
-    with open(path, encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f)
-        if reader.fieldnames != COLUMNS:
-            raise ValueError(f"{path} must have the columns {COLUMNS}, found {reader.fieldnames}")
-        rows = list(reader)
+    rows = read_csv_table(path, COLUMNS, "glossary")
     if chapter is not None:
         rows = [r for r in rows if r["chapter"] == chapter]
     return rows

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import csv
 import inspect
 import math
 import os
 import random
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 import torch
 
-__all__ = ["seed_everything", "get_device", "show_source", "timer", "check_positive_int", "count_torch_ops",
+__all__ = ["read_csv_table", "seed_everything", "get_device", "show_source", "timer", "check_positive_int", "count_torch_ops",
            "check_token_ids", "max_error"]
+
+
+def read_csv_table(path, columns: list[str], what: str = "table") -> list[dict[str, str]]:
+    """The rows of one of the course's CSV files (``data/``), checking that it exists and has exactly ``columns``."""
+    if not Path(path).exists():
+        raise ValueError(f"{what} file not found at {path}; run the course from its repository checkout")
+    with open(path, encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        if reader.fieldnames != columns:
+            raise ValueError(f"{path} must have the columns {columns}, found {reader.fieldnames}")
+        return list(reader)
 
 
 def check_positive_int(value, name: str) -> int:
