@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from .utils import check_positive_int
 
-__all__ = ["MLPGenerator", "MLPDiscriminator", "ConvGenerator", "ConvDiscriminator", "GAN", "d_loss_bce",
+__all__ = ["MLPGenerator", "Maxout", "MLPDiscriminator", "ConvGenerator", "ConvDiscriminator", "GAN", "d_loss_bce",
            "g_loss_minimax", "g_loss_nonsaturating", "lsgan_losses", "gradient_penalty", "make_gan_step",
            "mode_coverage", "toy_gan_1d", "LOSSES"]
 
@@ -32,32 +32,49 @@ LOSSES = ("minimax", "nonsaturating", "lsgan", "wgan-gp")
 
 
 class MLPGenerator(nn.Module):
-    """G(z): an MLP from z_dim to out_dim (linear output)."""
+    """G(z): an MLP from z_dim to out_dim (linear output). With ``batch_norm`` every hidden layer is
+    Linear (no bias) → BatchNorm → ReLU, as in the 2-D experiments of Lin et al. (2018)."""
 
-    def __init__(self, z_dim: int = 2, out_dim: int = 2, hidden: int = 128, n_layers: int = 3):
+    def __init__(self, z_dim: int = 2, out_dim: int = 2, hidden: int = 128, n_layers: int = 3, batch_norm: bool = False):
         super().__init__()
         self.z_dim = check_positive_int(z_dim, "z_dim")
         dims = [z_dim] + [check_positive_int(hidden, "hidden")] * check_positive_int(n_layers, "n_layers")
         layers = []
         for a, b in zip(dims, dims[1:]):
-            layers += [nn.Linear(a, b), nn.ReLU()]
+            layers += [nn.Linear(a, b, bias=False), nn.BatchNorm1d(b), nn.ReLU()] if batch_norm else [nn.Linear(a, b), nn.ReLU()]
         self.net = nn.Sequential(*layers, nn.Linear(dims[-1], check_positive_int(out_dim, "out_dim")))
 
     def forward(self, z):
         return self.net(z)
 
 
-class MLPDiscriminator(nn.Module):
-    """Logit l(x) of an MLP; with ``pack`` = m it scores groups of m samples concatenated (PacGAN)."""
+class Maxout(nn.Module):
+    """maxout_k(h): split the last axis into groups of k consecutive units and keep each group's maximum
+    (Goodfellow et al. 2013); a Linear(a, b·k) followed by Maxout(k) is a LinearMaxout layer of width b."""
 
-    def __init__(self, in_dim: int = 2, hidden: int = 128, n_layers: int = 3, pack: int = 1, spectral_norm: bool = False):
+    def __init__(self, pieces: int):
+        super().__init__()
+        self.pieces = check_positive_int(pieces, "pieces")
+
+    def forward(self, h):
+        return h.unflatten(-1, (h.shape[-1] // self.pieces, self.pieces)).amax(-1)  # (..., b·k) -> (..., b)
+
+
+class MLPDiscriminator(nn.Module):
+    """Logit l(x) of an MLP; with ``pack`` = m it scores groups of m samples concatenated (PacGAN).
+    Hidden units are LeakyReLU(0.2), or maxout units with ``maxout`` = k > 1 pieces (Lin et al. 2018 use
+    3 layers of 200 units with 5 pieces)."""
+
+    def __init__(self, in_dim: int = 2, hidden: int = 128, n_layers: int = 3, pack: int = 1, spectral_norm: bool = False,
+                 maxout: int = 1):
         super().__init__()
         self.pack = check_positive_int(pack, "pack")
+        k = check_positive_int(maxout, "maxout")
         sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
         dims = [in_dim * self.pack] + [check_positive_int(hidden, "hidden")] * check_positive_int(n_layers, "n_layers")
         layers = []
         for a, b in zip(dims, dims[1:]):
-            layers += [sn(nn.Linear(a, b)), nn.LeakyReLU(0.2)]
+            layers += [sn(nn.Linear(a, b * k)), Maxout(k)] if k > 1 else [sn(nn.Linear(a, b)), nn.LeakyReLU(0.2)]
         self.net = nn.Sequential(*layers, sn(nn.Linear(dims[-1], 1)))
 
     def forward(self, x):

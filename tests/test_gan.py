@@ -203,3 +203,26 @@ def test_seeded_gan_training_is_repeatable():
         return [p.detach().clone() for p in gan.parameters()]
 
     assert all(torch.equal(a, b) for a, b in zip(train(), train()))
+
+
+def test_maxout_keeps_the_largest_of_each_group_of_pieces():
+    from cgen_lessons.gan import Maxout
+
+    h = torch.tensor([[1.0, 5.0, 2.0, -1.0, -3.0, -2.0]])  # two units of three pieces
+    assert torch.equal(Maxout(3)(h), torch.tensor([[5.0, -1.0]]))
+    D = MLPDiscriminator(2, 200, 3, pack=2, maxout=5)  # Lin et al.'s 2-D discriminator, packing 2
+    widths = [(m.in_features, m.out_features) for m in D.modules() if isinstance(m, torch.nn.Linear)]
+    assert widths == [(4, 1000), (200, 1000), (200, 1000), (200, 1)]
+    assert D(torch.randn(6, 2)).shape == (3,)
+    with pytest.raises(ValueError, match="maxout"):
+        MLPDiscriminator(2, 8, 2, maxout=0)
+
+
+def test_batch_norm_generator_normalises_each_hidden_layer():
+    G = MLPGenerator(2, 2, 400, 4, batch_norm=True)
+    norms = [m for m in G.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    linears = [m for m in G.modules() if isinstance(m, torch.nn.Linear)]
+    assert len(norms) == 4 and [m.bias is None for m in linears] == [True] * 4 + [False]
+    gan = GAN(G, MLPDiscriminator(2, 8, 1))
+    a, b = gan.sample(5, torch.Generator().manual_seed(0)), gan.sample(5, torch.Generator().manual_seed(0))
+    assert torch.equal(a, b) and G.training  # sampling uses the running statistics, then restores training mode
