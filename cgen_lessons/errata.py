@@ -15,7 +15,6 @@ every anchor exists and every section is one of the article's headings.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from pathlib import Path
 
 from .utils import read_csv_table
@@ -87,12 +86,12 @@ def errata_markdown(article: str) -> str:
     """One article's errata as a Markdown table (render with ``IPython.display.Markdown``)."""
     sections = load_sections()
     lines = ["| § | kind | the article says | what is right | evidence |", "|---|---|---|---|---|"]
-    for r in sorted(load_errata(article), key=lambda r: _section_key(r["section"])):  # stable: CSV order within a §
+    rows = load_errata(article)
+    for r in sorted(rows, key=lambda r: _section_key(r["section"])):  # stable: CSV order within a §
         kind = r["category"] + (" (uncertain)" if r["status"] == "uncertain" else "")
-        where = f"{r['section']}" if r["section"] != "refs" else "refs"
         title = sections[(r["article"], r["section"])]
         evidence = evidence_link(r["evidence"]) + (" · code" if r["code"] == "yes" else "")
-        lines.append(f"| <span title=\"{title}\">{where}</span> | {kind} | {_cell(r['claim'])} | "
+        lines.append(f"| <span title=\"{title}\">{r['section']}</span> | {kind} | {_cell(r['claim'])} | "
                      f"{_cell(r['correction'])} | {evidence} |")
     return "\n".join(lines)
 
@@ -100,12 +99,11 @@ def errata_markdown(article: str) -> str:
 def counts_markdown() -> str:
     """Errors per article and category, with how many a code cell demonstrates, as a Markdown table."""
     rows = load_errata()
-    by = Counter((r["article"], r["category"]) for r in rows)
     lines = ["| article | " + " | ".join(CATEGORIES) + " | all | shown by code | uncertain |",
              "|---" * (len(CATEGORIES) + 4) + "|"]
     for a in ARTICLES + ("all",):
         mine = [r for r in rows if a == "all" or r["article"] == a]
-        cells = [str(sum(by[(b, c)] for b in (ARTICLES if a == "all" else (a,)))) for c in CATEGORIES]
+        cells = [str(sum(r["category"] == c for r in mine)) for c in CATEGORIES]
         lines.append(f"| {a} | " + " | ".join(cells) + f" | {len(mine)} | {sum(r['code'] == 'yes' for r in mine)} | "
                      f"{sum(r['status'] == 'uncertain' for r in mine)} |")
     return "\n".join(lines)

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["read_csv_table", "seed_everything", "get_device", "show_source", "timer", "check_positive_int", "count_torch_ops",
-           "check_token_ids", "max_error"]
+__all__ = ["read_csv_table", "seed_everything", "get_device", "show_source", "timer", "check_positive_int",
+           "count_torch_ops", "check_token_ids", "max_error"]
 
 
 def read_csv_table(path, columns: list[str], what: str = "table") -> list[dict[str, str]]:
