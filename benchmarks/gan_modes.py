@@ -15,8 +15,16 @@ least 20 high-quality samples are nearest to it (gan.mode_coverage); per-mode co
         --sep ";" --methods "PacGAN2, ours;PacGAN2, ours + Lin optimiser" --out ...   # the ablation (see --help)
 
 The reproduction of Lin et al. (2018) (chapter 06 §4): their networks and optimiser ("..., Lin et al.
-setup"; ≈ 17 ms a step on one core, so far fewer steps than their 400,000), and our small networks
-with one of their settings at a time ("PacGAN2, ours + ...").
+setup"; ≈ 17 ms a step on one core, so far fewer steps than their 400,000), our small networks
+with one of their settings at a time ("PacGAN2, ours + ..."), and the maxout discriminator with and
+without packing (results/gan_modes_<dataset>_maxout.json; ring 20,000 steps, grid 40,000; ≈ 2–10 min a run):
+
+    python benchmarks/gan_modes.py --steps 40000 --seeds 0,1,2,3,4 --datasets 25gaussians --sep ";" \
+        --methods "GAN, ours + maxout D;PacGAN2, ours + maxout D;PacGAN4, ours + maxout D" \
+        --out benchmarks/results/gan_modes_25gaussians_maxout.json
+    python benchmarks/gan_modes.py --steps 80000 --seeds 0,1,2,3,4 --datasets 25gaussians --eval-every 5000 \
+        --methods "PacGAN2, ours + maxout D" --sep ";" --out benchmarks/results/gan_modes_25gaussians_long.json
+        # twice as long, with learning curves (≈ 11 min a seed); also "PacGAN4, ours + maxout D" for seed 0 (--append)
 """
 
 import argparse
@@ -48,6 +56,9 @@ METHODS = {
     "PacGAN2, ours + maxout D": ("nonsaturating", 1, 2, 2e-4, (0.5, 0.999), False, "maxout"),
     "PacGAN2, ours + batch-norm G": ("nonsaturating", 1, 2, 2e-4, (0.5, 0.999), False, "bn_g"),
     "GAN, ours + 100 groups": ("nonsaturating", 1, 1, 2e-4, (0.5, 0.999), False, "groups100"),
+    # packing's share of the maxout gain: the same maxout discriminator without packing and with pack 4
+    "GAN, ours + maxout D": ("nonsaturating", 1, 1, 2e-4, (0.5, 0.999), False, "maxout"),
+    "PacGAN4, ours + maxout D": ("nonsaturating", 1, 4, 2e-4, (0.5, 0.999), False, "maxout"),
 }
 STD = {"8gaussians": 0.02, "25gaussians": 0.05}
 
@@ -61,16 +72,28 @@ def networks(setup, pack, sn):
     return G, D, 100 * pack if setup == "groups100" else 256
 
 
-def train_one(name, method, seed, steps):
+def evaluate(gan, name, seed):
+    """(modes captured, high-quality share, per-mode counts) of 2,500 samples drawn with ``seed``."""
+    return mode_coverage(gan.sample(2500, torch.Generator().manual_seed(seed)), data.toy_modes(name), STD[name])
+
+
+def train_one(name, method, seed, steps, eval_every=0):
+    """Train one GAN; with ``eval_every`` > 0 also return its coverage every that many steps (a learning curve)."""
     loss, n_critic, pack, lr, betas, sn, *setup = METHODS[method]
     torch.manual_seed(seed)
     G, D, batch = networks(setup[0] if setup else "ours", pack, sn)
     gan = GAN(G, D)
     opts = {"G": torch.optim.Adam(gan.G.parameters(), lr, betas=betas),
             "D": torch.optim.Adam(gan.D.parameters(), lr, betas=betas)}
-    fit(gan, opts, lambda g: data.toy_2d(name, batch, g), steps=steps, step_fn=make_gan_step(loss, n_critic),
-        progress=False, seed=seed)
-    return gan
+
+    def curve_point(model):
+        captured, hq, _ = evaluate(model, name, seed)
+        return {"modes": captured, "high_quality": hq}
+
+    history = fit(gan, opts, lambda g: data.toy_2d(name, batch, g), steps=steps,
+                  step_fn=make_gan_step(loss, n_critic), progress=False, seed=seed,
+                  eval_fn=curve_point if eval_every else None, eval_every=eval_every)
+    return gan, history.eval if eval_every else None
 
 
 def main():
@@ -82,6 +105,7 @@ def main():
     parser.add_argument("--sep", default=",", help="separator of --methods (use ';' for names that contain commas)")
     parser.add_argument("--append", action="store_true", help="add the runs to an existing --out file")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--eval-every", type=int, default=0, help="also save a learning curve: coverage every N steps")
     parser.add_argument("--out", help="JSON file for the results (default: results/gan_modes_<dataset>.json, "
                                       "for a single --datasets value)")
     args = parser.parse_args()
@@ -100,15 +124,16 @@ def main():
         if results["steps"] != args.steps:
             parser.error(f"{args.out} holds {results['steps']}-step runs; --steps must match to append")
     for name in args.datasets.split(","):
-        modes = data.toy_modes(name)
         for method in methods:
             for seed in map(int, args.seeds.split(",")):
                 start = time.perf_counter()
-                gan = train_one(name, method, seed, args.steps)
-                captured, hq, per_mode = mode_coverage(gan.sample(2500, torch.Generator().manual_seed(seed)), modes, STD[name])
-                row = {"dataset": name, "method": method, "seed": seed, "modes": captured, "n_modes": len(modes),
+                gan, curve = train_one(name, method, seed, args.steps, args.eval_every)
+                captured, hq, per_mode = evaluate(gan, name, seed)
+                row = {"dataset": name, "method": method, "seed": seed, "modes": captured, "n_modes": len(per_mode),
                        "modes_any": sum(c > 0 for c in per_mode),  # Lin et al.'s count: one good sample suffices
                        "high_quality": hq, "per_mode": per_mode, "seconds": time.perf_counter() - start}
+                if curve is not None:
+                    row["curve"] = curve  # {"step": [...], "modes": [...], "high_quality": [...]}
                 results["runs"].append(row)
                 print(row, flush=True)
                 Path(args.out).write_text(json.dumps(results, indent=1))
