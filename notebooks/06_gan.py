@@ -386,7 +386,7 @@ mode_table("_maxout")
 # finding, now with the plain GAN beside it under the same networks, optimiser and steps. Set
 # against their numbers (400,000 steps; ring: GAN 6.3 modes / 98.2 %, PacGAN2 7.9 / 95.6 %; grid:
 # GAN 17.3 / 94.8 %), PacGAN2 matches on the ring, our plain GAN collapses more than theirs, and
-# everything is a little less precise after our 20–40 times fewer steps.
+# after our 10–20 times fewer steps our samples are less precise, by 2 to 16 points.
 #
 # PacGAN4 does not reproduce. With our networks it puts only 30 ± 9 % of its ring samples and
 # 1.7 ± 0.4 % of its grid samples within $3\sigma$ (no grid mode gets 20 good samples), and Lin et
