@@ -437,12 +437,11 @@ print("grid, PacGAN2 with a maxout discriminator, trained twice as long")
 mode_table("_long")
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
 long_pac4 = runs_of("_long", "25gaussians", "PacGAN4, ours + maxout D")
-for r in long_runs + long_pac4:
-    steps = torch.tensor(r["curve"]["step"]) / 1000
-    style = {"color": "black", "ls": "--"} if r in long_pac4 else {}
-    label = f"{'PacGAN4' if r in long_pac4 else 'PacGAN2'}, seed {r['seed']}"
-    axes[0].plot(steps, torch.tensor(r["curve"]["high_quality"]) * 100, lw=1, label=label, **style)
-    axes[1].plot(steps, r["curve"]["modes"], lw=1, **style)
+for method, style, rs in (("PacGAN2", {}, long_runs), ("PacGAN4", {"color": "black", "ls": "--"}, long_pac4)):
+    for r in rs:
+        thousands = torch.tensor(r["curve"]["step"]) / 1000
+        axes[0].plot(thousands, torch.tensor(r["curve"]["high_quality"]) * 100, lw=1, label=f"{method}, seed {r['seed']}", **style)
+        axes[1].plot(thousands, r["curve"]["modes"], lw=1, **style)
 axes[0].axhline(90, color="gray", ls="--", lw=0.8)
 axes[0].set(xlabel="thousand steps", ylabel="high-quality samples (%)", ylim=(0, 100))
 axes[1].set(xlabel="thousand steps", ylabel="modes captured (of 25)", ylim=(0, 26))
@@ -466,8 +465,6 @@ plt.show()
 
 # %%
 # NBVAL_CHECK_OUTPUT
-
-
 lin_pac2 = runs_of("_lin2018", "8gaussians", "PacGAN2, Lin et al. setup")
 maxout = {d: runs_of("_ablation", d, "PacGAN2, ours + maxout D") for d in ("8gaussians", "25gaussians")}
 plain_pac2 = {d: runs_of("_ablation", d, "PacGAN2, ours") for d in ("8gaussians", "25gaussians")}
