@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from cgen_lessons.recipes import GPT_SETTINGS, char_lm_splits
 from cgen_lessons.transformer import GPT
 
 
@@ -37,7 +38,8 @@ def main():
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "gpt_throughput.json"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    V, T, d, h, L, B = 103, 64, 128, 4, 2, 32  # chapter 03's model and batch
+    V = char_lm_splits()[0].vocab_size  # chapter 03's model and batch, from its recipe
+    T, d, h, L, B = (GPT_SETTINGS[k] for k in ("block", "d_model", "n_heads", "n_layers", "batch"))
     torch.manual_seed(0)
     model = GPT(V, T, d, h, L)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)

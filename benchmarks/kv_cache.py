@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from cgen_lessons.decoding import generate
+from cgen_lessons.recipes import GPT_SETTINGS, char_lm_splits
 from cgen_lessons.transformer import GPT
 
 
@@ -28,11 +29,12 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    model = GPT(103, 512, 128, 4, 2).eval()  # chapter 03's width and depth, a longer context
+    V, block = char_lm_splits()[0].vocab_size, 512  # chapter 03's vocabulary, width and depth; a longer context
+    model = GPT(V, block, *(GPT_SETTINGS[k] for k in ("d_model", "n_heads", "n_layers"))).eval()
     rows = []
     for B in map(int, args.batches.split(",")):
         for n in map(int, args.lengths.split(",")):
-            prompt = torch.randint(0, 103, (B, 16))
+            prompt = torch.randint(0, V, (B, 16))
             timings, outputs = {}, {}
             for cached in (False, True):
                 generate(model, prompt, 8, greedy=True, use_cache=cached)  # warm-up
@@ -45,7 +47,7 @@ def main():
             rows.append(row)
             print(row, flush=True)
     Path(args.out).write_text(json.dumps({"threads": args.threads, "torch": torch.__version__,
-                                          "machine": platform.machine(), "rows": rows}, indent=1))
+                                          "machine": platform.machine(), "block_size": block, "rows": rows}, indent=1))
 
 
 if __name__ == "__main__":

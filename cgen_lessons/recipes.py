@@ -40,7 +40,7 @@ NGRAM_SETTINGS = dict(n=9, beta=100.0)  # chapter 01's choice on the validation 
 RNN_SETTINGS = dict(d_embed=64, d_hidden=128, block=64, batch=32, lr=dict(rnn=2.4e-2, lstm=2.4e-2, gru=1.2e-2),
                     steps=400, clip=1.0, schedule="cosine", warmup=0.1, min_lr_ratio=0.1, dropout=0.0)  # chapter 02
 GPT_SETTINGS = dict(d_model=128, n_heads=4, n_layers=2, block=64, batch=32, lr=8e-3, weight_decay=0.1,
-                    steps=500, clip=1.0, schedule="cosine", warmup=0.1, min_lr_ratio=0.1)  # chapter 03
+                    steps=500, clip=1.0, schedule="cosine", warmup=0.1, min_lr_ratio=0.1, dropout=0.0)  # chapter 03
 # "schedule": "cosine" = linear warmup over the first ``warmup`` fraction of the steps, then cosine
 # decay to ``min_lr_ratio`` × lr (train.warmup_cosine); "constant" = the same lr throughout.
 
@@ -91,7 +91,7 @@ def train_gpt(train_ids: torch.Tensor, vocab_size: int, *, seed: int = 0, **over
     ``overrides`` as in ``train_recurrent_lm``."""
     s, fit_kwargs = _settings(GPT_SETTINGS, overrides)
     seed_everything(seed)
-    model = GPT(vocab_size, s["block"], s["d_model"], s["n_heads"], s["n_layers"])
+    model = GPT(vocab_size, s["block"], s["d_model"], s["n_heads"], s["n_layers"], dropout=s["dropout"])
     opt = torch.optim.AdamW(decay_groups(model, s["weight_decay"]), lr=s["lr"])
     return _train(model, opt, train_ids, s, seed, "GPT", **fit_kwargs)
 

@@ -45,6 +45,8 @@ def run_train(args, world) -> dict:
     overrides = dict(steps=args.steps, progress=world.main, accumulate=args.accumulate, precision=args.precision)
     if args.batch:
         overrides["batch"] = args.batch
+    if args.dropout:
+        overrides["dropout"] = args.dropout
     if args.checkpoint:
         overrides.update(checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every, resume=args.resume)
     if args.crash_at:  # the last rank dies during step k, as a lost machine would
@@ -138,6 +140,7 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--batch", type=int, default=0, help="global batch (default: the recipe's)")
     parser.add_argument("--accumulate", type=int, default=1)
+    parser.add_argument("--dropout", type=float, default=0.0, help="dropout of the GPT (default: the recipe's, 0)")
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
     parser.add_argument("--checkpoint", default="")
     parser.add_argument("--checkpoint-every", type=int, default=0)

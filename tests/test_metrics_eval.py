@@ -136,3 +136,29 @@ def test_classifier_two_sample_test():
     assert acc > 0.8 and p < 1e-6
     with pytest.raises(ValueError, match="at least 4"):
         classifier_two_sample_test(torch.randn(3, 2), torch.randn(3, 2))
+
+
+def test_kernel_inception_distance_equals_sklearn_kernel_and_is_unbiased():
+    """KID = unbiased MMD² with sklearn's polynomial kernel (γ = 1/d, coef0 = 1, degree 3); its mean
+    over draws from one distribution is 0 at every sample size, while FD's bias falls like 1/N."""
+    from sklearn.metrics.pairwise import polynomial_kernel
+
+    from cgen_lessons.metrics import frechet_distance, kernel_inception_distance
+
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(40, 5, generator=g, dtype=torch.float64), torch.randn(30, 5, generator=g, dtype=torch.float64) + 0.3
+    k = lambda u, v: torch.from_numpy(polynomial_kernel(u.numpy(), v.numpy(), degree=3, gamma=1 / 5, coef0=1))  # noqa: E731
+    kxx, kyy = k(a, a), k(b, b)
+    expected = ((kxx.sum() - kxx.trace()) / (40 * 39) + (kyy.sum() - kyy.trace()) / (30 * 29) - 2 * k(a, b).mean()).item()
+    torch.testing.assert_close(kernel_inception_distance(a, b), expected, rtol=1e-10, atol=1e-12)
+    assert kernel_inception_distance(a, b) > 0.05  # a real shift is seen
+    for n in (20, 200):
+        kids = [kernel_inception_distance(torch.randn(n, 5, generator=g), torch.randn(n, 5, generator=g)) for _ in range(200)]
+        fds = [frechet_distance(torch.randn(n, 5, generator=g), torch.randn(n, 5, generator=g)) for _ in range(50)]
+        se = torch.tensor(kids).std().item() / math.sqrt(len(kids))
+        assert abs(sum(kids) / len(kids)) < 4 * se  # unbiased: mean 0 within 4 standard errors
+        assert sum(fds) / len(fds) > 0.02  # FD of two samples of one distribution is biased upwards
+    with pytest.raises(ValueError, match="same d"):
+        kernel_inception_distance(a, b[:, :3])
+    with pytest.raises(ValueError, match="degree"):
+        kernel_inception_distance(a, b, degree=0)
