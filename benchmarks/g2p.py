@@ -21,7 +21,7 @@ from cgen_lessons.data import random_rows
 from cgen_lessons.train import fit, warmup_cosine
 from cgen_lessons.transformer import Seq2SeqTransformer
 
-SETUP = dict(d_model=128, n_heads=4, n_layers=3, dropout=0.1, batch=128, lr=1e-3, steps=10_000, warmup=500,
+SETUP = dict(d_model=128, n_heads=4, n_layers=3, dropout=0.1, batch=128, lr=1e-3, steps=8_000, warmup=500,
              eval_every=1000, n_val_eval=2000, n_beam=1000, beam_width=5, contexts=[2, 3, 4, 5], em_iterations=5)
 
 

@@ -58,8 +58,11 @@
 # | 08 | Text generation with latent variables and adversaries | no gradient through a sampled token; REINFORCE, Gumbel-softmax and straight-through estimators, bias vs variance; sequence VAE, posterior collapse and its remedies; SeqGAN and a Gumbel GAN on the synthetic oracle | E §1–4, A §2.2, §3.2 |
 # | 09 | Evaluating generative models | likelihood vs sample quality, BLEU (= sacrebleu), self-BLEU, distinct-n, Inception Score, precision/recall, density/coverage, Fréchet distance bias, KS, MMD and classifier two-sample tests, power | C §9.4 |
 #
-# Later chapters (applications, scaling up, the errata appendix) follow the same pattern. Each
-# chapter has the same nine parts: background, concepts, mathematics (with checks), code,
+# | 10 | Applications, measured | grapheme-to-phoneme conversion on CMUdict, response generation and MMI reranking, constrained poetry | A §3.4, §5.4, §6; C §6; D §1.2; E §1.1 |
+# | 11 | Scaling up | data-parallel training under `torchrun`, gradient accumulation, bf16 autocast, exact resume, FSDP and ZeRO memory arithmetic | — |
+# | 12 | Appendix: the errata of articles A–E | every error found in the five articles, each linked to the cell that demonstrates it | all |
+#
+# Each chapter follows the same pattern: background, concepts, mathematics (with checks), code,
 # experiments, applications, **corrections to the articles**, exercises, and a summary with
 # references.
 
@@ -121,6 +124,8 @@ import matplotlib.pyplot as plt
 
 from cgen_lessons import viz
 
+print(f"scikit-learn digits: {len(digits.x_train) + len(digits.x_test):,} images of "
+      f"{digits.x_train.shape[-2]}×{digits.x_train.shape[-1]} pixels")
 order = torch.argsort(digits.y_train[:200], stable=True)[::2][:50]
 viz.image_grid(digits.x_train[:200][order], nrow=25, title="scikit-learn digits (training split)")
 plt.show()
@@ -190,7 +195,9 @@ class BigramLM(torch.nn.Module):
 
 
 tok, train_ids, val_ids, test_ids = char_lm_splits()
-print(f"train {len(train_ids):,} · validation {len(val_ids):,} · test {len(test_ids):,} characters; "
+held_out = sum(len(slugs) for slugs in data.SHAKESPEARE_HELD_OUT.values())
+print(f"{len(data.load_plays()) - held_out} training plays, {held_out} held out; "
+      f"train {len(train_ids):,} · validation {len(val_ids):,} · test {len(test_ids):,} characters; "
       f"vocabulary V = {tok.vocab_size}")
 seed_everything(0)
 bigram = BigramLM(tok.vocab_size)

@@ -37,7 +37,7 @@ seed_everything(0);
 # Shannon (1948) already generated English-looking text from letter and word n-gram statistics;
 # hidden Markov models carried speech recognition from the 1970s (Baker 1975; Jelinek 1976)
 # through the 2000s; Gaussian mixtures modelled acoustic features and images. These models
-# are *generative*: they define a probability distribution p(x) one can evaluate and sample.
+# are *generative*: they define a probability distribution $p(x)$ one can evaluate and sample.
 #
 # **Deep generative models** keep the probabilistic view but let neural networks parameterise
 # the distribution: restricted Boltzmann machines and deep belief nets (Hinton et al. 2006),
@@ -154,7 +154,6 @@ KL = lambda p, q: (p * (p / q).log()).sum(1)
 print("KL vs torch.distributions.kl_divergence on 2,000 random pairs:", max_error(KL(P, Q), kl_divergence(Categorical(probs=P), Categorical(probs=Q)), 1e-12))
 print("H(p, q) vs H(p) + KL(p ‖ q) on every pair:                     ", max_error(H_cross(P, Q), H(P) + KL(P, Q), 1e-12))
 print("KL(p ‖ q) >= 0 on every pair:", bool((KL(P, Q) >= 0).all()))
-print("KL(p ‖ p) = 0:", bool(KL(P, P).abs().max() < 1e-12))
 print("KL is asymmetric: KL(p ‖ q) != KL(q ‖ p) on", int(((KL(P, Q) - KL(Q, P)).abs() > 1e-6).sum()), "of 2000 pairs")
 
 # %% [markdown]
@@ -333,6 +332,9 @@ from cgen_lessons.recipes import NGRAM_SETTINGS, char_lm_splits
 
 tok, train_ids, val_ids, test_ids = char_lm_splits()
 english = data.shakespeare_splits()["train"]
+n_train_plays = len(data.load_plays()) - sum(len(s) for s in data.SHAKESPEARE_HELD_OUT.values())
+print(f"training text: {n_train_plays} plays, {len(train_ids) / 1e6:.1f} million characters; "
+      f"vocabulary V = {tok.vocab_size}, so a uniform model needs log2 V = {math.log2(tok.vocab_size):.2f} bits/char")
 
 betas = [0.3, 3.0, 30.0, 100.0, 300.0]
 orders = [1, 2, 3, 4, 5, 7, 9]  # 9 is the largest order whose context codes fit in int64 for V = 75
@@ -388,8 +390,8 @@ for n in [2, 4, best_n]:
 
 # %% [markdown]
 # The same model on Chinese: the Tang poems (when Debian's `fortunes-zh` is installed). With
-# about 2,500 distinct characters and only 25,000 characters of text, the counts are far
-# sparser than for English. With $\beta = 1$ every longer context makes the model *worse*; with
+# about 2,500 distinct characters and only about 25,000 characters of text (counts printed
+# below), the counts are far sparser than for English. With $\beta = 1$ every longer context makes the model *worse*; with
 # strong shrinkage ($\beta = 100$) the bigram beats the unigram, and a trigram adds nothing more.
 
 # %%
@@ -397,7 +399,7 @@ if data.available_corpora()["tang"]:
     tang = data.load_corpus("tang")
     tok_zh = data.CharTokenizer.from_text(tang)
     tr_zh, va_zh = data.split_ids(tok_zh.encode(tang), val_fraction=0.1)
-    print(f"Tang poems, vocabulary {tok_zh.vocab_size}: held-out perplexity")
+    print(f"Tang poems: {len(tang):,} characters, vocabulary {tok_zh.vocab_size}; held-out perplexity")
     for n in [1, 2, 3]:
         ppl = [math.exp(NGramLM(tok_zh.vocab_size, n, b).fit(tr_zh).nll(va_zh)) for b in (1.0, 100.0)]
         print(f"  n = {n}:  β = 1: {ppl[0]:6.0f}   β = 100: {ppl[1]:6.0f}")
@@ -719,9 +721,9 @@ for T in (64, 256, 1024):
 
 # %% [markdown]
 # On this 2-core CPU the clock does not show the difference the operation counts show: both
-# models' time grows with $T$, the LSTM's roughly in proportion (4.0 → 56 ms from 64 to 1,024
-# positions), the GPT's even faster at 1,024 positions (4.3 → 120 ms), where attention's
-# $T^2$ score matrices dominate. Two cores can only run two things at once, so a computation
+# models' time grows with $T$ (the timings above; they vary from run to run and machine to
+# machine), the LSTM's roughly in proportion to $T$, the GPT's faster than that at the longest
+# length, where attention's $T^2$ score matrices dominate. Two cores can only run two things at once, so a computation
 # that *could* run in parallel gains nothing. The parallel formulation pays off on hardware
 # with thousands of arithmetic units — GPUs — where all positions of a sequence are computed
 # at the same time, while an RNN must still take its $T$ steps one after another; that, and not

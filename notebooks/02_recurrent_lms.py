@@ -170,6 +170,8 @@ from cgen_lessons.metrics import stream_nll
 from cgen_lessons.recipes import NGRAM_SETTINGS, RNN_SETTINGS, char_lm_splits, train_recurrent_lm
 
 tok, train_ids, val_ids, test_ids = char_lm_splits()
+n_train_plays = len(data.load_plays()) - sum(len(s) for s in data.SHAKESPEARE_HELD_OUT.values())
+print(f"training text: {n_train_plays} plays, {len(train_ids) / 1e6:.1f} M characters")
 print("chapter 02 settings:", RNN_SETTINGS)
 models, histories, seconds = {}, {}, {}
 for cell in ["rnn", "lstm", "gru"]:
@@ -213,9 +215,10 @@ else:
 # nats/char on the test plays, the GRU to 1.720 — but on one CPU thread none of the recurrent
 # models reaches the 9-gram. The curves also teach something about learning rates. The RNN's
 # best checkpoint is its *first* evaluation: the peak rate chosen on 400-step runs
-# ($2.4\cdot10^{-2}$) is too high to sustain for 28,000 steps, its validation NLL jumps after the
+# ($2.4\cdot10^{-2}$) is too high to sustain for 28,729 steps, its validation NLL jumps after the
 # warmup and only recovers as the cosine decays; the GRU shows the same bump, milder. A rate
-# tuned for a short run does not transfer to a run 26–72 times longer — tune it at the length
+# tuned for a short run does not transfer to a run tens of times longer (10,482 to 28,729 steps
+# instead of 400) — tune it at the length
 # you will train. On large corpora and with much more compute, neural LMs beat n-grams by wide
 # margins (Mikolov et al. 2010; Jozefowicz et al. 2016); chapter 03's GPT gets closest here.
 #
@@ -232,7 +235,7 @@ for cell, model in models.items():
 # ### 3.2 Training on Tang poems
 #
 # The same three models on Chinese: 313 Tang poems (Debian `fortunes-zh`), ~2,500 distinct
-# characters, ~25,000 characters in all, with the last 10 % held out, trained with the original
+# characters, ~25,000 characters in all (printed below), with the last 10 % held out, trained with the original
 # chapter settings (constant learning rate $3\cdot10^{-3}$; the English sweep does not apply to
 # this corpus). With this little text and this large a vocabulary, the models pick up only a
 # little of the *form* — a full stop and a line break after a short line, frequent characters
@@ -244,6 +247,7 @@ if data.available_corpora()["tang"]:
     tang = data.load_corpus("tang")
     tok_zh = data.CharTokenizer.from_text(tang)
     train_zh, test_zh = data.split_ids(tok_zh.encode(tang), val_fraction=0.1)
+    print(f"{len(data.load_poems('tang'))} Tang poems, {len(tang):,} characters, {tok_zh.vocab_size:,} distinct")
     ngram_zh = NGramLM(tok_zh.vocab_size, 2, beta=100.0).fit(train_zh)
     print(f"{'model':<8}{'test perplexity':>16}")
     print(f"{'bigram':<8}{math.exp(stream_nll(ngram_zh, test_zh)):>16.0f}")
@@ -263,7 +267,7 @@ else:
 #
 # On 4.4 million characters our small models are far from memorising anything: their training
 # and validation losses fall together. On little data the picture changes. Trained on the first
-# 30,000 characters of *Hamlet* (400 steps of $32 \times 64$ characters are about 27 passes over it),
+# 30,000 characters of *Hamlet* (400 steps of $32 \times 64$ characters are more than twenty passes over it),
 # a GRU with 256 hidden units memorises its training text: the training NLL keeps falling while
 # the NLL on the validation plays turns upward — **overfitting**. The classic remedy for
 # recurrent LMs is **dropout** (Srivastava et al. 2014; applied between layers, not on the

@@ -146,6 +146,7 @@ digits = data.load_digits()
 x_train = (digits.x_train.flatten(1) > 0.5).float()  # (1437, 64) binary
 x_test = (digits.x_test.flatten(1) > 0.5).float()  # (360, 64)
 y_train, y_test = digits.y_train, digits.y_test
+print(f"{len(torch.unique(digits.x_train))} grey levels, binarised at 0.5 for the Bernoulli likelihood")
 
 
 def train_vae(z_dim=8, beta=1.0, steps=2000, n_classes=0, x=x_train, y=y_train, seed=0, desc="VAE", loss_fn=None):
@@ -421,7 +422,7 @@ print("C's code ignores σ entirely:",
 print("C's formula is negative here, though a KL never is:", bool(c_formula < 0))
 
 # %% [markdown]
-# <a id="errata-c-3-1-1-logvar"></a>**Article C (code comments, §3.1 and §5) — "z_log_var: the variance".** The encoder's second
+# <a id="errata-c-3-1-1-logvar"></a>**Article C (code comments, §3.1 and §5) — "`z_log_var`: the variance".** The encoder's second
 # output is $\log\sigma^2$, not $\sigma^2$ (or $\sigma$): it can be negative, and $\sigma = \exp(\frac12 \cdot \texttt{z\_log\_var})$. Confusing the
 # three changes the sampling noise by orders of magnitude — exercise 2 below catches it.
 #
@@ -432,7 +433,7 @@ print("C's formula is negative here, though a KL never is:", bool(c_formula < 0)
 # encoder then encodes nothing. (Block-coordinate schemes exist, but they alternate on the full
 # ELBO, not on its separate terms.)
 #
-# **Article E §2.1 — log p(x) = ELBO.** E writes the log-likelihood as *equal* to the
+# **Article E §2.1 — $\log p(x) = \mathrm{ELBO}$.** E writes the log-likelihood as *equal* to the
 # reconstruction term minus the KL. *Why it is wrong:* §2 derived and verified
 # $\log p(x) = \text{ELBO} + \mathrm{KL}(q \,\|\, p(z \mid x))$; the ELBO is a lower bound, equal only when $q$ is the exact
 # posterior. Our trained VAE shows the gap on real data: the importance-sampled estimate of

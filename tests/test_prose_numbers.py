@@ -91,3 +91,25 @@ def test_published_table_is_well_formed_and_cited():
         float(r["value"])
         assert r["where"] and r["venue"] and re.fullmatch(r"(19|20)\d\d", r["year"]), r
         assert r["authors"] in prose, f"{r['key']}: no chapter cites {r['authors']}"
+
+
+def _demo(tmp_path, prose, printed):
+    cells = [{"cell_type": "markdown", "source": [prose]},
+             {"cell_type": "code", "source": ["print(x)"], "outputs": [{"output_type": "stream", "text": [printed]}]}]
+    path = tmp_path / "98_demo.ipynb"
+    path.write_text(json.dumps({"cells": cells}), encoding="utf-8")
+    return [n.text for n in prose_numbers.check_chapter(path, ROWS)[0]]
+
+
+def test_rounding_rules(tmp_path):
+    """Digits shown are digits checked: 0.45 traces to 0.4512 but not to 0.4561; "about 25,000" traces to
+    24,991 but a bare 25,000 does not; a percentage traces to a fraction; "a ± b" needs a printed pair."""
+    assert _demo(tmp_path, "It is 0.45 here.", "value 0.4512") == []
+    assert _demo(tmp_path, "It is 0.45 here.", "value 0.4561") == ["0.45"]
+    assert _demo(tmp_path, "It has about 25,000 characters.", "24,991 characters") == []
+    assert _demo(tmp_path, "It has 25,000 characters.", "24,991 characters") == ["25,000"]
+    assert _demo(tmp_path, "It reaches 94 % of them.", "share 0.9412") == []
+    assert _demo(tmp_path, "It gets 24.6 ± 0.9 modes.", "24.6 ± 0.9 / 25") == []
+    assert _demo(tmp_path, "It gets 24.6 ± 0.9 modes.", "24.6 and 0.9") == ["24.6 ± 0.9"]
+    assert _demo(tmp_path, "p = $4.4 \\cdot 10^{-30}$ here.", "p = 4.4e-30") == []
+    assert _demo(tmp_path, "p = $4.4 \\cdot 10^{-30}$ here.", "p = 4.9e-30") == ["4.4 \\cdot 10^{-30}"]

@@ -65,6 +65,7 @@ PROSE_NUMBER = re.compile(rf"(?<![\w.,])(?:{NUMBER})(?:[eE][-+−]?\d+)?(?![\w]*
 SOURCE_PAIR = re.compile(r"(\d+(?:\.\d+)?)\s*%?\s*±\s*(\d+(?:\.\d+)?)")
 SOURCE_NUMBER = re.compile(r"(?<![\w.])\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+−]?\d+)?")
 MATH_SCI = re.compile(r"(\d+(?:\.\d+)?)\s*\\(?:cdot|times)\s*10\^\{?([-−]?\d+)\}?")
+APPROX = re.compile(r"(?:about|around|roughly|nearly|some|~|≈)\s*$")
 MATH_DECIMAL = re.compile(r"(?<![\w.])\d+\.\d+")
 
 
@@ -79,6 +80,7 @@ class ProseNumber:
     context: str
     spread: "ProseNumber | None" = None  # the b of "a ± b": both must come from one printed "a ± b"
     offset: int = 0      # where in the cell's source it stands
+    approx: bool = False  # "about 25,000": an integer rounded to its last non-zero digit
 
 
 def _value(text: str) -> float:
@@ -128,6 +130,8 @@ def prose_numbers(chapter: str, cells: list[dict]) -> list[ProseNumber]:
                 continue
             number = m.group(0).rstrip("% ").strip()
             add(number, _value(number), bool(m.group(1)), m.start(), text)
+            if APPROX.search(text[max(0, m.start() - 12): m.start()]) and "." not in number:
+                found[-1] = dataclasses.replace(found[-1], approx=True)
             after = matches[k + 1] if k + 1 < len(matches) else None
             if after and re.fullmatch(r"\s*±\s*", text[m.end():after.start()]):
                 spread = after.group(0).rstrip("% ").strip()
@@ -140,7 +144,7 @@ def prose_numbers(chapter: str, cells: list[dict]) -> list[ProseNumber]:
             for m in MATH_SCI.finditer(span):
                 exponent = int(m.group(2).replace("−", "-"))
                 add(m.group(0), float(m.group(1)) * 10.0 ** exponent, False, m.start(), span)
-                found[-1] = dataclasses.replace(found[-1], offset=start + m.start())
+                found[-1] = dataclasses.replace(found[-1], offset=start + m.start(), decimals=_decimals(m.group(1)))
             for m in MATH_DECIMAL.finditer(span):
                 if not any(a <= m.start() < b for a, b in scientific):
                     add(m.group(0), _value(m.group(0)), False, m.start(), span)
@@ -227,14 +231,19 @@ def _matches(number: ProseNumber, source: Source, exact_format: bool = False) ->
     candidates = [(abs(source.value), source.decimals)]
     if number.percent:
         candidates.append((abs(source.value) * 100, source.decimals - 2))
+    scientific = "e" in number.text.lower() or "10^" in number.text
     for value, decimals in candidates:
-        if exact_format and decimals != number.decimals:
+        if exact_format and decimals != number.decimals and not scientific:
             continue
-        if "e" in number.text.lower() or "10^" in number.text:  # scientific: compare on a log scale
-            if value > 0 and target > 0 and abs(math.log10(value) - math.log10(target)) < 0.05:
+        if scientific:  # compare mantissas: 4.4e-30 is 4.4 units of 1e-30
+            unit = 10.0 ** math.floor(math.log10(target)) if target > 0 else 1.0
+            if abs(value - target) / unit <= 0.5 * 10.0 ** -number.decimals * (1 + 1e-9):
                 return True
-        elif abs(value - target) <= 0.5 * 10.0 ** -number.decimals * (1 + 1e-9) + 1e-12:
-            return True
+        else:
+            digits = number.text.replace(",", "").rstrip("%").strip()
+            unit = 10.0 ** (len(digits) - len(digits.rstrip("0"))) if number.approx and target else 10.0 ** -number.decimals
+            if abs(value - target) <= 0.5 * unit * (1 + 1e-9) + 1e-12:
+                return True
     return False
 
 
