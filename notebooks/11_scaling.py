@@ -203,12 +203,12 @@ print(f"SyncBatchNorm in a {result['world_size']}-process CPU group runs: {resul
 # nothing changes that, rank 0 and rank 1 draw the *same* masks for different examples:
 
 # %%
-# NBVAL_CHECK_OUTPUT
 masks = []
 for rank in range(2):  # two ranks that were both seeded with seed_everything(0)
     seed_everything(0)
     masks.append(torch.nn.functional.dropout(torch.ones(16, 128), p=0.1) > 0)
-print("two identically seeded ranks draw identical dropout masks:", torch.equal(masks[0], masks[1]))
+print("an illustration (true by construction: one seed, one stream): two identically seeded ranks draw "
+      "identical dropout masks:", torch.equal(masks[0], masks[1]))
 
 # %% [markdown]
 # The course's `fit` therefore re-seeds each rank's stream after wrapping the model (rank $r$
@@ -301,9 +301,9 @@ print(f"after 100 steps the two runs' validation NLL differ by less than 0.02 na
 # benchmark's (`benchmarks/scaling.py`: 150 steps, median of 3 launches):
 
 # %%
-live = {}
+live, live_steps = {}, 40
 for nproc, threads in ((1, 1), (1, 2), (2, 1)):
-    r = distributed.launch(["train", "--steps", "40"], nproc=nproc, threads=threads)
+    r = distributed.launch(["train", "--steps", str(live_steps)], nproc=nproc, threads=threads)
     live[(nproc, threads)] = r["tokens_per_s"]
     print(f"{nproc} process(es) × {threads} thread(s): {r['tokens_per_s']:8,.0f} tokens/s")
 
@@ -384,8 +384,8 @@ print(f"2 processes × 2 micro-batches × 8 windows = one step on 32 windows "
 # ### 5.4 Mixed precision
 #
 # `fit(..., precision="bf16")` runs the forward pass under `torch.autocast`: matrix products in
-# bfloat16 (8 exponent bits like float32, so no overflow and no loss scaling; 8 bits of mantissa
-# instead of 24), while the weights, gradients and Adam's moments stay float32 (Kalamkar et al.
+# bfloat16 (8 exponent bits like float32, so no overflow and no loss scaling; 8 significand bits
+# instead of 24, printed below), while the weights, gradients and Adam's moments stay float32 (Kalamkar et al.
 # 2019). `"fp16"` (5 exponent bits) needs a `GradScaler` to keep small gradients from flushing to
 # zero (Micikevicius et al. 2018); `fit` uses one, on CUDA only. The whole chapter 03 recipe
 # (500 steps) in both precisions, on this CPU:
@@ -398,7 +398,10 @@ for precision in ("fp32", "bf16"):
     print(f"{precision}: {s['steps']} steps in {seconds:.1f} s, validation NLL {mp[precision][1]:.4f} nats/char")
 short = {r["precision"]: r["final_loss"] for r in bench["throughput"] if (r["processes"], r["threads"]) == (1, 2)}
 print(f"benchmark, runs of {bench['steps']} steps: final training loss fp32 {short['fp32']:.3f}, "
-      f"bf16 {short['bf16']:.3f} nats/char")
+      f"bf16 {short['bf16']:.3f} nats/char (bf16 behind by {short['bf16'] - short['fp32']:.2f})")
+significand = {name: 1 - round(math.log2(torch.finfo(dtype).eps)) for name, dtype in
+               (("bf16", torch.bfloat16), ("fp32", torch.float32))}
+print(f"significand bits (with the implicit leading bit): bf16 {significand['bf16']}, fp32 {significand['fp32']}")
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -416,12 +419,15 @@ print("after the full recipe, bf16 autocast is within 0.02 nats/char of fp32 on 
 # ### 5.5 Checkpoints at scale: a lost process, then a resume
 #
 # A long multi-process run will lose a process — a machine reboots, a job hits its time limit. We
-# train 12 steps in two processes three times: uninterrupted; with a checkpoint every 4 steps and
-# rank 1 dying during step 10; and resumed from the last checkpoint (step 8). The resumed run must
-# end with the same weights as the uninterrupted one, bit for bit:
+# train 12 steps of the GPT *with dropout* (so that every rank's random stream matters) in two
+# processes three times: uninterrupted; with a checkpoint every 4 steps and rank 1 dying during
+# step 10; and resumed from the last checkpoint (step 8). The resumed run must end with the same
+# weights as the uninterrupted one, bit for bit. A fourth run resumes from a copy of the checkpoint
+# whose per-rank random states were replaced by fresh ones — the mistake of restoring everything
+# but the dropout streams — and must *not* match:
 
 # %%
-common = ["train", "--steps", "12", "--batch", "8"]
+common = ["train", "--steps", "12", "--batch", "8", "--dropout", "0.1"]
 distributed.launch(common + ["--save", str(work / "whole.pt")], nproc=2)
 ckpt = work / "run.pt"
 try:
@@ -430,6 +436,10 @@ except RuntimeError as err:
     print("the run died, as planned:", str(err).split(" for ")[0])
 saved = train.load_checkpoint(ckpt)
 print(f"the checkpoint on disk is from step {saved['step']}; it holds {len(saved['rank_rng'])} ranks' random states")
+fresh = [torch.Generator().manual_seed(100 + r).get_state() for r in range(len(saved["rank_rng"]))]
+torch.save({**saved, "rank_rng": fresh}, work / "run_fresh_rng.pt")  # everything restored but the dropout streams
+distributed.launch(common + ["--checkpoint", str(work / "run_fresh_rng.pt"), "--resume",
+                             "--save", str(work / "resumed_fresh_rng.pt")], nproc=2)
 resumed_run = distributed.launch(common + ["--checkpoint", str(ckpt), "--resume", "--save", str(work / "resumed.pt")],
                                  nproc=2)
 print(f"resumed at step {saved['step'] + 1}; the history holds all {len(resumed_run['loss'])} steps' losses")
@@ -439,6 +449,9 @@ print(f"resumed at step {saved['step'] + 1}; the history holds all {len(resumed_
 whole = torch.load(work / "whole.pt", weights_only=True)["weights"]
 resumed = torch.load(work / "resumed.pt", weights_only=True)["weights"]
 print("resumed run = uninterrupted run, every weight bit for bit:", all(torch.equal(whole[k], resumed[k]) for k in whole))
+wrong_rng = torch.load(work / "resumed_fresh_rng.pt", weights_only=True)["weights"]
+print("resumed with fresh random states instead of the saved ones: some weights differ:",
+      not all(torch.equal(whole[k], wrong_rng[k]) for k in whole))
 print("the two ranks' saved random streams differ (each rank draws its own dropout masks):",
       not torch.equal(saved["rank_rng"][0], saved["rank_rng"][1]))
 
@@ -457,9 +470,14 @@ print("the two ranks' saved random streams differ (each rank draws its own dropo
 # and gradients ($2\Psi + 2\Psi$) plus an fp32 master copy and two fp32 moments ($12\Psi$) (Rajbhandari
 # et al. 2020). Data parallelism replicates all of it on each of the $W$ ranks. ZeRO stage 1 shards the
 # optimiser states, stage 2 also the gradients, and stage 3 — PyTorch's FSDP — also the weights,
-# each rank gathering a layer's full weights just before computing with it:
+# each rank gathering a layer's full weights just before computing with it. In mixed precision
+# (the ZeRO paper's setting, and the table below):
 #
-# $$M_\text{DDP} = 16\Psi, \qquad M_\text{ZeRO-1} = 4\Psi + \frac{12\Psi}{W}, \qquad M_\text{ZeRO-2} = 2\Psi + \frac{14\Psi}{W}, \qquad M_\text{FSDP} = \frac{16\Psi}{W}.$$
+# $$M_\text{DDP} = 16\Psi, \qquad M_\text{ZeRO-1} = 4\Psi + \frac{12\Psi}{W}, \qquad M_\text{ZeRO-2} = 2\Psi + \frac{14\Psi}{W}, \qquad M_\text{FSDP} = \frac{16\Psi}{W};$$
+#
+# in float32 the optimiser states are $8\Psi$ and weights and gradients $4\Psi$ each, so the same
+# totals split differently: $M_\text{ZeRO-1} = 8\Psi + \frac{8\Psi}{W}$ and $M_\text{ZeRO-2} = 4\Psi + \frac{12\Psi}{W}$
+# (`training_memory(..., precision="fp32")`).
 
 # %%
 show_source(distributed.training_memory)
@@ -659,8 +677,9 @@ check("ring_allreduce", my_ring_allreduce)
 # - The course's `fit` runs any chapter's recipe under `torchrun` unchanged: DDP, equal shards of
 #   one global batch, rank-0 progress and checkpoints, per-rank random states, exact resume after a
 #   lost process; gradient accumulation and bf16/fp16 autocast are options.
-# - On two cores, two processes match one two-threaded process; the all-reduce costs a few
-#   percent of a step. The ring all-reduce sends $2\frac{W-1}{W}N$ numbers per rank whatever $W$.
+# - On two cores, two single-threaded processes are faster than one single-threaded process but
+#   no faster than one process using both cores (slower in fp32 in the benchmark): a second process
+#   brings no new hardware. The all-reduce costs a few percent of a step. The ring all-reduce sends $2\frac{W-1}{W}N$ numbers per rank whatever $W$.
 # - Adam's training state costs 16 bytes per parameter in fp32 and in mixed precision; FSDP
 #   shards it W ways at the price of gathering weights layer by layer.
 

@@ -118,8 +118,13 @@ z_again = article_a_layer(W_Z, x_batch.T).T  # a second encoding of the same inp
 variance_term = ((z_a - z_again) ** 2).sum(1).mean()  # E||z − E[z|x]||², with E[z|x] = z for a deterministic map
 variance_term.backward()
 print("A's z has the input's 64 dimensions:", z_a.shape[1] == 64)
-print("two encodings of the same inputs are identical, so E[z | x] = z:", torch.equal(z_a, z_again))
 print("first term of A's encoder loss:", variance_term.item(), "— gradient on W_Z all zero:", bool((W_Z.grad == 0).all()))
+# Against it, a real Gaussian encoder q(z|x) = N(W_mu x, exp(W_lv x)): its KL term does move its weights.
+W_mu, W_lv = torch.randn(16, 64, requires_grad=True), torch.zeros(16, 64, requires_grad=True)
+mu, logvar = x_batch @ W_mu.T / 8, x_batch @ W_lv.T / 8  # (100, 16)
+kl = 0.5 * (mu ** 2 + logvar.exp() - 1 - logvar).sum(1).mean()
+kl.backward()
+print("a Gaussian encoder's KL term gives its weights a nonzero gradient:", bool(W_mu.grad.abs().max() > 0))
 
 # %% [markdown]
 # The VAE's encoder instead outputs $\mu(x)$ and $\log\sigma^2(x)$, draws $z = \mu + \sigma \odot \epsilon$ and is
@@ -563,19 +568,29 @@ display(Markdown(errata.errata_markdown("D")))
 display(Markdown(errata.errata_markdown("E")))
 
 # %% [markdown]
-# <a id="errata-minor"></a>**Minor slips.** Two rows are slips rather than misunderstandings, listed for
-# completeness: E §1.2 misnames the GRU ("gates recurrent unit" for *gated* recurrent unit), and
-# B's reading of its DCGAN listing says every layer is followed by batch normalisation, which the
-# listing itself (like Radford et al.'s DCGAN) does not do for the discriminator's first layer
-# or either network's output layer.
+# <a id="errata-minor"></a>**Slips, and a second line-by-line pass.** Some rows are slips rather than
+# misunderstandings, listed for completeness: E §1.2 misnames the GRU ("gates recurrent unit" for
+# *gated* recurrent unit), and B's reading of its DCGAN listing (§5.2.1) puts batch normalisation
+# after every layer, which the listing itself (like Radford et al.'s DCGAN) does not do for the
+# discriminator's first layer. A second pass over B §3.3 and §5.2.1–§5.2.2, C §3.2.3, §5.2 and
+# §5.3, and E §3.2, §4.1 and §4.2 — reading the listings as carefully as the equations — added
+# the rows that point here: B §3.3's pros and cons contradict each other (audio is named a strength
+# of both families and a weakness of VAEs; VAEs are said to lack diversity one line after being
+# said not to collapse); B's listings crash before training (a `Resize` that cannot batch
+# non-square images, networks never moved to the device, an undefined `device`); C's Keras VAE
+# relies on tf.keras 2 behaviour that current TensorFlow no longer has, plots model outputs
+# instead of images, and its reading miscounts the decoder's layers; E describes the
+# discriminator's output as a quality score, runs the GAN on discrete text unchanged, and its
+# Keras listings use undefined names, a loss tensor where a loss function belongs and a
+# `from_logits=True` on a sigmoid output. Each row states what is right; most are slips a reader
+# who ran the code would meet at once.
 #
 # ## What we could not settle
 #
-# <a id="errata-uncertain"></a>The rows marked *uncertain* (counted in the first table) are these. A §6.4 and C §9.3 make claims we have not measured: A's
-# forecasts of future applications cannot be checked at all, and C's four remedies for mode
-# collapse are not the ones the literature established (minibatch features, packing, unrolled
-# optimisation, Wasserstein losses), but we did not run them, so we call them unsupported rather
-# than wrong. A §7.3's last sentence is cut off mid-clause. C §7.1.2's courses and C §7.3.3's three
+# <a id="errata-uncertain"></a>The rows marked *uncertain* (counted in the first table) are these. A §6.4's forecasts of
+# future applications cannot be checked at all. (C §9.3's remedies for mode collapse were listed
+# here until chapter 06 §4 measured two of them — longer training and a stronger discriminator —
+# and found that neither cures collapse; that row is now an error.) A §7.3's last sentence is cut off mid-clause. C §7.1.2's courses and C §7.3.3's three
 # case studies could be neither found nor ruled out offline; they look invented — invented-looking
 # titles with plausible author names are the pattern of C §7 — but the absence of a paper from
 # what we could search is not proof. D §3.2.2's "maximise the discriminator's loss" is a sign
