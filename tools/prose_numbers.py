@@ -1,18 +1,21 @@
 #!/usr/bin/env python3
 """Trace every number in the chapters' prose to where it comes from.
 
-A chapter's Markdown may quote a number only if one of these holds it (after rounding it to the
-digits the prose shows; a percentage also matches a fraction 100 times smaller):
+A chapter's Markdown may quote a number only if one of these holds it:
 
-- ``output``    an output of the same chapter (printed text, tables, Markdown output);
-- ``results``   a saved benchmark result, ``benchmarks/results/*.json``, that the chapter's code reads;
+- ``output``    an output of the same section (a ``##``–``####`` heading starts one), after rounding
+                to the digits the prose shows, or an output anywhere in the chapter printed with
+                exactly those digits; a percentage also matches a fraction 100 times smaller, and a
+                prose "a ± b" needs a printed "a ± b";
+- ``results``   a saved benchmark result, ``benchmarks/results/*.json``, that the section's code reads;
 - ``code``      a numeric literal of the chapter's code (a setting: a learning rate, a step count);
 - ``published`` a row of ``data/published.csv`` (a paper's figure) whose authors the same
                 Markdown cell cites;
 - ``structure`` the short allow-list below: section and chapter references, years of citations,
                 table/figure/exercise numbers, list markers, bibliography entries.
 
-Integers inside LaTeX math are part of formulas (exponents, fractions) and are not checked;
+"about 25,000" (after about, around, roughly, nearly, some, ~ or ≈) is rounded at its last
+non-zero digit. Integers inside LaTeX math are part of formulas (exponents, fractions) and are not checked;
 decimals in math are, and so is a number written as ``a \\cdot 10^{-b}``. Inline code spans and
 link targets are code, not prose. Run ``python3 tools/prose_numbers.py [chapter ...]`` to list the
 numbers that trace nowhere; ``tests/test_prose_numbers.py`` fails on any.
