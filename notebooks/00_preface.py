@@ -269,6 +269,7 @@ print("a bigram sample:", repr(tok.decode(idx)))
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: a-taxonomy
 import itertools
 
 seed_everything(0)

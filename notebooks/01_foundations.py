@@ -366,6 +366,7 @@ print(f"\nchosen on validation: n = {best_n}, β = {best_beta}; test perplexity 
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: e-deep-vs-traditional
 best_order = {b: min(orders, key=lambda n: grid[n, b]) for b in betas}
 print("validation NLL falls from n = 1 to n = 4 for every β:", all(grid[n, b] > grid[n + 1, b] for n in (1, 2, 3) for b in betas))
 print("with β = 0.3 the best order is an interior one (perplexity rises after it):", 1 < best_order[0.3] < max(orders))
@@ -782,6 +783,7 @@ print(f"naive Bayes log p(x): test digits {logpx_digits.mean():.0f} nats, noise 
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: b-generator-model, b-discriminator-model
 print("every noise image is less likely under naive Bayes than every test digit:",
       bool(logpx_noise.max() < logpx_digits.min()))
 print("logistic regression's top class on noise averages well above a uniform guess (0.1):", bool(conf_noise > 0.3))
@@ -823,6 +825,7 @@ print("logistic regression's top class on noise averages well above a uniform gu
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: d-supervised
 xb, yb = data.lm_batch(train_ids, block_size=32, batch_size=4, generator=torch.Generator().manual_seed(0))
 
 

@@ -525,6 +525,7 @@ for cut in (False, True):
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: a-lstm
 def article_lstm(x, h, W_x, W_h, b_h):
     """Article A's 'LSTM': h_t = tanh(W_h h_{t−1} + W_x x_t + b_h) — no gates, no cell."""
     return torch.tanh(h @ W_h.T + x @ W_x.T + b_h)
@@ -585,6 +586,7 @@ print({name: round(mse, 5) for name, mse in imitation_mse.items()})
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: a-gru
 def article_gru(x, h, W_r, b_r, W_z, W_x, b_z):
     """Article A's 'GRU', transcribed: one gate r, candidate z, h_t = (1 − r) h + z."""
     r = torch.sigmoid(torch.cat([h, x], dim=1) @ W_r.T + b_r)
@@ -627,6 +629,7 @@ print("reset gate shut (GRU bias −20): article's cell differs from the GRU by 
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: a-lm-loss
 def loss_gradient_norms(T, n_chars=4096):
     """Gradient norms of the article's per-sequence loss and of torch's per-token cross-entropy,
     for the chapter's GRU on the first n_chars validation characters cut into windows of length T."""

@@ -668,6 +668,7 @@ plt.show()
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: a-attention
 q, k, v = (torch.randn(1, 50, 64, generator=g) for _ in range(3))
 A = q @ k.transpose(-2, -1)  # the article's A = QKᵀ (bias omitted)
 article_weights = A.exp() / A.exp().sum(dim=(-2, -1), keepdim=True)  # Σ over the whole matrix
@@ -697,6 +698,7 @@ print("with the causal mask they do not:",
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: a-transformer-autoregressive, d-encoder-decoder
 torch.manual_seed(0)
 gpt_probe, s2s_probe = GPT(10, 8, 16, 2, 1).eval(), Seq2SeqTransformer(10, 10, 8, 16, 2, 1).eval()
 src = torch.tensor([[1, 2, 3, 4, 5, 6]])

@@ -376,6 +376,7 @@ else:
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: d-beam-diversity
 for model_name, table in tables.items():
     beam, nucleus = table["beam, B = 4"], table["top-p, p = 0.8"]
     print(f"{model_name}: beam search less diverse than top-p sampling:", beam["distinct3"] < nucleus["distinct3"])

@@ -55,6 +55,7 @@ seed_everything(0);
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: a-vae-maximise-latent, a-vae-loss-mse, b-recon-marginal
 from cgen_lessons.vae import gaussian_kl
 
 g = torch.Generator().manual_seed(0)
@@ -88,6 +89,7 @@ print("log p(x) − ELBO = KL(q ‖ p(z|x)) (Monte Carlo, 4e5 samples, within 0.
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: b-kl-data
 mu, logvar = torch.randn(100, 4, generator=g, dtype=torch.float64), 2 * torch.randn(100, 4, generator=g, dtype=torch.float64)
 q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
 p = torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))
@@ -113,6 +115,7 @@ show_source(gaussian_kl)
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: b-vae-sampling
 mu0, n = 1.5, 200_000
 eps = torch.randn(n, generator=g, dtype=torch.float64)
 z = mu0 + eps
@@ -357,6 +360,7 @@ print(f"AUROC of the negative ELBO for detecting the unseen digit 9: {auroc:.2f}
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: a-vae-code-noise-z
 probe = VAE(64, 8, 256)
 xb = x_train[:64]
 mu_b, logvar_b = probe.encode(xb)
@@ -395,6 +399,7 @@ plt.show()
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: a-vae-code-weighting, c-keras-weighting
 print("article's weighting: active latent units", active_units(misweighted, x_test), "of 8 (posterior collapse)")
 print("correct ELBO: at least 4 of 8 units active:", active_units(vae, x_test) >= 4)
 
@@ -413,6 +418,7 @@ print("correct ELBO: at least 4 of 8 units active:", active_units(vae, x_test) >
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: c-kl-pseudocode, c-kl-formula
 mu_c, logvar_c = torch.zeros(1, 3), torch.full((1, 3), math.log(4.0))  # μ = 0, σ² = 4: KL must be > 0
 c_code = -0.5 * (1 + logvar_c - mu_c**2 - logvar_c).sum(-1)
 c_formula = (logvar_c - (logvar_c.exp() + mu_c**2 - 1) / 2).sum(-1)

@@ -75,6 +75,7 @@ plt.show()
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: e-gan-objective
 dense = (p_data.log_prob(xs).exp()[:, 0] + p_gen.log_prob(xs).exp()[:, 0]) > 0.05  # where there is data to learn from
 print("trained D matches p_data / (p_data + p_g) within 0.05 wherever either density exceeds 0.05:",
       bool((d_trained - d_formula).abs()[dense].max() < 0.05))
@@ -112,6 +113,7 @@ plt.show()
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: a-gan-losses-prose, c-minimax-prose
 confident = d_of_fake < 0.01
 print("where D(G(z)) < 0.01, the minimax gradient is below 0.01:", bool(grad_sat.abs()[confident].max() < 0.01))
 print("and the non-saturating gradient is above 0.99:", bool(grad_ns.abs()[confident].min() > 0.99))
@@ -481,6 +483,7 @@ plt.show()
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: b-gan-diversity, c-mode-collapse-remedies
 lin_pac2 = runs_of("_lin2018", "8gaussians", "PacGAN2, Lin et al. setup")
 maxout = {d: runs_of("_ablation", d, "PacGAN2, ours + maxout D") for d in ("8gaussians", "25gaussians")}
 plain_pac2 = {d: runs_of("_ablation", d, "PacGAN2, ours") for d in ("8gaussians", "25gaussians")}
@@ -637,6 +640,7 @@ print("yet the two thread counts' means agree within one sd:", abs(ns["mean"] - 
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: a-gan-d-loss, a-gan-code-relu, a-gan-code-noise-data, a-gan-code-detach, a-gan-code-d-sign
 class ArticleDiscriminator(torch.nn.Module):
     """Transcription of article A's discriminator: three layers defined, no ReLU attribute."""
 
@@ -690,6 +694,7 @@ with torch.no_grad():
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: a-gradient-penalty
 critic = torch.nn.Linear(2, 1)
 with torch.no_grad():
     critic.weight.copy_(torch.tensor([[0.6, 0.8]]))  # ‖w‖ = 1: exactly 1-Lipschitz

@@ -716,6 +716,7 @@ for label, s in [("T = 1000, β 1e-4…0.02 (Ho et al.)", diffusion.NoiseSchedul
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: d-pure-noise
 short = diffusion.NoiseSchedule(betas=torch.linspace(1e-4, 0.02, 100))
 print("100 unscaled steps leave x_T far from noise (ᾱ_T > 0.3):", short.alpha_bar[-1].item() > 0.3)
 print("the chapter's schedule makes L_T negligible (< 0.01 nats per digit):", l_T(diffusion.NoiseSchedule(200, "cosine"), x0_all) < 0.01)

@@ -57,6 +57,7 @@ seed_everything(0);
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: c-binary-generator
 from cgen_lessons.gan import g_loss_nonsaturating, toy_gan_1d
 from cgen_lessons.rnn import RecurrentLM
 from cgen_lessons.textgan import SeqDiscriminator, soft_sample
@@ -328,6 +329,7 @@ for name, model in vaes.items():
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: b-vae-text
 plain, fb = vae_stats["plain ELBO"], vae_stats["free bits 0.25"]
 print("plain ELBO collapses: KL below 0.2 nat per word:", plain["kl"] < 0.2)
 print("free bits keep the code in use: KL above 2 nats and at least 8 of 16 units active:", fb["kl"] > 2 and fb["au"] >= 8)
@@ -641,6 +643,7 @@ print("SeqGAN tuning raised the share of real words:", after[0] > before[0])
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: e-elbo-equality, e-elbo-equality-3
 gap = vae_stats["free bits 0.25"]["neg_elbo"] - vae_stats["free bits 0.25"]["is_nll"]
 print("free-bits sequence VAE: the K=100 bound is visibly tighter than the ELBO on validation words "
       f"(gap > 0.05 nats; positive in expectation by theorem, so this checks only that it is visible here): {gap > 0.05}")
@@ -655,6 +658,7 @@ print("free-bits sequence VAE: the K=100 bound is visibly tighter than the ELBO 
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: e-kl-distance
 kl = lambda a, b: (a * (a / b).log()).sum().item()
 P_, Q_, R_ = torch.tensor([0.9, 0.1]), torch.tensor([0.5, 0.5]), torch.tensor([0.1, 0.9])
 print(f"KL(P‖Q) = {kl(P_, Q_):.3f}, KL(Q‖P) = {kl(Q_, P_):.3f}: symmetric: {abs(kl(P_, Q_) - kl(Q_, P_)) < 1e-6}")
@@ -673,6 +677,7 @@ print(f"KL(P‖R) = {kl(P_, R_):.3f} > KL(P‖Q) + KL(Q‖R) = {kl(P_, Q_) + kl(
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: a-gan-g-loss, e-generator-sign
 b_right = toy_gan_1d(g_loss_nonsaturating)  # maximise log D(G(z))
 b_wrong = toy_gan_1d(lambda logit: torch.sigmoid(logit).mean())  # E §3.2: minimise D(G(z))
 print(f"correct sign: generator mean ends within 0.5 of the data mean 3: {abs(b_right - 3) < 0.5}")
@@ -689,6 +694,7 @@ print(f"E's sign: generator mean moves away from the data (ends below 0): {b_wro
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: e-gan-code
 torch.manual_seed(0)
 gen = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 8), torch.nn.Tanh())
 disc = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1), torch.nn.Sigmoid())
@@ -724,6 +730,7 @@ print("an illustration of E's wiring (true by construction, as in E's code the g
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: e-vae-code
 def e_kl_loss(encoder_outputs, encoder_input):
     """E §4.1's kl_loss, re-expressed in PyTorch with the same operations."""
     return (1 + (torch.log((encoder_outputs ** 2).sum(1) + 1e-10) - 1).sum()

@@ -447,6 +447,7 @@ print(f"MMD² = {mmd_value:.4f}, permutation p = {mmd_p:.3f};  classifier accura
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: c-ks
 print("KS on each coordinate does not reject (both p > 0.025):", min(ks_p) > 0.025)
 print("the MMD permutation test rejects at 0.01:", mmd_p < 0.01)
 print("the classifier test rejects at 0.01:", c2st_p < 0.01)

@@ -589,6 +589,7 @@ for r in vb["rows"][-2:]:
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: a-code-reading-text, a-results-table
 import torch.nn as nn
 
 gen_a = nn.Sequential(nn.Linear(100, 256), nn.ReLU(), nn.Linear(256, 512), nn.ReLU(), nn.Linear(512, 784), nn.Tanh())

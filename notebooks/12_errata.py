@@ -90,6 +90,7 @@ display(Markdown(errata.errata_markdown("A")))
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: a-gan-generator-formula, a-gan-discriminator-formula
 def article_a_layer(W, v, h=torch.relu):
     """Article A's G and D: W · h(Wᵀ v), one matrix on both sides."""
     return W @ h(W.T @ v)
@@ -111,6 +112,7 @@ print(f"D(x) has {d_out.shape[0]} entries; all of them in [0, 1]:", bool(((d_out
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: a-vae-equations
 W_Z = torch.randn(64, 16, requires_grad=True)
 x_batch = torch.rand(100, 64)
 z_a = article_a_layer(W_Z, x_batch.T).T  # (100, 64): one code per input, of the input's size
@@ -168,6 +170,7 @@ with torch.no_grad():
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: a-lm-long-range
 print(f"the GPT recalls a symbol 31 positions back in more than 95% of 2,000 new sequences "
       f"(chance 12.5%): {recall_accuracy > 0.95}")
 
@@ -184,6 +187,7 @@ print(f"the GPT recalls a symbol 31 positions back in more than 95% of 2,000 new
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: a-gan-code-fc1, a-gan-code-backward
 class ArticleADiscriminator(nn.Module):
     """Article A's discriminator with the missing ReLU added: fc1 is still never called."""
 
@@ -245,6 +249,7 @@ show_source(toy_gan_1d)
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: b-same-loss
 b_correct = toy_gan_1d(g_loss_nonsaturating)  # −log D(G(z))
 b_article_b = toy_gan_1d(lambda l_fake: F.softplus(l_fake).mean())  # B's L_G: −log(1 − D(x_g)); −log D(x_r) has no G
 print(f"non-saturating loss: generator mean ends within 0.5 of the data mean 3: {abs(b_correct - 3) < 0.5}")
@@ -262,6 +267,7 @@ print(f"final generator means: correct {b_correct:.2f}, B's loss {b_article_b:.2
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: b-real-only-d
 from cgen_lessons import data
 from cgen_lessons.gan import MLPDiscriminator, d_loss_bce
 
@@ -306,6 +312,7 @@ print("both terms: it calls fewer than 1% of them real:", noise_called_real["rea
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: b-recon-of-recon
 x_digit = real_digits[:1].clamp(1e-4, 1 - 1e-4)  # (1, 64) grey levels as Bernoulli means
 blank = torch.full_like(x_digit, 1e-4)
 
@@ -368,6 +375,7 @@ for line, result in dcgan_failures.items():
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: b-dcgan-undefined, b-dcgan-int-labels, b-dcgan-sizes, b-dcgan-backward
 print("every one of the five lines fails:", all(r != "runs" for r in dcgan_failures.values()))
 print("B's generator makes images of side", fake_images.shape[-1], "and its discriminator gives",
       dcgan_discriminator(fake_images).numel() // 4, "value per image of that side: both are sized for 32×32")
@@ -387,6 +395,7 @@ print("on the 64×64 images the data are resized to, D gives", dcgan_discriminat
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: b-convvae-linear, b-convvae-decoder, b-convvae-no-latent, b-convvae-bce
 conv_layers = [nn.Conv2d(3, 64, 4, 2, 1), nn.LeakyReLU(0.2)]
 for c_in, c_out in ((64, 128), (128, 256), (256, 512)):
     conv_layers += [nn.Conv2d(c_in, c_out, 4, 2, 1), nn.BatchNorm2d(c_out), nn.LeakyReLU(0.2)]
@@ -427,6 +436,7 @@ display(Markdown(errata.errata_markdown("C")))
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: c-x-fake
 discriminator_network = nn.Sequential(nn.Linear(2, 1), nn.Sigmoid())
 
 
@@ -449,6 +459,7 @@ print("discriminate(x):", outcome(lambda: discriminate(torch.randn(4, 2))))
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: c-min-d, d-maximise-d-loss
 d_min_v = train_discriminator(lambda l_real, l_fake: -d_loss_bce(l_real, l_fake))  # minimise V = −(D's BCE loss)
 d_max_v = train_discriminator(d_loss_bce)  # maximise V
 print("minimising V: D accepts more than 99% of the fakes as real:", share_called_real(d_min_v, noise_images) > 0.99)
@@ -468,6 +479,7 @@ print({name: {"real digits called real": share_called_real(d, real_digits), "fak
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: c-sigma-variance, c-mu-equals-sigma
 from torch.distributions import Normal, kl_divergence
 
 variance_out = torch.tensor(0.25)
@@ -488,6 +500,7 @@ print(f"smallest KL with μ = σ tied: {kl_tied.min():.3f} nats at σ = {t[kl_ti
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: c-vae-example-kl, c-vae-example-binary
 def kl_article_c(mu, sigma, sigma0=1.0):
     """C §4.1.3: log(σ²/σ₀²) − (σ² + μ² − 1)/2 (per example)."""
     return torch.log(sigma**2 / sigma0**2) - (sigma**2 + mu**2 - 1) / 2
@@ -518,6 +531,7 @@ print(f"any of them equal to C's stated value {stated:.3f}:",
 
 # %%
 # NBVAL_CHECK_OUTPUT
+# errata: c-keras-unpack, c-keras-xrec, c-keras-loss-input, c-keras-predict
 class KerasModelStandIn:
     """Stands in for tf.keras.Model: an object, not a pair of tensors."""
 

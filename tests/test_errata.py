@@ -1,7 +1,7 @@
 """The errata index (data/errata.csv) against the notebooks and the articles' headings.
 
-Every row must point to an anchor that exists; rows that claim code evidence must sit right before a
-checked cell; the appendix must render the index as it is now; and the headings file must match the
+Every row must point to an anchor that exists; rows that claim code evidence must be named
+('# errata: <id>') by a checked cell of their evidence notebook, and every named row must claim it; the appendix must render the index as it is now; and the headings file must match the
 articles themselves where they are available (they live outside the repository)."""
 
 import csv
@@ -57,19 +57,40 @@ def test_every_row_points_to_an_existing_anchor(row):
     assert anchor in ANCHORS[stem], f"{row['id']}: {stem} has no <a id=\"{anchor}\">"
 
 
+NAMES = re.compile(r"^# errata: (.+)$", re.M)
+
+
+def _named_by_checked_cells(stem):
+    """{row id: number of checked cells naming it} in one notebook source: a cell whose verdict nbval
+    compares (# NBVAL_CHECK_OUTPUT first) names the rows it demonstrates in a line '# errata: id, id'."""
+    named = {}
+    for cell in _cells(stem):
+        if cell.cell_type == "code" and cell.source.lstrip().startswith("# NBVAL_CHECK_OUTPUT"):
+            for line in NAMES.findall(cell.source):
+                for rid in (x.strip() for x in line.split(",")):
+                    named[rid] = named.get(rid, 0) + 1
+    return named
+
+
+NAMED = {p.stem: _named_by_checked_cells(p.stem) for p in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))}
+
+
 @pytest.mark.parametrize("row", [r for r in ROWS if r["code"] == "yes"], ids=lambda r: r["id"])
-def test_code_evidence_is_a_checked_cell_right_after_its_anchor(row):
-    """'code' means: after the anchor's markdown cell, before the next heading or anchor, a code cell
-    whose verdict nbval compares (# NBVAL_CHECK_OUTPUT)."""
-    stem, anchor = row["evidence"].split("#")
-    index, last_in_cell = ANCHORS[stem][anchor]
-    assert last_in_cell, f"{row['id']}: {anchor} is followed by another anchor in the same cell"
-    checked = False
-    for cell in _cells(stem)[index + 1:]:
-        if cell.cell_type == "markdown" and (ANCHOR.search(cell.source) or re.search(r"^#+ ", cell.source, re.M)):
-            break
-        checked |= cell.cell_type == "code" and cell.source.lstrip().startswith("# NBVAL_CHECK_OUTPUT")
-    assert checked, f"{row['id']}: no NBVAL_CHECK_OUTPUT cell follows {stem}#{anchor}"
+def test_code_evidence_is_a_checked_cell_that_names_the_row(row):
+    """'code' means: a checked cell of the evidence notebook names the row ('# errata: <id>')."""
+    stem = row["evidence"].split("#")[0]
+    assert row["id"] in NAMED[stem], f"{row['id']}: no NBVAL_CHECK_OUTPUT cell of {stem} names it ('# errata: {row['id']}')"
+
+
+def test_every_named_row_exists_and_claims_code_evidence():
+    """The other direction: a cell that names a row demonstrates it, so the row's code flag is 'yes' and its
+    evidence is that notebook; a typo in a name fails here."""
+    by_id = {r["id"]: r for r in ROWS}
+    for stem, named in NAMED.items():
+        for rid in named:
+            assert rid in by_id, f"{stem} names {rid!r}, which is not a row of data/errata.csv"
+            assert by_id[rid]["code"] == "yes", f"{stem} demonstrates {rid} in a checked cell: set its code flag to yes"
+            assert by_id[rid]["evidence"].startswith(stem + "#"), f"{rid} is demonstrated in {stem} but points elsewhere"
 
 
 def test_every_errata_anchor_is_in_the_index():
