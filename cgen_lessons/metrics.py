@@ -190,10 +190,7 @@ def mmd2(x: torch.Tensor, y: torch.Tensor, bandwidth: float) -> float:
 
     Zero in expectation when both samples come from the same distribution (so it can be slightly
     negative), positive otherwise."""
-    if x.dim() != 2 or y.dim() != 2 or x.shape[1] != y.shape[1]:
-        raise ValueError("samples must be (N, d) and (M, d) with the same d")
-    if min(len(x), len(y)) < 2:
-        raise ValueError("each sample needs at least 2 points")
+    _check_two_samples(x, y)
     if not isinstance(bandwidth, (int, float)) or not bandwidth > 0:
         raise ValueError(f"bandwidth must be a positive number, got {bandwidth!r}")
     x, y = x.double().cpu(), y.double().cpu()
@@ -202,6 +199,13 @@ def mmd2(x: torch.Tensor, y: torch.Tensor, bandwidth: float) -> float:
         return torch.exp(-torch.cdist(a, b).pow(2) / (2 * bandwidth ** 2))
 
     return _unbiased_mmd2(kernel(x, x), kernel(y, y), kernel(x, y))
+
+
+def _check_two_samples(x: torch.Tensor, y: torch.Tensor) -> None:
+    if x.dim() != 2 or y.dim() != 2 or x.shape[1] != y.shape[1]:
+        raise ValueError("samples must be (N, d) and (M, d) with the same d")
+    if min(len(x), len(y)) < 2:
+        raise ValueError("each sample needs at least 2 points")
 
 
 def _unbiased_mmd2(k_xx: torch.Tensor, k_yy: torch.Tensor, k_xy: torch.Tensor) -> float:
@@ -216,10 +220,7 @@ def kernel_inception_distance(feats_a: torch.Tensor, feats_b: torch.Tensor, degr
     """KID (Bińkowski et al. 2018): the unbiased MMD² between feature sets (N, d) and (M, d) with
     the polynomial kernel k(a, b) = (a·b / d + 1)^degree. Unlike the Fréchet distance, its
     estimate has expectation equal to the population value at every sample size."""
-    if feats_a.dim() != 2 or feats_b.dim() != 2 or feats_a.shape[1] != feats_b.shape[1]:
-        raise ValueError("feature sets must be (N, d) and (M, d) with the same d")
-    if min(len(feats_a), len(feats_b)) < 2:
-        raise ValueError("each feature set needs at least 2 points")
+    _check_two_samples(feats_a, feats_b)
     degree = check_positive_int(degree, "degree")
     a, b = feats_a.double().cpu(), feats_b.double().cpu()
 
@@ -229,6 +230,7 @@ def kernel_inception_distance(feats_a: torch.Tensor, feats_b: torch.Tensor, degr
     return _unbiased_mmd2(kernel(a, a), kernel(b, b), kernel(a, b))
 
 
+# --------------------------------------------------------------------------- chapter 09: text metrics
 def _tokens(text) -> list:
     """A sentence as a list of tokens: strings are split on whitespace, sequences are kept."""
     if isinstance(text, str):

@@ -1,8 +1,8 @@
 """The errata index (data/errata.csv) against the notebooks and the articles' headings.
 
 Every row must point to an anchor that exists; rows that claim code evidence must be named
-('# errata: <id>') by a checked cell of their evidence notebook, and every named row must claim it; the appendix must render the index as it is now; and the headings file must match the
-articles themselves where they are available (they live outside the repository)."""
+('# errata: <id>') by a checked cell of their evidence notebook, and every named row must claim it;
+the appendix must render the index as it is now; and the headings file must match the articles themselves where they are available (they live outside the repository)."""
 
 import csv
 import json
@@ -61,15 +61,11 @@ NAMES = re.compile(r"^# errata: (.+)$", re.M)
 
 
 def _named_by_checked_cells(stem):
-    """{row id: number of checked cells naming it} in one notebook source: a cell whose verdict nbval
+    """The row ids that the checked cells of one notebook source name: a cell whose verdict nbval
     compares (# NBVAL_CHECK_OUTPUT first) names the rows it demonstrates in a line '# errata: id, id'."""
-    named = {}
-    for cell in _cells(stem):
-        if cell.cell_type == "code" and cell.source.lstrip().startswith("# NBVAL_CHECK_OUTPUT"):
-            for line in NAMES.findall(cell.source):
-                for rid in (x.strip() for x in line.split(",")):
-                    named[rid] = named.get(rid, 0) + 1
-    return named
+    return {rid.strip() for cell in _cells(stem)
+            if cell.cell_type == "code" and cell.source.lstrip().startswith("# NBVAL_CHECK_OUTPUT")
+            for line in NAMES.findall(cell.source) for rid in line.split(",")}
 
 
 NAMED = {p.stem: _named_by_checked_cells(p.stem) for p in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))}

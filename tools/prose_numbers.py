@@ -24,13 +24,13 @@ numbers that trace nowhere; ``tests/test_prose_numbers.py`` fails on any.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
 import re
 import sys
 import tokenize
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,10 +121,11 @@ def prose_numbers(chapter: str, cells: list[dict]) -> list[ProseNumber]:
         text = re.sub(r"\$\$.*?\$\$|\$[^$]*\$", keep_math, text, flags=re.S)
         text = STRUCTURE_RE.sub(_blank, text)
 
-        def add(number: str, value: float, percent: bool, where: int, source: str) -> None:
+        def add(number: str, value: float, percent: bool, where: int, source: str, start: int = 0, **fields) -> None:
+            """Record a number found at ``where`` in ``source`` (a math span starts at ``start`` of the cell)."""
             context = source[max(0, where - 40): where + len(number) + 30].replace("\n", " ")
-            found.append(ProseNumber(chapter, index, number + ("%" if percent else ""), value,
-                                     _decimals(number), percent, context.strip(), offset=where))
+            found.append(ProseNumber(chapter, index, number + ("%" if percent else ""), value, _decimals(number),
+                                     percent, context.strip(), offset=start + where, **fields))
 
         matches = list(PROSE_NUMBER.finditer(text))
         skip = set()
@@ -132,9 +133,8 @@ def prose_numbers(chapter: str, cells: list[dict]) -> list[ProseNumber]:
             if k in skip:
                 continue
             number = m.group(0).rstrip("% ").strip()
-            add(number, _value(number), bool(m.group(1)), m.start(), text)
-            if APPROX.search(text[max(0, m.start() - 12): m.start()]) and "." not in number:
-                found[-1] = dataclasses.replace(found[-1], approx=True)
+            approx = bool(APPROX.search(text[max(0, m.start() - 12): m.start()])) and "." not in number
+            add(number, _value(number), bool(m.group(1)), m.start(), text, approx=approx)
             after = matches[k + 1] if k + 1 < len(matches) else None
             if after and re.fullmatch(r"\s*±\s*", text[m.end():after.start()]):
                 spread = after.group(0).rstrip("% ").strip()
@@ -146,12 +146,11 @@ def prose_numbers(chapter: str, cells: list[dict]) -> list[ProseNumber]:
             scientific = [(m.start(), m.end()) for m in MATH_SCI.finditer(span)]
             for m in MATH_SCI.finditer(span):
                 exponent = int(m.group(2).replace("−", "-"))
-                add(m.group(0), float(m.group(1)) * 10.0 ** exponent, False, m.start(), span)
-                found[-1] = dataclasses.replace(found[-1], offset=start + m.start(), decimals=_decimals(m.group(1)))
+                add(m.group(0), float(m.group(1)) * 10.0 ** exponent, False, m.start(), span, start)
+                found[-1] = dataclasses.replace(found[-1], decimals=_decimals(m.group(1)))  # the mantissa's digits
             for m in MATH_DECIMAL.finditer(span):
                 if not any(a <= m.start() < b for a, b in scientific):
-                    add(m.group(0), _value(m.group(0)), False, m.start(), span)
-                    found[-1] = dataclasses.replace(found[-1], offset=start + m.start())
+                    add(m.group(0), _value(m.group(0)), False, m.start(), span, start)
     return found
 
 
@@ -294,8 +293,8 @@ class Chapter:
         an output anywhere in the chapter printed with the prose's digits, saved results that its
         section reads or the chapter's code (rounded), or a published figure its cell cites; None
         if nowhere."""
-        text = "".join(self.cells[number.cell]["source"])
-        here = self.section[number.cell] - len(HEADING.findall(text[number.offset:]))
+        cell_text = "".join(self.cells[number.cell]["source"])
+        here = self.section[number.cell] - len(HEADING.findall(cell_text[number.offset:]))
         local = [v for i, vs in enumerate(self.outputs) if self.section[i] == here for v in vs]
         if any(_matches(number, v) for v in local):
             return "output"
@@ -305,7 +304,6 @@ class Chapter:
             return "results"
         if any(_matches(number, v) for v in self.code):
             return "code"
-        cell_text = "".join(self.cells[number.cell]["source"])
         if any(r["authors"] in cell_text and _matches(number, Source(float(r["value"]), 99)) for r in rows):
             return "published"
         return None
