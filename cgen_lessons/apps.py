@@ -20,7 +20,8 @@ import torch
 
 from . import data, metrics
 from .decoding import beam_search, generate
-from .utils import check_positive_int
+from .lm import token_logprobs
+from .utils import check_positive_int, eval_mode
 
 
 # --------------------------------------------------------------------------- G2P data
@@ -84,20 +85,20 @@ def g2p_predict(model, task: G2PTask, words: list[str], beam_width: int = 1, bat
     if bad:
         raise ValueError(f"cannot pronounce {bad[:5]}: empty, too long or with unknown letters")
     bos, eos, pad = (task.tok.stoi[c] for c in (data.BOS, data.EOS, data.PAD))
-    model.eval()
-    out = []
-    for start in range(0, len(words), batch_size):
-        chunk = words[start:start + batch_size]
-        src = torch.full((len(chunk), max(map(len, chunk))), pad, dtype=torch.long)  # (B, S)
-        for i, w in enumerate(chunk):
-            src[i, : len(w)] = task.tok.encode(w)
-        if beam_width == 1:
-            out += [_strip(row.tolist(), task) for row in model.greedy(src, bos, eos, max_new=task.max_len - 1)]
-        else:
-            for row in src:
-                lm = model.conditioned(row[row != pad][None])
-                best = beam_search(lm, torch.tensor([bos]), beam_width, task.max_len - 1, eos_id=eos)[0][0]
-                out.append(_strip(best.tolist(), task))
+    with eval_mode(model):
+        out = []
+        for start in range(0, len(words), batch_size):
+            chunk = words[start:start + batch_size]
+            src = torch.full((len(chunk), max(map(len, chunk))), pad, dtype=torch.long)  # (B, S)
+            for i, w in enumerate(chunk):
+                src[i, : len(w)] = task.tok.encode(w)
+            if beam_width == 1:
+                out += [_strip(row.tolist(), task) for row in model.greedy(src, bos, eos, max_new=task.max_len - 1)]
+            else:
+                for row in src:
+                    lm = model.conditioned(row[row != pad][None])
+                    best = beam_search(lm, torch.tensor([bos]), beam_width, task.max_len - 1, eos_id=eos)[0][0]
+                    out.append(_strip(best.tolist(), task))
     return out
 
 
@@ -273,12 +274,6 @@ def dialogue_text(pairs: list[tuple[str, str]], p_unconditional: float = 0.0, se
 
 
 @torch.no_grad()
-def token_logprobs(model, ids: torch.Tensor) -> torch.Tensor:
-    """log p(x_t | x_<t) of every token after the first, (B, T − 1), in float64."""
-    logits, _ = model(ids[:, :-1])  # (B, T − 1, V)
-    return torch.log_softmax(logits.double(), dim=-1).gather(2, ids[:, 1:, None])[..., 0]  # (B, T − 1)
-
-
 @torch.no_grad()
 def reply_logprob(model, tok, turns: list[str], replies: list[str], batch_size: int = 256) -> torch.Tensor:
     """log p(reply + NEWLINE | NEWLINE + turn + TAB) in nats under a language model, one per pair (N,).
@@ -289,7 +284,6 @@ def reply_logprob(model, tok, turns: list[str], replies: list[str], batch_size: 
     """
     if len(turns) != len(replies) or not turns:
         raise ValueError("turns and replies must be non-empty lists of the same length")
-    model.eval()
     limit = getattr(model, "block_size", None)
     rows = []
     for turn, reply in zip(turns, replies):
@@ -309,7 +303,8 @@ def reply_logprob(model, tok, turns: list[str], replies: list[str], batch_size: 
         for i, (c, t) in enumerate(chunk):
             ids[i, : len(c) + len(t)] = torch.cat([c, t])
             scored[i, len(c) - 1: len(c) + len(t) - 1] = True
-        out.append((token_logprobs(model, ids) * scored).sum(dim=1))
+        with eval_mode(model):
+            out.append((token_logprobs(model, ids) * scored).sum(dim=1))  # (B,)
     return torch.cat(out)
 
 

@@ -38,6 +38,7 @@ class NGramLM(torch.nn.Module):
             raise ValueError(f"V^n = {self.V}^{self.n} overflows the int64 context codes; use a smaller n")
         self.beta = float(beta)
         self.context_size = self.n - 1  # tokens of history it reads (see decoding.sample)
+        self.vocab_size = self.V  # the course LM interface (lm.LanguageModel)
         self.fitted = False
 
     def _codes(self, ids: torch.Tensor, m: int) -> torch.Tensor:

@@ -23,7 +23,9 @@ import math
 
 import torch
 
-from .utils import check_positive_int
+from . import checks
+from .lm import CachedLM, LanguageModel, StatefulLM
+from .utils import check_positive_int, eval_mode
 
 __all__ = ["apply_temperature", "top_k_filter", "top_p_filter", "apply_repetition_penalty", "generate",
            "sample", "beam_search"]
@@ -36,6 +38,10 @@ def _check_logits(logits: torch.Tensor) -> None:
         raise ValueError(f"logits must be floating point, got dtype {logits.dtype} (convert with .float())")
     if torch.isnan(logits).any():
         raise ValueError("logits contain NaN: the model's output is broken (check its inputs and weights)")
+    if torch.isposinf(logits).any():
+        raise ValueError("logits contain +inf: softmax would be NaN (only −inf, a removed token, is allowed)")
+    if torch.isneginf(logits).all(dim=-1).any():
+        raise ValueError("a row of logits is all −inf: no token is left to choose")
 
 
 def _check_temperature(temperature) -> None:
@@ -66,12 +72,15 @@ def top_k_filter(logits: torch.Tensor, k: int, min_tokens_to_keep: int = 1) -> t
     return logits.masked_fill(logits < threshold, float("-inf"))
 
 
+def _check_top_p(logits, p, min_tokens_to_keep) -> None:
+    _check_logits(logits)
+    checks.probability(p, "p", allow_zero=False)
+    checks.positive_int(min_tokens_to_keep, "min_tokens_to_keep")
+
+
 def top_p_filter(logits: torch.Tensor, p: float, min_tokens_to_keep: int = 1) -> torch.Tensor:
     """Nucleus filter: keep the most probable tokens until their total probability reaches p."""
-    _check_logits(logits)
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 < p <= 1.0:
-        raise ValueError(f"p must be in (0, 1], got {p!r}")
-    min_tokens_to_keep = check_positive_int(min_tokens_to_keep, "min_tokens_to_keep")
+    _check_top_p(logits, p, min_tokens_to_keep)
     if p == 1.0:  # keep everything: the cumulative sum can reach 1.0 by rounding before the last tokens
         return logits.clone()
     sorted_logits, order = torch.sort(logits, dim=-1, descending=True)  # (B, V)
@@ -83,17 +92,21 @@ def top_p_filter(logits: torch.Tensor, p: float, min_tokens_to_keep: int = 1) ->
     return logits.masked_fill(remove, float("-inf"))
 
 
+def _check_repetition_penalty(logits, previous_ids, penalty) -> None:
+    _check_logits(logits)
+    checks.number(penalty, "penalty", low=0, low_open=True)
+    checks.token_ids(previous_ids, logits.shape[1], "previous_ids")
+    if previous_ids.shape[0] != logits.shape[0]:
+        raise ValueError(f"previous_ids must have the batch size of logits ({logits.shape[0]}), got {previous_ids.shape[0]}")
+
+
 def apply_repetition_penalty(logits: torch.Tensor, previous_ids: torch.Tensor, penalty: float) -> torch.Tensor:
     """For every token id that occurs in ``previous_ids`` (B, T): z ← z / θ if z > 0, else z · θ.
 
     θ > 1 discourages repetition, θ = 1 does nothing, 0 < θ < 1 encourages it.
     """
-    _check_logits(logits)
-    if isinstance(penalty, bool) or not isinstance(penalty, (int, float)) or not penalty > 0:
-        raise ValueError(f"penalty must be a number > 0, got {penalty!r}")
-    if previous_ids.dim() != 2 or previous_ids.shape[0] != logits.shape[0]:
-        raise ValueError("previous_ids must have shape (B, T) with the same B as logits")
-    seen = torch.zeros_like(logits, dtype=torch.bool).scatter(1, previous_ids.long(), True)
+    _check_repetition_penalty(logits, previous_ids, penalty)
+    seen = torch.zeros_like(logits, dtype=torch.bool).scatter(1, previous_ids.long(), True)  # (B, V)
     penalised = torch.where(logits > 0, logits / penalty, logits * penalty)
     return torch.where(seen, penalised, logits)
 
@@ -102,15 +115,57 @@ def _next_logits(model, idx, cache, use_cache):
     """Last-position logits (B, V) and the updated cache."""
     if use_cache:
         new = idx if cache is None else idx[:, -1:]
-        if hasattr(model, "forward_cached"):
-            logits, cache = model.forward_cached(new, cache)
-        else:
-            logits, cache = model.forward_with_state(new, cache)
+        step = model.forward_cached if isinstance(model, CachedLM) else model.forward_with_state
+        logits, cache = step(new, cache)
         return logits[:, -1], cache
     context = getattr(model, "context_size", None)
     window = idx if context is None else idx[:, -max(1, context):]
     logits, _ = model(window)
     return logits[:, -1], None
+
+
+def _constrain(allowed):
+    """A logit processor from a mask function ``allowed(idx, step) -> (B, V) bool``: others get −∞."""
+    def process(logits, idx, step):
+        mask = allowed(idx, step)  # (B, V) bool
+        if not isinstance(mask, torch.Tensor) or mask.shape != logits.shape or mask.dtype != torch.bool \
+                or not mask.any(dim=-1).all():
+            raise ValueError(f"allowed(idx, {step}) must return a ({logits.shape[0]}, {logits.shape[1]}) "
+                             "boolean mask with at least one True per row")
+        return logits.masked_fill(~mask, float("-inf"))
+    return process
+
+
+def _check_generate(model, idx, max_new_tokens, greedy, temperature, top_k, top_p, repetition_penalty, eos_id,
+                    use_cache, state, allowed) -> None:
+    if not isinstance(model, LanguageModel):
+        raise TypeError(f"model must follow the course LM interface (lm.LanguageModel), got {type(model).__name__}")
+    checks.positive_int(max_new_tokens, "max_new_tokens")
+    checks.token_ids(idx, model.vocab_size)
+    if idx.shape[1] == 0:
+        raise ValueError("idx must be a (B, T) tensor of token ids with T >= 1")
+    cached, stateful = isinstance(model, CachedLM), isinstance(model, StatefulLM)
+    if use_cache and not (cached or stateful):
+        raise ValueError("use_cache=True needs a model with forward_cached or forward_with_state")
+    limit = getattr(model, "block_size", None)
+    # the cache holds every token the model reads: the prompt and all new tokens but the last one
+    if use_cache and cached and limit is not None and idx.shape[1] + max_new_tokens - 1 > limit:
+        raise ValueError(f"with a KV cache the prompt plus all new tokens but the last ({idx.shape[1]} + "
+                         f"{max_new_tokens} − 1) must fit in block_size = {limit}")
+    if state is not None and not (use_cache and stateful):
+        raise ValueError("an initial state needs use_cache=True and a model with forward_with_state")
+    if not greedy:  # fail before any model call
+        _check_temperature(temperature)
+        if top_k is not None:
+            checks.positive_int(top_k, "top_k")
+        if top_p is not None:
+            checks.probability(top_p, "top_p", allow_zero=False)
+    if repetition_penalty is not None:
+        checks.number(repetition_penalty, "repetition_penalty", low=0, low_open=True)
+    if eos_id is not None and not 0 <= checks.nonneg_int(eos_id, "eos_id") < model.vocab_size:
+        raise ValueError(f"eos_id must be a token id in [0, {model.vocab_size}), got {eos_id}")
+    if allowed is not None and not callable(allowed):
+        raise TypeError(f"allowed must be a function (idx, step) -> (B, V) boolean mask, got {type(allowed).__name__}")
 
 
 @torch.no_grad()
@@ -128,53 +183,39 @@ def generate(model, idx: torch.Tensor, max_new_tokens: int, *, greedy: bool = Fa
     ``allowed(idx, step)``: a (B, V) boolean mask of the tokens permitted as new token number
     ``step`` (0-based); the others get logit −∞ before any other processing (constrained decoding,
     e.g. ``apps.FormatConstraint.allowed``).
+
+    Each step runs the model, then a list of logit processors ``f(logits, idx, step) -> logits``.
     """
-    max_new_tokens = check_positive_int(max_new_tokens, "max_new_tokens")
-    if not isinstance(idx, torch.Tensor) or idx.dim() != 2 or idx.shape[1] == 0:
-        raise ValueError("idx must be a (B, T) tensor of token ids with T >= 1")
-    if use_cache and not (hasattr(model, "forward_cached") or hasattr(model, "forward_with_state")):
-        raise ValueError("use_cache=True needs a model with forward_cached or forward_with_state")
-    limit = getattr(model, "block_size", None)
-    # the cache holds every token the model reads: the prompt and all new tokens but the last one
-    if use_cache and hasattr(model, "forward_cached") and limit is not None and idx.shape[1] + max_new_tokens - 1 > limit:
-        raise ValueError(f"with a KV cache the prompt plus all new tokens but the last ({idx.shape[1]} + "
-                         f"{max_new_tokens} − 1) must fit in block_size = {limit}")
-    if state is not None and not (use_cache and hasattr(model, "forward_with_state")):
-        raise ValueError("an initial state needs use_cache=True and a model with forward_with_state")
+    _check_generate(model, idx, max_new_tokens, greedy, temperature, top_k, top_p, repetition_penalty, eos_id,
+                    use_cache, state, allowed)
+    processors = [_constrain(allowed)] if allowed is not None else []
+    if repetition_penalty is not None:
+        processors.append(lambda z, ids, step: apply_repetition_penalty(z, ids, repetition_penalty))
     if not greedy:
-        _check_temperature(temperature)  # fail before any model call
-    was_training = model.training
-    model.eval()
-    cache, done = state, torch.zeros(idx.shape[0], dtype=torch.bool, device=idx.device)
-    for step in range(max_new_tokens):
-        logits, cache = _next_logits(model, idx, cache, use_cache)  # (B, V)
-        logits = logits.float()
-        _check_logits(logits)  # NaN logits would otherwise become token 0 (greedy) or a crash (sampling)
-        if allowed is not None:
-            mask = allowed(idx, step)  # (B, V) bool
-            if mask.shape != logits.shape or mask.dtype != torch.bool or not mask.any(dim=-1).all():
-                raise ValueError(f"allowed(idx, {step}) must return a ({logits.shape[0]}, {logits.shape[1]}) "
-                                 "boolean mask with at least one True per row")
-            logits = logits.masked_fill(~mask, float("-inf"))
-        if repetition_penalty is not None:
-            logits = apply_repetition_penalty(logits, idx, repetition_penalty)
-        if greedy:
-            nxt = logits.argmax(dim=-1, keepdim=True)  # (B, 1)
-        else:
-            logits = apply_temperature(logits, temperature)
-            if top_k is not None:
-                logits = top_k_filter(logits, top_k)
-            if top_p is not None:
-                logits = top_p_filter(logits, top_p)
-            probs = torch.softmax(logits.double(), dim=-1)
-            nxt = torch.multinomial(probs.cpu(), 1, generator=generator).to(idx.device)  # (B, 1)
-        if eos_id is not None:
-            nxt = torch.where(done[:, None], torch.full_like(nxt, eos_id), nxt)
-            done |= nxt[:, 0] == eos_id
-        idx = torch.cat([idx, nxt], dim=1)
-        if eos_id is not None and done.all():
-            break
-    model.train(was_training)
+        processors.append(lambda z, ids, step: apply_temperature(z, temperature))
+        if top_k is not None:
+            processors.append(lambda z, ids, step: top_k_filter(z, top_k))
+        if top_p is not None:
+            processors.append(lambda z, ids, step: top_p_filter(z, top_p))
+    cache, done = state, torch.zeros(idx.shape[0], dtype=torch.bool, device=idx.device)  # (B,)
+    with eval_mode(model):
+        for step in range(max_new_tokens):
+            logits, cache = _next_logits(model, idx, cache, use_cache)  # (B, V)
+            logits = logits.float()
+            _check_logits(logits)  # NaN logits would otherwise become token 0 (greedy) or a crash (sampling)
+            for process in processors:
+                logits = process(logits, idx, step)
+            if greedy:
+                nxt = logits.argmax(dim=-1, keepdim=True)  # (B, 1)
+            else:
+                probs = torch.softmax(logits.double(), dim=-1)  # (B, V)
+                nxt = torch.multinomial(probs.cpu(), 1, generator=generator).to(idx.device)  # (B, 1)
+            if eos_id is not None:
+                nxt = torch.where(done[:, None], torch.full_like(nxt, eos_id), nxt)  # finished rows keep eos
+                done |= nxt[:, 0] == eos_id
+            idx = torch.cat([idx, nxt], dim=1)  # (B, T + step + 1)
+            if eos_id is not None and done.all():
+                break
     return idx
 
 
@@ -209,41 +250,39 @@ def beam_search(model, prompt: torch.Tensor, beam_width: int, max_new_tokens: in
     prompt = prompt.view(1, -1) if prompt.dim() == 1 else prompt
     if prompt.dim() != 2 or prompt.shape[0] != 1 or prompt.shape[1] == 0:
         raise ValueError("prompt must be one sequence of token ids, shape (T,) or (1, T)")
-    was_training = model.training
-    model.eval()
-    context = getattr(model, "context_size", None)
-    beams = prompt  # (n_live, T) live sequences
-    sums = torch.zeros(1, dtype=torch.float64)  # (n_live,) cumulative log-probabilities
-    finished: list[tuple[torch.Tensor, float]] = []
+    with eval_mode(model):
+        context = getattr(model, "context_size", None)
+        beams = prompt  # (n_live, T) live sequences
+        sums = torch.zeros(1, dtype=torch.float64)  # (n_live,) cumulative log-probabilities
+        finished: list[tuple[torch.Tensor, float]] = []
 
-    def score(total: float, length: int) -> float:
-        return total / (length ** length_penalty)
+        def score(total: float, length: int) -> float:
+            return total / (length ** length_penalty)
 
-    for step in range(1, max_new_tokens + 1):
-        window = beams if context is None else beams[:, -max(1, context):]
-        logits = model(window)[0][:, -1].double()  # (n_live, V)
-        if allowed is not None:
-            logits = logits.masked_fill(~allowed(beams, step - 1), float("-inf"))
-        logp = torch.log_softmax(logits, dim=-1)  # (n_live, V)
-        cand = (sums[:, None] + logp).flatten()  # (n_live · V,)
-        top = torch.topk(cand, min(2 * beam_width, cand.numel()))  # at most B of them can end in EOS
-        V = logp.shape[1]
-        rows, toks = top.indices // V, top.indices % V
-        new_beams, new_sums = [], []
-        for rank, (r, t, s) in enumerate(zip(rows.tolist(), toks.tolist(), top.values.tolist())):
-            seq = torch.cat([beams[r], torch.tensor([t], device=beams.device)])
-            if eos_id is not None and t == eos_id:
-                if rank < beam_width:  # it would have made the beam: a finished hypothesis
-                    finished.append((seq[prompt.shape[1]:], score(s, step)))
-            elif len(new_beams) < beam_width:
-                new_beams.append(seq)
-                new_sums.append(s)
-        if not new_beams or (eos_id is not None and len(finished) >= beam_width):
-            break  # nothing left to extend, or beam_width hypotheses are finished (early stopping)
-        beams, sums = torch.stack(new_beams), torch.tensor(new_sums, dtype=torch.float64)
-    else:
-        for seq, s in zip(beams, sums.tolist()):
-            finished.append((seq[prompt.shape[1]:], score(s, max_new_tokens)))
-    model.train(was_training)
+        for step in range(1, max_new_tokens + 1):
+            window = beams if context is None else beams[:, -max(1, context):]
+            logits = model(window)[0][:, -1].double()  # (n_live, V)
+            if allowed is not None:
+                logits = logits.masked_fill(~allowed(beams, step - 1), float("-inf"))
+            logp = torch.log_softmax(logits, dim=-1)  # (n_live, V)
+            cand = (sums[:, None] + logp).flatten()  # (n_live · V,)
+            top = torch.topk(cand, min(2 * beam_width, cand.numel()))  # at most B of them can end in EOS
+            V = logp.shape[1]
+            rows, toks = top.indices // V, top.indices % V
+            new_beams, new_sums = [], []
+            for rank, (r, t, s) in enumerate(zip(rows.tolist(), toks.tolist(), top.values.tolist())):
+                seq = torch.cat([beams[r], torch.tensor([t], device=beams.device)])
+                if eos_id is not None and t == eos_id:
+                    if rank < beam_width:  # it would have made the beam: a finished hypothesis
+                        finished.append((seq[prompt.shape[1]:], score(s, step)))
+                elif len(new_beams) < beam_width:
+                    new_beams.append(seq)
+                    new_sums.append(s)
+            if not new_beams or (eos_id is not None and len(finished) >= beam_width):
+                break  # nothing left to extend, or beam_width hypotheses are finished (early stopping)
+            beams, sums = torch.stack(new_beams), torch.tensor(new_sums, dtype=torch.float64)
+        else:
+            for seq, s in zip(beams, sums.tolist()):
+                finished.append((seq[prompt.shape[1]:], score(s, max_new_tokens)))
     finished.sort(key=lambda pair: pair[1], reverse=True)
     return finished[:n_best]

@@ -34,7 +34,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .utils import check_positive_int
+from . import checks
+from .utils import check_positive_int, eval_mode
 
 __all__ = ["make_betas", "NoiseSchedule", "q_sample", "q_posterior", "ddpm_step", "ddim_step",
            "timestep_embedding", "MLPDenoiser", "UNetDenoiser", "Diffusion", "SCHEDULES"]
@@ -127,10 +128,19 @@ def q_posterior(schedule: NoiseSchedule, x0: torch.Tensor, xt: torch.Tensor, t: 
     return mean, _bcast(schedule.posterior_var[t], x0)
 
 
+def _check_step(schedule, xt, eps_pred, z) -> None:
+    checks.tensor(xt, "xt", kind="float")
+    checks.tensor(eps_pred, "eps_pred", kind="float")
+    checks.same_shape(eps_pred, xt, "eps_pred and xt")
+    if z is not None:
+        checks.same_shape(checks.tensor(z, "z", kind="float"), xt, "z and xt")
+
+
 def ddpm_step(schedule: NoiseSchedule, xt: torch.Tensor, t: int, eps_pred: torch.Tensor,
               z: torch.Tensor | None = None) -> torch.Tensor:
     """One ancestral step (Ho et al. 2020, Algorithm 2) with σ_t² = β̃_t:
     x_{t−1} = (x_t − β_t / √(1 − ᾱ_t) · ε_θ) / √α_t + σ_t z   (no noise is added at t = 1)."""
+    _check_step(schedule, xt, eps_pred, z)
     t = int(schedule.check_t(torch.tensor(t)))
     beta, alpha, ab = (float(v[t]) for v in (schedule.beta, schedule.alpha, schedule.alpha_bar))
     mean = (xt - beta / math.sqrt(1 - ab) * eps_pred) / math.sqrt(alpha)
@@ -139,16 +149,23 @@ def ddpm_step(schedule: NoiseSchedule, xt: torch.Tensor, t: int, eps_pred: torch
     return mean + math.sqrt(float(schedule.posterior_var[t])) * z
 
 
+def _check_ddim(schedule, xt, t, s, eps_pred, eta, z, clip_x0) -> None:
+    _check_step(schedule, xt, eps_pred, z)
+    t, s = checks.nonneg_int(t, "t"), checks.nonneg_int(s, "s")
+    if not 0 <= s < t <= schedule.T:
+        raise ValueError(f"need 0 <= s < t <= T = {schedule.T}, got t = {t}, s = {s}")
+    checks.number(eta, "eta", low=0)
+    if clip_x0 is not None:
+        checks.number(clip_x0, "clip_x0", low=0, low_open=True)
+
+
 def ddim_step(schedule: NoiseSchedule, xt: torch.Tensor, t: int, s: int, eps_pred: torch.Tensor, eta: float = 0.0,
               z: torch.Tensor | None = None, clip_x0: float | None = None):
     """Generalised DDIM step from t to s < t (see the module docstring); returns (x_s, x̂_0, σ).
 
     With ``clip_x0`` = c, x̂_0 is clamped to [−c, c] and ε is recomputed from the clamped x̂_0.
     """
-    if not 0 <= s < t <= schedule.T:
-        raise ValueError(f"need 0 <= s < t <= T = {schedule.T}, got t = {t}, s = {s}")
-    if not isinstance(eta, (int, float)) or eta < 0:
-        raise ValueError(f"eta must be a number >= 0, got {eta!r}")
+    _check_ddim(schedule, xt, t, s, eps_pred, eta, z, clip_x0)
     ab_t, ab_s = float(schedule.alpha_bar[t]), float(schedule.alpha_bar[s])
     x0_pred = (xt - math.sqrt(1 - ab_t) * eps_pred) / math.sqrt(ab_t)
     if clip_x0 is not None:
@@ -189,6 +206,7 @@ class _Conditioning(nn.Module):
             return e
         if y is None:  # no label given: the null label (unconditional prediction)
             y = torch.full_like(t, self.n_classes)
+        checks.class_ids(y, self.n_classes + 1, "y (labels, with n_classes = the null label)", n=t.shape[0])
         return e + self.label(y.long())
 
 
@@ -277,6 +295,7 @@ class Diffusion(nn.Module):
 
     def loss(self, x0: torch.Tensor, y: torch.Tensor | None = None, generator: torch.Generator | None = None):
         """E_{t ~ U{1..T}, ε} ‖ε − ε_θ(√ᾱ_t x_0 + √(1 − ᾱ_t) ε, t)‖², averaged over elements."""
+        checks.tensor(x0, "x0", kind="float", finite=True)
         n = x0.shape[0]
         t = torch.randint(1, self.T + 1, (n,), generator=generator).to(x0.device)  # (N,)
         xt, eps = q_sample(self.schedule, x0, t, generator=generator)
@@ -302,6 +321,30 @@ class Diffusion(nn.Module):
             raise ValueError(f"steps must be at most T = {self.T}, got {steps}")
         return torch.linspace(self.T, 1, steps, dtype=torch.float64).round().long().tolist()
 
+    def _check_sample(self, n, shape, eta, y, guidance, clip_x0, known, mask, resample) -> int:
+        n = checks.positive_int(n, "n")
+        if not isinstance(shape, (tuple, list)) or not shape:
+            raise ValueError(f"shape must be a non-empty tuple of sizes per sample, got {shape!r}")
+        [checks.positive_int(size, "shape entry") for size in shape]
+        checks.number(eta, "eta", low=0)
+        checks.number(guidance, "guidance", low=0)
+        if clip_x0 is not None:
+            checks.number(clip_x0, "clip_x0", low=0, low_open=True)
+        if y is not None:
+            if self.n_classes == 0:
+                raise ValueError("this model is unconditional: do not pass labels y")
+            checks.class_ids(y, self.n_classes, "y", n=n)
+        if guidance != 1.0 and (self.n_classes == 0 or y is None):
+            raise ValueError("guidance != 1 needs a class-conditional model and labels y")
+        if (known is None) != (mask is None):
+            raise ValueError("pass both known and mask, or neither")
+        if known is not None:
+            for name, x in (("known", known), ("mask", mask)):
+                if checks.tensor(x, name).shape != (n, *shape):
+                    raise ValueError(f"{name} must have shape {(n, *shape)}, got {tuple(x.shape)}")
+        checks.positive_int(resample, "resample")
+        return n
+
     @torch.no_grad()
     def sample(self, n: int, shape: tuple[int, ...], steps: int | None = None, eta: float = 1.0,
                y: torch.Tensor | None = None, guidance: float = 1.0, generator: torch.Generator | None = None,
@@ -317,49 +360,33 @@ class Diffusion(nn.Module):
         known part (RePaint, Lugmayr et al. 2022).
         Returns x_0 (n, *shape), or (x_0, chain) with the chain of states x_{τ_1}, …, x_0 on the CPU.
         """
-        n = check_positive_int(n, "n")
-        for name, value, ok, rule in (("eta", eta, lambda v: 0.0 <= v, ">= 0 (0 = DDIM, 1 = DDPM)"),
-                                      ("guidance", guidance, lambda v: v >= 0.0, ">= 0 (1 = plain conditional)"),
-                                      ("clip_x0", clip_x0, lambda v: v > 0.0, "> 0, or None for no clipping")):
-            if value is None and name == "clip_x0":
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not ok(value):
-                raise ValueError(f"{name} must be a finite number {rule}, got {value!r}")
-        if guidance != 1.0 and (self.n_classes == 0 or y is None):
-            raise ValueError("guidance != 1 needs a class-conditional model and labels y")
-        if (known is None) != (mask is None):
-            raise ValueError("pass both known and mask, or neither")
-        resample = check_positive_int(resample, "resample")
+        n = self._check_sample(n, shape, eta, y, guidance, clip_x0, known, mask, resample)
         device = next(self.parameters()).device
         randn = lambda: torch.randn((n, *shape), generator=generator).to(device)  # noqa: E731
         x = randn()  # x_T, (n, *shape)
         if known is not None:
-            if known.shape != x.shape or mask.shape != x.shape:
-                raise ValueError(f"known and mask must have shape {tuple(x.shape)}")
             known, mask = known.to(device), mask.to(device).bool()
         if y is not None:
             y = y.to(device)
         taus = self.timesteps(steps) + [0]
         chain = [x.cpu()] if return_chain else None
-        was_training = self.training
-        self.eval()
-        pairs = list(zip(taus[:-1], taus[1:]))
-        if progress:
-            from tqdm.auto import tqdm
-            pairs = tqdm(pairs, desc="sampling", leave=False)
-        for t, s in pairs:
-            for r in range(resample):
-                if r > 0:  # back from s to t: x_t ~ q(x_t | x_s)
-                    ratio = float(self.schedule.alpha_bar[t] / self.schedule.alpha_bar[s])
-                    x = math.sqrt(ratio) * x + math.sqrt(1 - ratio) * randn()
-                z = randn() if eta > 0 and s > 0 else None
-                x, _, _ = ddim_step(self.schedule, x, t, s, self.eps(x, t, y, guidance), eta=eta, z=z, clip_x0=clip_x0)
-                if known is not None:
-                    known_s = q_sample(self.schedule, known, s, generator=generator)[0] if s > 0 else known
-                    x = torch.where(mask, known_s, x)
-                if s == 0:
-                    break
-            if return_chain:
-                chain.append(x.cpu())
-        self.train(was_training)
+        with eval_mode(self):
+            pairs = list(zip(taus[:-1], taus[1:]))
+            if progress:
+                from tqdm.auto import tqdm
+                pairs = tqdm(pairs, desc="sampling", leave=False)
+            for t, s in pairs:
+                for r in range(resample):
+                    if r > 0:  # back from s to t: x_t ~ q(x_t | x_s)
+                        ratio = float(self.schedule.alpha_bar[t] / self.schedule.alpha_bar[s])
+                        x = math.sqrt(ratio) * x + math.sqrt(1 - ratio) * randn()
+                    z = randn() if eta > 0 and s > 0 else None
+                    x, _, _ = ddim_step(self.schedule, x, t, s, self.eps(x, t, y, guidance), eta=eta, z=z, clip_x0=clip_x0)
+                    if known is not None:
+                        known_s = q_sample(self.schedule, known, s, generator=generator)[0] if s > 0 else known
+                        x = torch.where(mask, known_s, x)
+                    if s == 0:
+                        break
+                if return_chain:
+                    chain.append(x.cpu())
         return (x, chain) if return_chain else x

@@ -22,7 +22,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .utils import check_positive_int
+from . import checks
+from .utils import check_positive_int, eval_mode
 
 __all__ = ["MLPGenerator", "Maxout", "MLPDiscriminator", "ConvGenerator", "ConvDiscriminator", "GAN", "d_loss_bce",
            "g_loss_minimax", "g_loss_nonsaturating", "lsgan_losses", "gradient_penalty", "make_gan_step",
@@ -129,12 +130,9 @@ class GAN(nn.Module):
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        was = self.G.training
-        self.G.eval()
         z = torch.randn(check_positive_int(n, "n"), self.G.z_dim, generator=generator).to(next(self.G.parameters()).device)
-        out = self.G(z)
-        self.G.train(was)
-        return out
+        with eval_mode(self.G):
+            return self.G(z)  # (n, ...)
 
 
 def d_loss_bce(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -179,11 +177,12 @@ def make_gan_step(loss: str = "nonsaturating", n_critic: int = 1, gp_weight: flo
     if loss not in LOSSES:
         raise ValueError(f"unknown GAN loss {loss!r}; choose one of {', '.join(LOSSES)}")
     n_critic = check_positive_int(n_critic, "n_critic")
+    gp_weight = checks.number(gp_weight, "gp_weight", low=0)
 
     def step(gan: GAN, real: torch.Tensor, optimizers: dict) -> dict:
         if set(optimizers) != {"D", "G"}:
             raise ValueError("a GAN step needs optimizers {'D': ..., 'G': ...}")
-        B = real.shape[0]
+        B = checks.tensor(real, "real", kind="float").shape[0]
         for _ in range(n_critic):
             z = torch.randn(B, gan.G.z_dim, device=real.device)
             fake = gan.G(z).detach()  # D's update must not move G

@@ -7,7 +7,9 @@ import math
 
 import torch
 
-from .utils import check_positive_int
+from . import checks
+from .lm import StatefulLM, token_logprobs
+from .utils import check_positive_int, eval_mode
 
 __all__ = ["perplexity", "stream_nll", "distinct_n", "repetition_rate", "frechet_distance", "mmd2", "corpus_bleu",
            "sentence_bleu", "self_bleu", "inception_score", "precision_recall", "density_coverage", "ks_2samp",
@@ -18,9 +20,9 @@ __all__ = ["perplexity", "stream_nll", "distinct_n", "repetition_rate", "frechet
 def perplexity(cross_entropy_nats) -> float:
     """PPL = exp(CE) for a mean per-token cross-entropy CE in nats (a float or a 0-d tensor).
     Returns ``math.inf`` when exp(CE) exceeds the float range (CE above about 709 nats)."""
-    ce = float(cross_entropy_nats.item() if isinstance(cross_entropy_nats, torch.Tensor) else cross_entropy_nats)
-    if not math.isfinite(ce) or ce < 0:
-        raise ValueError(f"cross-entropy must be a finite non-negative number of nats, got {ce!r}")
+    if isinstance(cross_entropy_nats, torch.Tensor) and cross_entropy_nats.numel() == 1:
+        cross_entropy_nats = cross_entropy_nats.item()
+    ce = checks.number(cross_entropy_nats, "cross-entropy (nats)", low=0)
     return math.exp(ce) if ce < 709.0 else math.inf
 
 
@@ -37,23 +39,21 @@ def stream_nll(model, ids: torch.Tensor, rows: int = 16) -> float:
     rows = check_positive_int(rows, "rows")
     if not isinstance(ids, torch.Tensor) or ids.dim() != 1 or len(ids) < 2 * rows:
         raise ValueError(f"ids must be a 1-D stream of at least {2 * rows} tokens")
-    was_training = model.training
-    model.eval()
     L = (len(ids) - 1) // rows
     x = ids[: rows * L].view(rows, L)  # (rows, L)
     y = ids[1: rows * L + 1].view(rows, L)
     device = next(iter(model.parameters()), torch.empty(0)).device
     x, y = x.to(device), y.to(device)
     block_size = getattr(model, "block_size", None)
-    if hasattr(model, "forward_with_state"):
-        logits, _ = model.forward_with_state(x)
-        nll = torch.nn.functional.cross_entropy(logits.flatten(0, 1).float(), y.flatten()).item()
-    elif block_size is not None and L > block_size:
-        nll = _sliding_nll(model, ids.to(device), block_size)
-    else:
-        _, loss = model(x, y)
-        nll = loss.item()
-    model.train(was_training)
+    with eval_mode(model):
+        if isinstance(model, StatefulLM):
+            logits, _ = model.forward_with_state(x)  # (rows, L, V)
+            nll = torch.nn.functional.cross_entropy(logits.flatten(0, 1).float(), y.flatten()).item()
+        elif block_size is not None and L > block_size:
+            nll = _sliding_nll(model, ids.to(device), block_size)
+        else:
+            _, loss = model(x, y)
+            nll = loss.item()
     return nll
 
 
@@ -74,8 +74,7 @@ def _sliding_nll(model, ids: torch.Tensor, context: int, batch: int = 256) -> fl
         s = torch.tensor(starts[b: b + batch], device=ids.device)
         pe = torch.tensor(prev_end[b: b + batch], device=ids.device)
         win = ids[s[:, None] + offsets]  # (n, context + 1)
-        logits, _ = model(win[:, :-1])  # (n, context, V)
-        logp = torch.log_softmax(logits.float(), -1).gather(-1, win[:, 1:, None])[..., 0]  # (n, context)
+        logp = token_logprobs(model, win)  # (n, context): log p of each window's targets
         target_pos = s[:, None] + 1 + offsets[:-1]  # (n, context) absolute position of each target
         keep = target_pos > pe[:, None]
         total -= logp[keep].sum().item()

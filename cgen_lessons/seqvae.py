@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from .decoding import generate
 from .rnn import CELLS, RecurrentLM
-from .utils import check_positive_int, check_token_ids
+from .utils import check_positive_int, check_token_ids, eval_mode
 
 __all__ = ["SeqVAE", "kl_weight", "make_seqvae_step", "active_units", "importance_nll", "interpolate"]
 
@@ -185,21 +185,19 @@ def importance_nll(model: SeqVAE, batch, k: int = 100, generator: torch.Generato
     An upper bound on −log p(x) for every K (in expectation) that tightens as K grows (Burda et al. 2016).
     """
     k = check_positive_int(k, "k")
-    was_training = model.training
-    model.eval()
-    src, tgt_in, tgt_out = batch
-    out = []
-    for start in range(0, src.shape[0], chunk):
-        s, ti, to = src[start:start + chunk], tgt_in[start:start + chunk], tgt_out[start:start + chunk]
-        mu, logvar = model.encode(s)  # (n, z)
-        std = torch.exp(0.5 * logvar)
-        eps = torch.randn((k,) + mu.shape, generator=generator).to(mu.device)  # (K, n, z)
-        z = mu + std * eps
-        log_q = torch.distributions.Normal(mu, std).log_prob(z).sum(-1)  # (K, n)
-        log_prior = torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1)  # (K, n)
-        log_lik = model.log_px_given_z(ti.repeat(k, 1), to.repeat(k, 1), z.flatten(0, 1)).view(k, -1)
-        out.append(-(torch.logsumexp(log_lik + log_prior - log_q, 0) - math.log(k)))
-    model.train(was_training)
+    with eval_mode(model):
+        src, tgt_in, tgt_out = batch
+        out = []
+        for start in range(0, src.shape[0], chunk):
+            s, ti, to = src[start:start + chunk], tgt_in[start:start + chunk], tgt_out[start:start + chunk]
+            mu, logvar = model.encode(s)  # (n, z)
+            std = torch.exp(0.5 * logvar)
+            eps = torch.randn((k,) + mu.shape, generator=generator).to(mu.device)  # (K, n, z)
+            z = mu + std * eps
+            log_q = torch.distributions.Normal(mu, std).log_prob(z).sum(-1)  # (K, n)
+            log_prior = torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1)  # (K, n)
+            log_lik = model.log_px_given_z(ti.repeat(k, 1), to.repeat(k, 1), z.flatten(0, 1)).view(k, -1)
+            out.append(-(torch.logsumexp(log_lik + log_prior - log_q, 0) - math.log(k)))
     return torch.cat(out)
 
 

@@ -25,10 +25,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from . import checks
 from .decoding import generate
 from .gan import GAN, d_loss_bce, g_loss_nonsaturating
+from .lm import token_logprobs
 from .rnn import RecurrentLM
-from .utils import check_positive_int, check_token_ids
+from .utils import check_positive_int, check_token_ids, eval_mode
 
 __all__ = ["gumbel_noise", "gumbel_max_sample", "gumbel_softmax", "exact_gradient", "reinforce_gradients",
            "gumbel_gradients", "make_oracle", "sample_sequences", "sequence_nll", "mle_loss", "SeqDiscriminator",
@@ -141,12 +143,9 @@ def mle_loss(lm, seqs: torch.Tensor, start_id: int = 0) -> torch.Tensor:
 
 def sequence_nll(lm, seqs: torch.Tensor, start_id: int = 0, temperature: float = 1.0) -> torch.Tensor:
     """Per-token NLL of each sequence under ``lm`` at a temperature τ (B,): −(1/T) Σ_t log softmax(z_t/τ)[y_t], nats."""
-    if not isinstance(seqs, torch.Tensor) or seqs.dim() != 2 or seqs.numel() == 0:
-        raise ValueError("seqs must be a non-empty (B, T) tensor of token ids")
-    check_token_ids(seqs, lm.vocab_size, "seqs")
-    tau = _check_tau(temperature)
-    logits, _ = lm(_inputs(seqs, start_id))  # (B, T, V)
-    return F.cross_entropy(logits.transpose(1, 2) / tau, seqs, reduction="none").mean(1)
+    checks.tensor(seqs, "seqs", dims=2, kind="int")
+    ids = torch.cat([torch.full_like(seqs[:, :1], start_id), seqs], dim=1)  # (B, 1 + T): the start token first
+    return -token_logprobs(lm, ids, temperature).mean(dim=1).float()  # (B,)
 
 
 # --------------------------------------------------------------------------- discriminator
@@ -197,16 +196,14 @@ def rollout_rewards(G: RecurrentLM, D: SeqDiscriminator, seqs: torch.Tensor, n_r
     if seqs.dim() != 2 or seqs.shape[1] == 0:
         raise ValueError("seqs must be a (B, T) tensor with T >= 1")
     B, T = seqs.shape
-    was_d = D.training
-    D.eval()
-    rewards = torch.empty(B, T, device=seqs.device)
-    prefix_inputs = torch.cat([torch.full_like(seqs[:, :1], start_id), seqs], 1)  # (B, T + 1)
-    for t in range(1, T):
-        prefix = prefix_inputs[:, : t + 1].repeat(n_rollouts, 1)  # (N·B, t + 1): start + y_1..y_t
-        full = generate(G, prefix, T - t, generator=generator, use_cache=True)[:, 1:]  # (N·B, T)
-        rewards[:, t - 1] = torch.sigmoid(D(full)).view(n_rollouts, B).mean(0)
-    rewards[:, T - 1] = torch.sigmoid(D(seqs))
-    D.train(was_d)
+    with eval_mode(D):
+        rewards = torch.empty(B, T, device=seqs.device)
+        prefix_inputs = torch.cat([torch.full_like(seqs[:, :1], start_id), seqs], 1)  # (B, T + 1)
+        for t in range(1, T):
+            prefix = prefix_inputs[:, : t + 1].repeat(n_rollouts, 1)  # (N·B, t + 1): start + y_1..y_t
+            full = generate(G, prefix, T - t, generator=generator, use_cache=True)[:, 1:]  # (N·B, T)
+            rewards[:, t - 1] = torch.sigmoid(D(full)).view(n_rollouts, B).mean(0)
+        rewards[:, T - 1] = torch.sigmoid(D(seqs))
     return rewards
 
 

@@ -35,7 +35,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm.std import tqdm as _TextBar
 
 from . import distributed
-from .utils import check_positive_int, get_device
+from .utils import check_positive_int, get_device, eval_mode
 
 __all__ = ["History", "fit", "save_checkpoint", "load_checkpoint", "move_to", "warmup_cosine_factor",
            "warmup_cosine", "decay_groups"]
@@ -294,11 +294,8 @@ def fit(
             raise ValueError(f"the checkpoint is at step {start}, beyond the requested {steps} steps")
 
     def run_eval(step: int) -> None:
-        was_training = model.training
-        model.eval()
-        with torch.no_grad():
+        with eval_mode(model), torch.no_grad():
             history.log("eval", step, eval_fn(model))
-        model.train(was_training)
 
     def save(step: int) -> None:
         rank_rng = distributed.gather_objects(torch.get_rng_state()) if world.size > 1 else None

@@ -20,7 +20,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .utils import check_token_ids, check_positive_int
+from . import checks
+from .utils import check_positive_int, check_token_ids
 
 __all__ = ["attention", "causal_mask", "MultiHeadAttention", "Block", "GPT", "gpt_param_count",
            "sinusoidal_positions", "Seq2SeqTransformer"]
@@ -32,17 +33,12 @@ def causal_mask(T: int, device=None) -> torch.Tensor:
     return torch.ones(T, T, dtype=torch.bool, device=device).tril()
 
 
-def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None,
-              causal: bool = False, fast: bool = False, return_weights: bool = False, dropout_p: float = 0.0):
-    """softmax(q kᵀ / √d_k + M) v for q (..., T_q, d_k), k (..., T_k, d_k), v (..., T_k, d_v).
-
-    ``mask`` is boolean, broadcastable to (..., T_q, T_k), True = may attend. ``causal=True``
-    adds the causal mask. ``fast=True`` calls ``F.scaled_dot_product_attention`` (same maths,
-    fused kernels, and attention dropout with probability ``dropout_p``); the explicit path can
-    also return the attention weights.
-    """
+def _check_attention(q, k, v, mask, causal, fast, return_weights, dropout_p) -> None:
+    for name, x in (("q", q), ("k", k), ("v", v)):
+        checks.tensor(x, name, kind="float", nonempty=False)
     if q.dim() < 2 or k.dim() != q.dim() or v.dim() != q.dim():
-        raise ValueError("q, k, v must have the same number of dimensions (..., T, d)")
+        raise ValueError("q, k, v must have the same number of dimensions (..., T, d), got shapes "
+                         f"{tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}")
     if q.shape[-1] != k.shape[-1]:
         raise ValueError(f"query and key sizes differ: {q.shape[-1]} vs {k.shape[-1]}")
     if k.shape[-2] != v.shape[-2]:
@@ -50,14 +46,28 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Ten
     if mask is not None and (not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool):
         raise ValueError("mask must be a boolean tensor (True = may attend); a float 0/1 mask would be "
                          f"added to the scores instead of applied, got {getattr(mask, 'dtype', type(mask).__name__)}")
-    T_q, T_k = q.shape[-2], k.shape[-2]
-    if causal:
-        if T_q != T_k:
-            raise ValueError("causal attention needs as many queries as keys")
-        cm = causal_mask(T_q, q.device)
-        mask = cm if mask is None else (mask & cm)
+    if causal and q.shape[-2] != k.shape[-2]:
+        raise ValueError(f"causal attention needs as many queries as keys, got {q.shape[-2]} and {k.shape[-2]}")
+    checks.probability(dropout_p, "dropout_p", allow_one=False)
     if dropout_p and not fast:
-        raise ValueError("attention dropout is only available on the fast path")
+        raise ValueError("attention dropout is only available on the fast path (fast=True)")
+
+
+def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None,
+              causal: bool = False, fast: bool = False, return_weights: bool = False, dropout_p: float = 0.0):
+    """softmax(q kᵀ / √d_k + M) v for q (..., T_q, d_k), k (..., T_k, d_k), v (..., T_k, d_v).
+
+    ``mask`` is boolean, broadcastable to (..., T_q, T_k), True = may attend. ``causal=True``
+    adds the causal mask. ``fast=True`` calls ``F.scaled_dot_product_attention`` (same maths,
+    fused kernels, and attention dropout with probability ``dropout_p``); the explicit path can
+    also return the attention weights. A query that may attend to no key is an error.
+    """
+    _check_attention(q, k, v, mask, causal, fast, return_weights, dropout_p)
+    if causal:
+        cm = causal_mask(q.shape[-2], q.device)  # (T, T) lower triangle
+        mask = cm if mask is None else (mask & cm)
+    if mask is not None and not mask.any(dim=-1).all():
+        raise ValueError("mask leaves a query with no key to attend to (its softmax would be NaN)")
     if fast and not return_weights:
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (..., T_q, T_k)
@@ -270,7 +280,10 @@ class Seq2SeqTransformer(nn.Module):
     def __init__(self, src_vocab: int, tgt_vocab: int, max_len: int, d_model: int = 64, n_heads: int = 4,
                  n_layers: int = 2, pad_id: int = 0, dropout: float = 0.0):
         super().__init__()
-        self.max_len, self.pad_id = check_positive_int(max_len, "max_len"), pad_id
+        self.max_len, self.pad_id = check_positive_int(max_len, "max_len"), checks.nonneg_int(pad_id, "pad_id")
+        src_vocab, tgt_vocab = check_positive_int(src_vocab, "src_vocab"), check_positive_int(tgt_vocab, "tgt_vocab")
+        n_layers, d_model = check_positive_int(n_layers, "n_layers"), check_positive_int(d_model, "d_model")
+        checks.probability(dropout, "dropout", allow_one=False)
         self.src_emb = nn.Embedding(src_vocab, d_model)
         self.tgt_emb = nn.Embedding(tgt_vocab, d_model)
         self.src_pos = nn.Parameter(torch.randn(max_len, d_model) * 0.02)
@@ -337,6 +350,7 @@ class ConditionedDecoder(nn.Module):
         super().__init__()
         self.model = model
         self.block_size = model.max_len
+        self.vocab_size = model.tgt_emb.num_embeddings
         with torch.no_grad():
             self.memory, self.key_ok = model.encode(src)  # (1, S, d), (1, 1, 1, S)
 

@@ -14,8 +14,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import checks
+
 __all__ = ["read_csv_table", "seed_everything", "get_device", "show_source", "timer", "check_positive_int",
-           "count_torch_ops", "check_token_ids", "max_error"]
+           "count_torch_ops", "check_token_ids", "max_error", "eval_mode"]
 
 
 def read_csv_table(path, columns: list[str], what: str = "table") -> list[dict[str, str]]:
@@ -31,9 +33,28 @@ def read_csv_table(path, columns: list[str], what: str = "table") -> list[dict[s
 
 def check_positive_int(value, name: str) -> int:
     """Return ``value`` as an int, or raise ``ValueError`` if it is not a positive integer."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return checks.positive_int(value, name)
+
+
+@contextmanager
+def eval_mode(model):
+    """Put ``model`` in evaluation mode (dropout off) for a ``with`` block and restore its previous
+    mode afterwards, even if the block raises.
+
+    >>> import torch
+    >>> net = torch.nn.Dropout(0.5)
+    >>> with eval_mode(net):
+    ...     net.training
+    False
+    >>> net.training
+    True
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 def seed_everything(seed: int = 0, deterministic: bool = False) -> torch.Generator:
@@ -146,17 +167,7 @@ def check_token_ids(idx, vocab_size: int, name: str = "idx", dims: int = 2) -> t
     """Return ``idx`` if it is an integer tensor of ``dims`` dimensions with every id in
     [0, vocab_size); otherwise raise a ``ValueError`` that says what is wrong (instead of
     torch's IndexError deep inside an embedding, or a silent float-to-index cast)."""
-    if not isinstance(idx, torch.Tensor):
-        raise ValueError(f"{name} must be a tensor of token ids, got {type(idx).__name__}")
-    if idx.dtype.is_floating_point or idx.dtype.is_complex or idx.dtype == torch.bool:
-        raise ValueError(f"{name} must hold integer token ids, got dtype {idx.dtype}")
-    if idx.dim() != dims:
-        shape = "(B, T)" if dims == 2 else f"{dims} dimensions"
-        raise ValueError(f"{name} must have shape {shape}, got {tuple(idx.shape)}")
-    if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= vocab_size):
-        raise ValueError(f"{name} has token ids outside the vocabulary [0, {vocab_size}): "
-                         f"min {int(idx.min())}, max {int(idx.max())}")
-    return idx
+    return checks.token_ids(idx, vocab_size, name, dims)
 
 
 def max_error(actual, expected, tol: float) -> str:

@@ -23,6 +23,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from . import checks
 from .utils import check_positive_int
 
 __all__ = ["gaussian_kl", "reparameterize", "VAE", "importance_log_likelihood"]
@@ -74,9 +75,11 @@ class VAE(nn.Module):
             return t
         if y is None:
             raise ValueError("this VAE is conditional: pass the labels y")
+        checks.class_ids(y, self.n_classes, "y", n=t.shape[0])
         return torch.cat([t, F.one_hot(y.long(), self.n_classes).to(t.dtype)], dim=-1)
 
     def _check_x(self, x: torch.Tensor) -> torch.Tensor:
+        checks.tensor(x, "x", kind="float")
         x = x.flatten(1) if x.dim() > 2 else x
         if x.dim() != 2 or x.shape[1] != self.x_dim:
             raise ValueError(f"x must have {self.x_dim} features per sample, got shape {tuple(x.shape)}")
@@ -114,8 +117,7 @@ class VAE(nn.Module):
 
     def loss(self, x: torch.Tensor, y: torch.Tensor | None = None, beta: float = 1.0) -> torch.Tensor:
         """Mean over the batch of −ELBO_β = recon + β · KL (β = 1: the true negative ELBO, nats per image)."""
-        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not math.isfinite(beta) or beta < 0:
-            raise ValueError(f"beta must be a finite number >= 0, got {beta!r}")
+        checks.number(beta, "beta", low=0)
         t = self.elbo_terms(x, y)
         return (t["recon"] + beta * t["kl"]).mean()
 

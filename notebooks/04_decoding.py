@@ -154,6 +154,7 @@ plt.show()
 
 # %%
 from cgen_lessons.decoding import beam_search
+from cgen_lessons.lm import token_logprobs
 from cgen_lessons.metrics import distinct_n, repetition_rate
 
 N_NEW, N_PROMPTS = 150, 8
@@ -182,9 +183,8 @@ def continuations(model, how, use_cache):
 
 
 def judge_nll(prompt_ids, new_ids):
-    full = torch.cat([prompt_ids, new_ids])[None]
-    logp = torch.log_softmax(judge(full[:, :-1])[0], -1)[0, len(prompt_ids) - 1:]  # predictions of the new part
-    return -logp.gather(-1, new_ids[:, None]).mean().item()
+    full = torch.cat([prompt_ids, new_ids])[None]  # (1, P + N)
+    return -token_logprobs(judge, full)[0, len(prompt_ids) - 1:].mean().item()  # mean over the new part
 
 
 def measure(model, use_cache):

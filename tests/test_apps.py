@@ -187,6 +187,7 @@ class _RandomLM(torch.nn.Module):
 
     def __init__(self, vocab_size, seed):
         super().__init__()
+        self.vocab_size = vocab_size  # the course LM interface (lm.LanguageModel)
         self.table = torch.randn(vocab_size, vocab_size, generator=torch.Generator().manual_seed(seed)) * 3
 
     def forward(self, idx, targets=None):

@@ -181,6 +181,7 @@ class _BranchingLM(torch.nn.Module):
     likely, after b token x (4) has p = 0.99."""
 
     context_size = None
+    vocab_size = 12
 
     def __init__(self):
         super().__init__()

@@ -9,6 +9,7 @@ class TinyLM(torch.nn.Module):
 
     def __init__(self, vocab=11):
         super().__init__()
+        self.vocab_size = vocab
         self.emb = torch.nn.Embedding(vocab, 16)
         self.drop = torch.nn.Dropout(0.3)
         self.out = torch.nn.Linear(16, vocab)

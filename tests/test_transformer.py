@@ -134,6 +134,7 @@ def test_sliding_stream_nll_scores_every_token_once():
         def __init__(self, lm):
             super().__init__()
             self.lm, self.context_size, self.block_size = lm, 6, 6
+            self.vocab_size = lm.vocab_size
 
         def forward(self, idx, targets=None):
             assert idx.shape[1] <= 6
