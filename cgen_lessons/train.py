@@ -34,7 +34,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.std import tqdm as _TextBar
 
-from . import distributed
+from . import checks, distributed
 from .utils import check_positive_int, get_device, eval_mode
 
 __all__ = ["History", "fit", "save_checkpoint", "load_checkpoint", "move_to", "warmup_cosine_factor",
@@ -238,48 +238,86 @@ def fit(
     - Under ``torchrun`` (``WORLD_SIZE`` > 1) the step is data-parallel: each rank computes the loss
       on rows [r·n/W, (r+1)·n/W) of the batch, DDP averages the gradients, and the update is the
       single-process update on the whole batch (``distributed`` explains why).
-    """
-    steps = check_positive_int(steps, "steps")
-    device = get_device() if device is None else torch.device(device)
-    _check_options(eval_every, checkpoint_every, loss_fn, step_fn, grad_clip, checkpoint, resume,
-                   accumulate, precision, device)
-    optimizers = _optimizers(optimizer)
-    if step_fn is None and len(optimizers) != 1:
-        raise ValueError("several optimizers need a step_fn that says how to use them")
-    world = distributed.setup()
-    if world.size > 1 and step_fn is not None:
-        raise ValueError("a step_fn (several optimisers, e.g. a GAN) cannot run data-parallel in fit: each of "
-                         "its networks would need its own DDP wrapper; run it in one process")
-    if world.size > 1 and device.type == "cuda":
-        device = torch.device("cuda", world.local_rank)  # one GPU per process
-        torch.cuda.set_device(device)
-    model.to(device)
-    net = model
-    if world.size > 1:
-        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-        # Every rank seeded the same way (same initial weights); dropout needs a different stream per rank.
-        torch.manual_seed((torch.initial_seed() + 1_000_003 * (world.rank + 1)) % 2**63)
-    scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
-    generator = torch.Generator().manual_seed(seed)
-    history = history if history is not None else History()
-    start = 0
 
-    if checkpoint is not None and world.main:
-        _check_writable(Path(checkpoint))  # also removes a stale .tmp left by a killed run
-    if resume:
-        if not Path(checkpoint).is_file():
-            raise ValueError(f"resume=True but there is no checkpoint at {checkpoint} "
+    The loop below is the whole algorithm; ``_Training`` holds the machinery around it (device,
+    DDP, resume, the update with accumulation and mixed precision, evaluation, checkpoints).
+    """
+    run = _Training(model, optimizer, batch_fn, steps, loss_fn, step_fn, eval_fn, eval_every, checkpoint,
+                    checkpoint_every, resume, scheduler, grad_clip, accumulate, precision, seed, device, history)
+    bar = _progress_bar(total=steps, initial=run.start, desc=desc, disable=not (progress and run.world.main))
+    model.train()
+    for step in range(run.start + 1, steps + 1):
+        try:
+            values = run.update(step)  # one step: θ ← θ − η ∇_θ L(θ; batch), batch = batch_fn(generator)
+        except FloatingPointError:
+            bar.close()
+            raise
+        if scheduler is not None:
+            scheduler.step()
+        run.history.log("train", step, values)
+        run.after_step(step)  # evaluate and save a checkpoint when due
+        bar.update(1)
+        if step % max(1, steps // 50) == 0 or step == steps:
+            bar.set_postfix({k: f"{v:.4g}" for k, v in values.items()}, refresh=False)
+    bar.close()
+    return run.finish()
+
+
+class _Training:
+    """Everything ``fit`` needs around its loop: checks, device and DDP set-up, the exact resume,
+    the update (gradient accumulation, mixed precision, gradient clipping, data-parallel sharding),
+    evaluation and checkpoints."""
+
+    def __init__(self, model, optimizer, batch_fn, steps, loss_fn, step_fn, eval_fn, eval_every, checkpoint,
+                 checkpoint_every, resume, scheduler, grad_clip, accumulate, precision, seed, device, history):
+        self.steps = check_positive_int(steps, "steps")
+        device = get_device() if device is None else checks.device_available(device)
+        _check_options(eval_every, checkpoint_every, loss_fn, step_fn, grad_clip, checkpoint, resume,
+                       accumulate, precision, device)
+        optimizers = _optimizers(optimizer)
+        if step_fn is None and len(optimizers) != 1:
+            raise ValueError("several optimizers need a step_fn that says how to use them")
+        world = distributed.setup()
+        if world.size > 1 and step_fn is not None:
+            raise ValueError("a step_fn (several optimisers, e.g. a GAN) cannot run data-parallel in fit: each of "
+                             "its networks would need its own DDP wrapper; run it in one process")
+        if world.size > 1 and device.type == "cuda":
+            device = torch.device("cuda", world.local_rank)  # one GPU per process
+            torch.cuda.set_device(device)
+        model.to(device)
+        net = model
+        if world.size > 1:
+            net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+            # Every rank seeded the same way (same initial weights); dropout needs a different stream per rank.
+            torch.manual_seed((torch.initial_seed() + 1_000_003 * (world.rank + 1)) % 2**63)
+        self.model, self.net, self.optimizers, self.world, self.device = model, net, optimizers, world, device
+        self.batch_fn, self.loss_fn, self.step_fn, self.eval_fn = batch_fn, loss_fn or _default_loss, step_fn, eval_fn
+        self.eval_every, self.checkpoint, self.checkpoint_every = eval_every, checkpoint, checkpoint_every
+        self.scheduler, self.grad_clip, self.accumulate, self.precision = scheduler, grad_clip, accumulate, precision
+        self.scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
+        self.generator = torch.Generator().manual_seed(seed)
+        self.history = history if history is not None else History()
+        self.start = 0
+        if checkpoint is not None and world.main:
+            _check_writable(Path(checkpoint))  # also removes a stale .tmp left by a killed run
+        if resume:
+            self._resume()
+
+    def _resume(self) -> None:
+        if not Path(self.checkpoint).is_file():
+            raise ValueError(f"resume=True but there is no checkpoint at {self.checkpoint} "
                              "(check the path; pass resume=False to start a new run)")
-        state = load_checkpoint(checkpoint, map_location=device)
-        model.load_state_dict(state["model"])
-        for name, opt in optimizers.items():
+        state = load_checkpoint(self.checkpoint, map_location=self.device)
+        self.model.load_state_dict(state["model"])
+        for name, opt in self.optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
-        if scheduler is not None and state["scheduler"] is not None:
-            scheduler.load_state_dict(state["scheduler"])
-        if scaler is not None and state.get("scaler") is not None:
-            scaler.load_state_dict(state["scaler"])
-        history = History.from_state_dict(state["history"])
-        generator.set_state(state["data_rng"].cpu())
+        if self.scheduler is not None and state["scheduler"] is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        if self.scaler is not None and state.get("scaler") is not None:
+            self.scaler.load_state_dict(state["scaler"])
+        self.history = History.from_state_dict(state["history"])
+        self.generator.set_state(state["data_rng"].cpu())
+        world = self.world
         rank_rng = state.get("rank_rng") or [state["torch_rng"]]
         if len(rank_rng) == world.size:
             torch.set_rng_state(rank_rng[world.rank].cpu())
@@ -289,77 +327,72 @@ def fit(
         if state["cuda_rng"] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda_rng"]])
         _restore_python_rng(state["python_rng"])
-        start = state["step"]
-        if start > steps:
-            raise ValueError(f"the checkpoint is at step {start}, beyond the requested {steps} steps")
+        self.start = state["step"]
+        if self.start > self.steps:
+            raise ValueError(f"the checkpoint is at step {self.start}, beyond the requested {self.steps} steps")
 
-    def run_eval(step: int) -> None:
-        with eval_mode(model), torch.no_grad():
-            history.log("eval", step, eval_fn(model))
+    def next_batch(self):
+        """This rank's share of the next batch, on the training device."""
+        return move_to(distributed.shard(self.batch_fn(self.generator), self.world.rank, self.world.size), self.device)
 
-    def save(step: int) -> None:
-        rank_rng = distributed.gather_objects(torch.get_rng_state()) if world.size > 1 else None
-        if world.main:
-            save_checkpoint(checkpoint, model, optimizers, step, history, generator, scheduler, scaler=scaler,
-                            rank_rng=rank_rng)
-        if world.size > 1:
-            torch.distributed.barrier()  # no rank reads or overwrites it before rank 0 has written it
-
-    def loss_step(opt) -> dict[str, float]:
+    def update(self, step: int) -> dict[str, float]:
+        """One optimisation step; returns the values to log (averaged over the ranks)."""
+        if self.step_fn is not None:  # several optimisers (e.g. a GAN): the step_fn does the update
+            opts = self.optimizers if len(self.optimizers) > 1 else self.optimizers["optimizer"]
+            return self.step_fn(self.model, self.next_batch(), opts)
+        opt, scaler, k = self.optimizers["optimizer"], self.scaler, self.accumulate
         opt.zero_grad(set_to_none=True)
         total = 0.0
-        for micro in range(accumulate):
-            batch = move_to(distributed.shard(batch_fn(generator), world.rank, world.size), device)
-            sync = micro == accumulate - 1 or world.size == 1
-            with (contextlib.nullcontext() if sync else net.no_sync()):  # all-reduce once, after the last
-                with torch.autocast(device.type, dtype=PRECISIONS[precision], enabled=precision != "fp32"):
-                    loss = (loss_fn or _default_loss)(net, batch)
+        for micro in range(k):
+            batch = self.next_batch()
+            sync = micro == k - 1 or self.world.size == 1
+            with (contextlib.nullcontext() if sync else self.net.no_sync()):  # all-reduce once, after the last
+                with torch.autocast(self.device.type, dtype=PRECISIONS[self.precision], enabled=self.precision != "fp32"):
+                    loss = self.loss_fn(self.net, batch)
                 if not torch.isfinite(loss):
                     raise FloatingPointError(f"the loss became {loss.item()} at step {step}")
-                (scaler.scale(loss / accumulate) if scaler is not None else loss / accumulate).backward()
-            total += loss.item() / accumulate
+                (scaler.scale(loss / k) if scaler is not None else loss / k).backward()
+            total += loss.item() / k
         values = {"loss": total}
-        if scheduler is not None:
+        if self.scheduler is not None:
             values["lr"] = opt.param_groups[0]["lr"]  # the learning rate of this step
         if scaler is not None:
             scaler.unscale_(opt)  # clip the true gradients, not the scaled ones
-        if grad_clip is not None:
-            values["grad_norm"] = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip).item()
+        if self.grad_clip is not None:
+            values["grad_norm"] = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip).item()
         if scaler is not None:
             scaler.step(opt)
             scaler.update()
         else:
             opt.step()
-        return values
+        return distributed.mean_over_ranks(values)
 
-    bar = _progress_bar(total=steps, initial=start, desc=desc, disable=not (progress and world.main))
-    model.train()
-    for step in range(start + 1, steps + 1):
-        if step_fn is not None:
-            batch = move_to(batch_fn(generator), device)
-            values = step_fn(model, batch, optimizers if len(optimizers) > 1 else optimizers["optimizer"])
-        else:
-            try:
-                values = distributed.mean_over_ranks(loss_step(optimizers["optimizer"]))
-            except FloatingPointError:
-                bar.close()
-                raise
-        if scheduler is not None:
-            scheduler.step()
-        history.log("train", step, values)
-        if eval_fn is not None and eval_every and step % eval_every == 0:
-            run_eval(step)
-        if checkpoint is not None and checkpoint_every and step % checkpoint_every == 0:
-            save(step)
-        bar.update(1)
-        if step % max(1, steps // 50) == 0 or step == steps:
-            bar.set_postfix({k: f"{v:.4g}" for k, v in values.items()}, refresh=False)
-    bar.close()
-    if eval_fn is not None and (not history.eval["step"] or history.eval["step"][-1] != steps):
-        run_eval(steps)
-    if checkpoint is not None and start < steps:
-        save(steps)
-    return history
+    def evaluate(self, step: int) -> None:
+        with eval_mode(self.model), torch.no_grad():
+            self.history.log("eval", step, self.eval_fn(self.model))
+
+    def save(self, step: int) -> None:
+        world = self.world
+        rank_rng = distributed.gather_objects(torch.get_rng_state()) if world.size > 1 else None
+        if world.main:
+            save_checkpoint(self.checkpoint, self.model, self.optimizers, step, self.history, self.generator,
+                            self.scheduler, scaler=self.scaler, rank_rng=rank_rng)
+        if world.size > 1:
+            torch.distributed.barrier()  # no rank reads or overwrites it before rank 0 has written it
+
+    def after_step(self, step: int) -> None:
+        if self.eval_fn is not None and self.eval_every and step % self.eval_every == 0:
+            self.evaluate(step)
+        if self.checkpoint is not None and self.checkpoint_every and step % self.checkpoint_every == 0:
+            self.save(step)
+
+    def finish(self) -> History:
+        """The final evaluation and checkpoint (unless the last step already made them)."""
+        if self.eval_fn is not None and (not self.history.eval["step"] or self.history.eval["step"][-1] != self.steps):
+            self.evaluate(self.steps)
+        if self.checkpoint is not None and self.start < self.steps:
+            self.save(self.steps)
+        return self.history
 
 
 def warmup_cosine_factor(step: int, warmup: int, total: int, min_ratio: float = 0.1) -> float:

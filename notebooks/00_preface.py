@@ -79,7 +79,7 @@ import platform
 import torch
 
 from cgen_lessons import data
-from cgen_lessons.utils import get_device, seed_everything
+from cgen_lessons.utils import get_device, seed_everything, show_source
 
 print(f"Python {platform.python_version()} on {platform.system()} {platform.machine()}")
 for package in ["torch", "numpy", "matplotlib", "scikit-learn", "tqdm", "ipywidgets", "jupyterlab", "jupytext", "nbval"]:
@@ -165,6 +165,17 @@ else:
 # the weights equal those of an uninterrupted run). Every language model in the course has the
 # interface `model(idx, targets=None) -> (logits, loss)`, so `fit` needs no per-model code.
 #
+# Here is the loop itself. Everything around it (the device, resuming, gradient accumulation,
+# mixed precision, several processes) lives in a helper object, `_Training`, whose `update`
+# method is one optimisation step $\theta \leftarrow \theta - \eta \nabla_\theta L(\theta; \text{batch})$;
+# chapter 11 opens it.
+
+# %%
+from cgen_lessons.train import fit
+
+show_source(fit)
+
+# %% [markdown]
 # As a first example, here is the smallest neural language model there is: a table of logits
 # for the next character given the current one (a *bigram* model), trained on the plays.
 #

@@ -365,8 +365,17 @@ for name, gbytes_per_s in [("10 Gbit/s Ethernet (assumed 1.25 GB/s)", 1.25), ("a
 #
 # When the batch one wants does not fit in memory, `fit(..., accumulate=k)` draws $k$ micro-batches
 # per step and adds the gradients of their losses divided by $k$ — again the identity of §3.1, now
-# over time instead of over ranks. Two processes × two micro-batches of 8 windows give exactly the
-# recipe's step on 32 windows:
+# over time instead of over ranks. This is the update `fit` runs at every step: the micro-batch
+# loop, DDP's `no_sync` (one all-reduce per step, after the last micro-batch), autocast for mixed
+# precision (§5.4), and the loss scaler that fp16 needs:
+
+# %%
+from cgen_lessons.train import _Training
+
+show_source(_Training.update)
+
+# %% [markdown]
+# Two processes × two micro-batches of 8 windows give exactly the recipe's step on 32 windows:
 
 # %%
 accum = distributed.launch(["train", "--steps", "1", "--batch", "16", "--accumulate", "2",
