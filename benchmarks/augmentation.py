@@ -52,7 +52,8 @@ def main():
                                generator=torch.Generator().manual_seed(seed)) + 1) / 2).clamp(0, 1)
         row = {"seed": seed,
                "real_only": classifier_accuracy(x_few, y_few, digits, seed),
-               "real_plus_generated": classifier_accuracy(torch.cat([x_few, x_gen]), torch.cat([y_few, y_gen]), digits, seed),
+               "real_plus_generated": classifier_accuracy(torch.cat([x_few, x_gen]), torch.cat([y_few, y_gen]), digits,
+                                                          seed),
                "generated_only": classifier_accuracy(x_gen, y_gen, digits, seed),
                "all_real_training_digits": classifier_accuracy(digits.x_train, digits.y_train, digits, seed),
                "seconds": time.perf_counter() - start}

@@ -58,7 +58,8 @@ def digits_runs(scorer, steps_list, threads, out):
     for steps in steps_list:
         with timer(verbose=False) as t:
             model, hist = recipes.train_digit_diffusion(x, y, steps=steps, progress=False)
-        row = {"train_steps": steps, "threads": threads, "train_seconds": t["seconds"], "final_loss": sum(hist.train["loss"][-100:]) / 100,
+        row = {"train_steps": steps, "threads": threads, "train_seconds": t["seconds"],
+               "final_loss": sum(hist.train["loss"][-100:]) / 100,
                "samplers": [], "guidance": []}
         for name, n_steps, eta in SAMPLERS:
             with timer(verbose=False) as t:
@@ -67,7 +68,8 @@ def digits_runs(scorer, steps_list, threads, out):
                                     "fd": scorer.fd((s + 1) / 2), "seconds": t["seconds"]})
         labels = torch.arange(1000) % 10
         for w in (1.0, 2.0, 4.0):
-            s = (model.sample(1000, (1, 8, 8), steps=50, eta=0.0, y=labels, guidance=w, generator=g(), clip_x0=1.0) + 1) / 2
+            s = (model.sample(1000, (1, 8, 8), steps=50, eta=0.0, y=labels, guidance=w, generator=g(),
+                              clip_x0=1.0) + 1) / 2
             row["guidance"].append({"w": w, "fd": scorer.fd(s), "accuracy": scorer.accuracy(s, labels)})
         out["digits"].append(row)
         print(row, flush=True)
@@ -81,7 +83,8 @@ def toy_runs(steps_list, out):
             with timer(verbose=False) as t:
                 model, _ = recipes.train_toy_diffusion(x, steps=steps, progress=False)
             samples = model.sample(2500, (2,), generator=torch.Generator().manual_seed(0))
-            row = {"dataset": name, "train_steps": steps, "threads": torch.get_num_threads(), "train_seconds": t["seconds"], "mmd2": mmd2(ref, samples[:1000], BANDWIDTH)}
+            row = {"dataset": name, "train_steps": steps, "threads": torch.get_num_threads(),
+                   "train_seconds": t["seconds"], "mmd2": mmd2(ref, samples[:1000], BANDWIDTH)}
             if name == "8gaussians":
                 row["modes"], row["high_quality"], row["per_mode"] = mode_coverage(samples, data.toy_modes(name), 0.02)
             out["toy"].append(row)
@@ -100,7 +103,8 @@ def main():
     parts = args.parts.split(",")
     if set(parts) - {"toy", "baselines", "digits"}:
         parser.error(f"unknown parts in {args.parts!r}")
-    out = {"threads": args.threads, "device": "cpu", "mmd_bandwidth": BANDWIDTH, "baselines": {}, "digits": [], "toy": []}
+    out = {"threads": args.threads, "device": "cpu", "mmd_bandwidth": BANDWIDTH, "baselines": {}, "digits": [],
+           "toy": []}
     if args.append and Path(args.out).exists():
         out = json.loads(Path(args.out).read_text())
     scorer = recipes.DigitScorer(progress=False)

@@ -3,7 +3,8 @@
 
 Images (8×8 digits, 1,000 samples per generator, seed 0, features of recipes.DigitScorer):
 Fréchet distance to the test digits, Inception Score, precision/recall (k = 3), density/coverage
-(k = 5) and MMD² (Gaussian kernel, median-distance bandwidth), all against the 360 test digits. Text (Shakespeare test plays): test perplexity per
+(k = 5) and MMD² (Gaussian kernel, median-distance bandwidth), all against the 360 test digits.
+Text (Shakespeare test plays): test perplexity per
 character, and distinct-2 and self-BLEU over words of 20 samples of 300 characters (temperature 1,
 seed 0), next to the same statistics for 20 windows of the test plays.
 
@@ -22,8 +23,15 @@ import torch
 from cgen_lessons import data, recipes
 from cgen_lessons.classic import NGramLM
 from cgen_lessons.decoding import sample
-from cgen_lessons.metrics import (density_coverage, distinct_n, inception_score, mmd2, precision_recall, self_bleu,
-                                  stream_nll)
+from cgen_lessons.metrics import (
+    density_coverage,
+    distinct_n,
+    inception_score,
+    mmd2,
+    precision_recall,
+    self_bleu,
+    stream_nll,
+)
 
 
 def image_rows(scorer, digits):
@@ -43,7 +51,8 @@ def image_rows(scorer, digits):
         generators[f"DCGAN, {loss} (ch. 06 recipe)"] = gan.sample(1000, g()).clamp(0, 1)
     torch.set_num_threads(2)  # chapter 07 trains its U-Net on two
     diff, _ = recipes.train_digit_diffusion(2 * x - 1, digits.y_train, progress=False)  # with labels, as in ch. 07
-    generators["diffusion, DDPM 200 steps (ch. 07 recipe, no label)"] = ((diff.sample(1000, (1, 8, 8), generator=g(), clip_x0=1.0)
+    generators["diffusion, DDPM 200 steps (ch. 07 recipe, no label)"] = ((diff.sample(1000, (1, 8, 8), generator=g(),
+                                                                                      clip_x0=1.0)
                                                                  + 1) / 2).clamp(0, 1)
     real = scorer.embed(digits.x_test)
     bandwidth = torch.pdist(real).median().item()  # the median heuristic for the Gaussian kernel
@@ -76,7 +85,8 @@ def text_rows():
     rows = {}
     starts = torch.randint(0, len(test_ids) - 300, (20,), generator=torch.Generator().manual_seed(0))
     windows = [words(test_ids[s: s + 300], tok) for s in starts.tolist()]
-    rows["test plays (reference)"] = dict(perplexity=None, distinct_2=distinct_n(windows, 2), self_bleu=self_bleu(windows))
+    rows["test plays (reference)"] = dict(perplexity=None, distinct_2=distinct_n(windows, 2),
+                                          self_bleu=self_bleu(windows))
     for name, model in models.items():
         out = sample(model, prompt.repeat(20, 1), 300, generator=torch.Generator().manual_seed(0))
         texts = [words(row[1:], tok) for row in out]
@@ -95,7 +105,8 @@ def main():
     torch.set_num_threads(2)
     scorer = recipes.DigitScorer(digits, progress=False)
     results = {"images": image_rows(scorer, digits), "text": text_rows(),
-               "settings": dict(threads="as in each chapter (1 for VAE, GANs and GRU; 2 for diffusion and GPT)", torch=torch.__version__, python=platform.python_version(),
+               "settings": dict(threads="as in each chapter (1 for VAE, GANs and GRU; 2 for diffusion and GPT)",
+                                torch=torch.__version__, python=platform.python_version(),
                                 image_samples=1000, text_samples=20, text_chars=300, seed=0)}
     results["settings"]["seconds"] = time.perf_counter() - start
     Path(args.out).write_text(json.dumps(results, indent=1))

@@ -54,7 +54,8 @@ MODELS = ["VAE", "DCGAN non-saturating", "DCGAN least-squares", "DCGAN non-satur
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", default="0,1,2,3,4")
-    parser.add_argument("--models", default=";".join(MODELS), help="semicolon-separated subset of: " + "; ".join(MODELS))
+    parser.add_argument("--models", default=";".join(MODELS),
+                        help="semicolon-separated subset of: " + "; ".join(MODELS))
     parser.add_argument("--out", default="benchmarks/results/fd_seeds.json")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]

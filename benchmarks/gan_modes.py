@@ -2,11 +2,14 @@
 
 Protocol of the mode-collapse literature (Srivastava et al. 2017; Lin et al. 2018): 2,500
 samples; a sample is high quality if within 3σ of its nearest mode; a mode is captured if at
-least 20 high-quality samples are nearest to it (gan.mode_coverage); per-mode counts are saved. Several seeds per method; results go to the --out JSON file
+least 20 high-quality samples are nearest to it (gan.mode_coverage); per-mode counts are saved.
+Several seeds per method; results go to the --out JSON file
 (chapter 06 reads benchmarks/results/gan_modes_<dataset>.json).
 
-    python benchmarks/gan_modes.py --steps 5000 --seeds 0,1,2 --datasets 8gaussians --out benchmarks/results/gan_modes_8gaussians.json
-    python benchmarks/gan_modes.py --steps 5000 --seeds 0,1,2 --datasets 25gaussians --out benchmarks/results/gan_modes_25gaussians.json
+    python benchmarks/gan_modes.py --steps 5000 --seeds 0,1,2 --datasets 8gaussians \
+        --out benchmarks/results/gan_modes_8gaussians.json
+    python benchmarks/gan_modes.py --steps 5000 --seeds 0,1,2 --datasets 25gaussians \
+        --out benchmarks/results/gan_modes_25gaussians.json
     python benchmarks/gan_modes.py --methods "spectral norm (SN-GAN D)" --datasets 8gaussians --append --out ...
     python benchmarks/gan_modes.py --steps 20000 --seeds 0,1,2,3,4 --datasets 8gaussians \
         --methods "vanilla (non-saturating),PacGAN (pack 4),spectral norm (SN-GAN D)" \
@@ -101,7 +104,8 @@ def main():
     parser.add_argument("--steps", type=int, default=5000)
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--datasets", default="8gaussians,25gaussians")
-    parser.add_argument("--methods", default=None, help="subset of: " + "; ".join(METHODS) + " (default: the first four)")
+    parser.add_argument("--methods", default=None,
+                        help="subset of: " + "; ".join(METHODS) + " (default: the first four)")
     parser.add_argument("--sep", default=",", help="separator of --methods (use ';' for names that contain commas)")
     parser.add_argument("--append", action="store_true", help="add the runs to an existing --out file")
     parser.add_argument("--threads", type=int, default=1)
@@ -118,7 +122,9 @@ def main():
     unknown = set(methods) - set(METHODS)
     if unknown:
         parser.error(f"unknown methods {sorted(unknown)}")
-    results = {"steps": args.steps, "protocol": "2500 samples, high quality = within 3 std of nearest mode, captured = at least 20 high-quality samples", "runs": []}
+    protocol = ("2500 samples, high quality = within 3 std of nearest mode, "
+                "captured = at least 20 high-quality samples")
+    results = {"steps": args.steps, "protocol": protocol, "runs": []}
     if args.append and Path(args.out).exists():
         results = json.loads(Path(args.out).read_text())
         if results["steps"] != args.steps:

@@ -46,7 +46,8 @@ def main():
                 if any(r["schedule"] == schedule and r["lr"] == lr for r in runs):
                     continue
                 with timer(verbose=False) as t:
-                    model, _, _ = train_char_lm(name, train_ids, tok.vocab_size, lr=lr, schedule=schedule, progress=False)
+                    model, _, _ = train_char_lm(name, train_ids, tok.vocab_size, lr=lr, schedule=schedule,
+                                                progress=False)
                     val_nll = stream_nll(model, val_ids)
                 runs.append(dict(schedule=schedule, lr=lr, val_nll=val_nll, seconds=t["seconds"], threads=args.threads))
                 print(f"{name:5} {schedule:9} lr {lr:.4g}: validation {val_nll:.4f} nats/char ({t['seconds']:.0f} s)",

@@ -49,7 +49,8 @@ def train_variant(name, tok, train, seed, steps):
     schedule, word_dropout, free_bits = VARIANTS[name]
     torch.manual_seed(seed)
     model = SeqVAE(tok.vocab_size, tok.stoi[data.PAD], word_dropout=word_dropout)
-    fit(model, torch.optim.Adam(model.parameters(), SETUP["lr"]), data.random_rows(*train, batch_size=SETUP["batch"]), steps=steps,
+    fit(model, torch.optim.Adam(model.parameters(), SETUP["lr"]), data.random_rows(*train, batch_size=SETUP["batch"]),
+        steps=steps,
         step_fn=make_seqvae_step(schedule, steps, free_bits), seed=seed, progress=False)
     return model.eval()
 
@@ -69,7 +70,8 @@ def plain_lm(tok, train, test, seed, steps):
     torch.manual_seed(seed)
     model = SeqVAE(tok.vocab_size, tok.stoi[data.PAD])
     loss_fn = lambda m, b: -m.log_px_given_z(b[1], b[2], torch.zeros(len(b[1]), m.z_dim)).mean()
-    fit(model, torch.optim.Adam(model.parameters(), SETUP["lr"]), data.random_rows(*train, batch_size=SETUP["batch"]), steps=steps,
+    fit(model, torch.optim.Adam(model.parameters(), SETUP["lr"]), data.random_rows(*train, batch_size=SETUP["batch"]),
+        steps=steps,
         loss_fn=loss_fn, grad_clip=5.0, seed=seed, progress=False)
     model.eval()
     batch = tuple(t[: SETUP["n_eval"]] for t in test)

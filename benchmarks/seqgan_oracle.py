@@ -21,8 +21,17 @@ import torch
 
 from cgen_lessons.data import random_rows
 from cgen_lessons.rnn import RecurrentLM
-from cgen_lessons.textgan import (SeqDiscriminator, TextGAN, make_gumbel_gan_step, make_oracle, make_seqgan_step,
-                                  mle_loss, pretrain_discriminator, sample_sequences, sequence_nll)
+from cgen_lessons.textgan import (
+    SeqDiscriminator,
+    TextGAN,
+    make_gumbel_gan_step,
+    make_oracle,
+    make_seqgan_step,
+    mle_loss,
+    pretrain_discriminator,
+    sample_sequences,
+    sequence_nll,
+)
 from cgen_lessons.train import fit
 
 SETUP = dict(vocab=32, length=20, hidden=32, n_train=10_000, n_test=2_000, batch=64, pretrain_steps=1500,
@@ -41,7 +50,8 @@ def oracle_data(s):
 
 @torch.no_grad()
 def nll_oracle(oracle, G, s, temperature=1.0, seed=999):
-    fake = sample_sequences(G, s["n_eval"], s["length"], temperature=temperature, generator=torch.Generator().manual_seed(seed))
+    fake = sample_sequences(G, s["n_eval"], s["length"], temperature=temperature,
+                            generator=torch.Generator().manual_seed(seed))
     return sequence_nll(oracle, fake).mean().item()
 
 
@@ -53,7 +63,8 @@ def nll_test(G, test, temperature=1.0):
 def pretrain(s, train, seed):
     torch.manual_seed(seed)
     G = RecurrentLM(s["vocab"], "lstm", s["hidden"], s["hidden"])
-    fit(G, torch.optim.Adam(G.parameters(), s["pretrain_lr"]), random_rows(train, batch_size=s["batch"]), steps=s["pretrain_steps"],
+    fit(G, torch.optim.Adam(G.parameters(), s["pretrain_lr"]), random_rows(train, batch_size=s["batch"]),
+        steps=s["pretrain_steps"],
         loss_fn=mle_loss, seed=seed, progress=False)
     return G
 
@@ -66,17 +77,21 @@ def run(method, G0, s, oracle, train, test, seed):
     eval_fn = lambda m: {"nll_oracle": nll_oracle(oracle, m.G if isinstance(m, TextGAN) else m, s)}
     t0 = time.perf_counter()
     if method == "MLE":
-        h = fit(G, torch.optim.Adam(G.parameters(), s["adv_lr"]), random_rows(train, batch_size=s["batch"]), steps=s["adv_steps"],
+        h = fit(G, torch.optim.Adam(G.parameters(), s["adv_lr"]), random_rows(train, batch_size=s["batch"]),
+                steps=s["adv_steps"],
                 loss_fn=mle_loss, eval_fn=eval_fn, eval_every=s["eval_every"], seed=seed, progress=False)
     else:
         model = TextGAN(G, SeqDiscriminator(s["vocab"]))
-        opts = {"G": torch.optim.Adam(G.parameters(), s["adv_lr"]), "D": torch.optim.Adam(model.D.parameters(), s["d_lr"])}
+        opts = {"G": torch.optim.Adam(G.parameters(), s["adv_lr"]),
+                "D": torch.optim.Adam(model.D.parameters(), s["d_lr"])}
         # the discriminator first learns to tell G's samples from data
-        pretrain_discriminator(model, opts["D"], random_rows(train, batch_size=s["batch"]), s["d_pretrain_steps"], s["length"],
+        pretrain_discriminator(model, opts["D"], random_rows(train, batch_size=s["batch"]), s["d_pretrain_steps"],
+                               s["length"],
                                generator=torch.Generator().manual_seed(seed), one_hot=method != "SeqGAN")
         step = (make_seqgan_step(s["length"], s["n_rollouts"]) if method == "SeqGAN"
                 else make_gumbel_gan_step(s["length"], s["gumbel_tau"]))
-        h = fit(model, opts, random_rows(train, batch_size=s["batch"]), steps=s["adv_steps"], step_fn=step, eval_fn=eval_fn,
+        h = fit(model, opts, random_rows(train, batch_size=s["batch"]), steps=s["adv_steps"], step_fn=step,
+                eval_fn=eval_fn,
                 eval_every=s["eval_every"], seed=seed, progress=False)
     seconds = time.perf_counter() - t0
     curve["step"] += h.eval["step"]
@@ -85,7 +100,8 @@ def run(method, G0, s, oracle, train, test, seed):
              "nll_oracle": [nll_oracle(oracle, G, s, t) for t in TEMPERATURES],
              "nll_test": [nll_test(G, test, t) for t in TEMPERATURES]}
     return {"method": method, "seed": seed, "seconds": round(seconds, 1), "curve": curve, "sweep": sweep,
-            "nll_oracle": sweep["nll_oracle"][TEMPERATURES.index(1.0)], "nll_test": sweep["nll_test"][TEMPERATURES.index(1.0)]}
+            "nll_oracle": sweep["nll_oracle"][TEMPERATURES.index(1.0)],
+            "nll_test": sweep["nll_test"][TEMPERATURES.index(1.0)]}
 
 
 def main():

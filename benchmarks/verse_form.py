@@ -13,7 +13,6 @@ of generated five-character lines that occur verbatim in the training poems (mem
 import argparse
 import json
 import re
-import time
 from pathlib import Path
 
 import torch

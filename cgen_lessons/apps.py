@@ -40,7 +40,7 @@ class G2PTask:
     max_len: int
 
     @classmethod
-    def build(cls, max_word_len: int = 20, seed: int = 0) -> "G2PTask":
+    def build(cls, max_word_len: int = 20, seed: int = 0) -> G2PTask:
         max_word_len = check_positive_int(max_word_len, "max_word_len")
         lexicon = data.load_cmudict()
         kept = [w for w in lexicon if len(w) <= max_word_len]
@@ -49,7 +49,8 @@ class G2PTask:
         refs = {k: {w: lexicon[w] for w in ws} for k, ws in words.items()}
         pairs = {k: [(w, p) for w in ws for p in lexicon[w]] for k, ws in words.items()}
         letters = sorted(set("".join(kept)))
-        tok = data.CharTokenizer([data.PAD, data.BOS, data.EOS] + letters + [data.phones_to_chars([p]) for p in data.ARPABET])
+        tok = data.CharTokenizer([data.PAD, data.BOS,
+                                  data.EOS] + letters + [data.phones_to_chars([p]) for p in data.ARPABET])
         longest = max(max(len(w) for w in kept), max(len(p) for w in kept for p in lexicon[w]))
         return cls(words, refs, pairs, tok, longest + 1)
 
@@ -175,7 +176,7 @@ class ContextG2P:
                             logp[(letter, a + b)] = single[(letter, a)] + single[(letter, b)]
         return logp
 
-    def fit(self, pairs: list[tuple[str, str]]) -> "ContextG2P":
+    def fit(self, pairs: list[tuple[str, str]]) -> ContextG2P:
         if not pairs:
             raise ValueError("fit needs at least one (word, pronunciation) pair")
         logp = self._cooccurrence_start(pairs)
@@ -391,7 +392,8 @@ def reply_diversity(tok, replies: list[str]) -> dict[str, float]:
             "top_reply_share": top / len(replies), "mean_tokens": sum(map(len, tokens)) / len(tokens)}
 
 
-def retrieval_accuracy(model, tok, turns: list[str], replies: list[str], n_distractors: int = 9, seed: int = 0) -> float:
+def retrieval_accuracy(model, tok, turns: list[str], replies: list[str], n_distractors: int = 9,
+                       seed: int = 0) -> float:
     """How often a reply scores its own turn highest, log p(T | S), among itself and
     ``n_distractors`` other turns drawn at random (chance = 1 / (n_distractors + 1)): a measure
     of how specific to the turn the replies are."""

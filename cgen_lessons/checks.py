@@ -140,7 +140,8 @@ def class_ids(y, n_classes: int, name: str = "y", n: int | None = None) -> torch
     if n is not None and y.shape[0] != n:
         raise ValueError(f"{name} must hold one label per sample ({n}), got {y.shape[0]}")
     if int(y.min()) < 0 or int(y.max()) >= n_classes:
-        raise ValueError(f"{name} must hold class labels in [0, {n_classes}), got min {int(y.min())}, max {int(y.max())}")
+        raise ValueError(f"{name} must hold class labels in [0, {n_classes}), "
+                         f"got min {int(y.min())}, max {int(y.max())}")
     return y
 
 

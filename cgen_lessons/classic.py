@@ -49,7 +49,7 @@ class NGramLM(torch.nn.Module):
             code = code * self.V + ids[..., j: T - m + 1 + j]
         return code
 
-    def fit(self, ids: torch.Tensor) -> "NGramLM":
+    def fit(self, ids: torch.Tensor) -> NGramLM:
         """Count every (context, next symbol) pair of orders 0..n−1 in a 1-D id stream."""
         check_token_ids(ids, self.V, name="ids", dims=1)
         if len(ids) <= self.n:
@@ -73,7 +73,8 @@ class NGramLM(torch.nn.Module):
         hi = torch.searchsorted(joint, ctx * self.V + self.V)
         lengths = hi - lo  # (N,)
         rows = torch.repeat_interleave(torch.arange(N), lengths)
-        offsets = torch.arange(int(lengths.sum())) - torch.repeat_interleave(torch.cumsum(lengths, 0) - lengths, lengths)
+        offsets = torch.arange(int(lengths.sum())) - torch.repeat_interleave(torch.cumsum(lengths, 0) - lengths,
+                                                                             lengths)
         pos = lo[rows] + offsets
         dense = torch.zeros(N, self.V, dtype=torch.float64)
         dense[rows, joint[pos] % self.V] = joint_count[pos]
@@ -177,10 +178,11 @@ class CategoricalNaiveBayes:
             raise ValueError(f"x must hold integer feature values 0..{self.n_values - 1}, got dtype {x.dtype} "
                              "(quantise first, e.g. (images * 16).round().long())")
         if x.numel() and (int(x.min()) < 0 or int(x.max()) >= self.n_values):
-            raise ValueError(f"feature values must lie in [0, {self.n_values}), got min {int(x.min())}, max {int(x.max())}")
+            raise ValueError(f"feature values must lie in [0, {self.n_values}), "
+                             f"got min {int(x.min())}, max {int(x.max())}")
         return x.long()
 
-    def fit(self, x: torch.Tensor, y: torch.Tensor) -> "CategoricalNaiveBayes":
+    def fit(self, x: torch.Tensor, y: torch.Tensor) -> CategoricalNaiveBayes:
         x = self._check_x(x)
         if not isinstance(y, torch.Tensor) or y.dim() != 1 or len(x) != len(y):
             raise ValueError("x must be (N, D) and y (N,) with the same N")
@@ -326,7 +328,7 @@ class HMM:
         self.pi, self.A, self.B = pi, A, B
 
     @classmethod
-    def random(cls, n_states: int, n_symbols: int, generator: torch.Generator | None = None) -> "HMM":
+    def random(cls, n_states: int, n_symbols: int, generator: torch.Generator | None = None) -> HMM:
         S, O = check_positive_int(n_states, "n_states"), check_positive_int(n_symbols, "n_symbols")
         def rows(*shape):
             return torch.softmax(torch.randn(*shape, generator=generator, dtype=torch.float64), dim=-1)

@@ -330,7 +330,7 @@ class CharTokenizer:
         self.stoi = {c: i for i, c in enumerate(self.itos)}
 
     @classmethod
-    def from_text(cls, text: str) -> "CharTokenizer":
+    def from_text(cls, text: str) -> CharTokenizer:
         """The vocabulary is the sorted set of characters in ``text``."""
         if not text:
             raise ValueError("cannot build a tokenizer from empty text")
@@ -380,7 +380,7 @@ class WordTokenizer:
         return cls._TOKEN.findall(text.lower())
 
     @classmethod
-    def from_texts(cls, texts: list[str], max_size: int, keep: str = "") -> "WordTokenizer":
+    def from_texts(cls, texts: list[str], max_size: int, keep: str = "") -> WordTokenizer:
         """The ``max_size`` most frequent tokens of ``texts`` (ties by first occurrence), plus the
         characters of ``keep`` (e.g. separators) and ``UNK``."""
         import collections
@@ -461,7 +461,9 @@ _DATE_FORMATS = ("{d} {Month} {y}", "{Mon} {d}, {y}", "{dd}/{mm}/{y}", "{y}.{mm}
 PAD, BOS, EOS = "\x00", "^", "$"
 
 
-def date_pairs(n: int, generator: torch.Generator | None = None, years: tuple[int, int] = (1950, 2049)) -> list[tuple[str, str]]:
+def date_pairs(n: int, generator: torch.Generator | None = None, years: tuple[int, int] = (1950,
+                                                                                           2049)) -> list[tuple[str,
+                                                                                                                str]]:
     """``n`` (written date, ISO date) pairs such as ("Sunday, 22 November 2026", "2026-11-22").
 
     Dates are uniform over the given years; the written form uses one of eight formats (day–month

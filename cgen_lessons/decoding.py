@@ -97,7 +97,8 @@ def _check_repetition_penalty(logits, previous_ids, penalty) -> None:
     checks.number(penalty, "penalty", low=0, low_open=True)
     checks.token_ids(previous_ids, logits.shape[1], "previous_ids")
     if previous_ids.shape[0] != logits.shape[0]:
-        raise ValueError(f"previous_ids must have the batch size of logits ({logits.shape[0]}), got {previous_ids.shape[0]}")
+        raise ValueError(f"previous_ids must have the batch size of logits ({logits.shape[0]}), "
+                         f"got {previous_ids.shape[0]}")
 
 
 def apply_repetition_penalty(logits: torch.Tensor, previous_ids: torch.Tensor, penalty: float) -> torch.Tensor:

@@ -89,7 +89,8 @@ class NoiseSchedule(nn.Module):
     def check_t(self, t: torch.Tensor, low: int = 1) -> torch.Tensor:
         t = torch.as_tensor(t)
         if t.dtype.is_floating_point or bool(((t < low) | (t > self.T)).any()):
-            raise ValueError(f"timesteps must be integers in [{low}, {self.T}], got {t.tolist() if t.numel() < 9 else t}")
+            shown = t.tolist() if t.numel() < 9 else t
+            raise ValueError(f"timesteps must be integers in [{low}, {self.T}], got {shown}")
         return t.long().to(self.beta.device)
 
     def snr(self, t: torch.Tensor | None = None) -> torch.Tensor:
@@ -381,7 +382,8 @@ class Diffusion(nn.Module):
                         ratio = float(self.schedule.alpha_bar[t] / self.schedule.alpha_bar[s])
                         x = math.sqrt(ratio) * x + math.sqrt(1 - ratio) * randn()
                     z = randn() if eta > 0 and s > 0 else None
-                    x, _, _ = ddim_step(self.schedule, x, t, s, self.eps(x, t, y, guidance), eta=eta, z=z, clip_x0=clip_x0)
+                    x, _, _ = ddim_step(self.schedule, x, t, s, self.eps(x, t, y, guidance), eta=eta, z=z,
+                                        clip_x0=clip_x0)
                     if known is not None:
                         known_s = q_sample(self.schedule, known, s, generator=generator)[0] if s > 0 else known
                         x = torch.where(mask, known_s, x)

@@ -175,4 +175,7 @@ def _workers_output(text: str, lines: int = 20) -> str:
         if rows[i].startswith("Traceback") and any("torch/distributed/run.py" in r for r in rows[i:i + 4]):
             rows = rows[:i]
             break
-    return "\n".join(r for r in rows[-lines:] if "OMP_NUM_THREADS" not in r and not set(r.split("]")[-1].strip()) <= {"*"})
+    def noise(r):  # torchrun's OMP_NUM_THREADS notice and its rows of asterisks
+        return "OMP_NUM_THREADS" in r or set(r.split("]")[-1].strip()) <= {"*"}
+
+    return "\n".join(r for r in rows[-lines:] if not noise(r))

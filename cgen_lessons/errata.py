@@ -53,7 +53,8 @@ def load_errata(article: str | None = None, path: Path = ERRATA_PATH,
                     f"category {r['category']!r} not in {CATEGORIES}" if r["category"] not in CATEGORIES else "",
                     f"status {r['status']!r} not in {STATUSES}" if r["status"] not in STATUSES else "",
                     f"code must be yes or no, got {r['code']!r}" if r["code"] not in ("yes", "no") else "",
-                    f"evidence {r['evidence']!r} is not 'NN_slug#errata-…'" if not EVIDENCE.match(r["evidence"]) else "",
+                    (f"evidence {r['evidence']!r} is not 'NN_slug#errata-…'"
+                     if not EVIDENCE.match(r["evidence"]) else ""),
                     f"§{r['section']} is not a heading of article {r['article']}"
                     if (r["article"], r["section"]) not in sections else "",
                     "empty claim or correction" if not (r["claim"].strip() and r["correction"].strip()) else ""]

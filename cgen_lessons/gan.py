@@ -36,13 +36,15 @@ class MLPGenerator(nn.Module):
     """G(z): an MLP from z_dim to out_dim (linear output). With ``batch_norm`` every hidden layer is
     Linear (no bias) → BatchNorm → ReLU, as in the 2-D experiments of Lin et al. (2018)."""
 
-    def __init__(self, z_dim: int = 2, out_dim: int = 2, hidden: int = 128, n_layers: int = 3, batch_norm: bool = False):
+    def __init__(self, z_dim: int = 2, out_dim: int = 2, hidden: int = 128, n_layers: int = 3,
+                 batch_norm: bool = False):
         super().__init__()
         self.z_dim = check_positive_int(z_dim, "z_dim")
         dims = [z_dim] + [check_positive_int(hidden, "hidden")] * check_positive_int(n_layers, "n_layers")
         layers = []
         for a, b in zip(dims, dims[1:]):
-            layers += [nn.Linear(a, b, bias=False), nn.BatchNorm1d(b), nn.ReLU()] if batch_norm else [nn.Linear(a, b), nn.ReLU()]
+            layers += [nn.Linear(a, b, bias=False), nn.BatchNorm1d(b), nn.ReLU()] if batch_norm else [nn.Linear(a, b),
+                                                                                                      nn.ReLU()]
         self.net = nn.Sequential(*layers, nn.Linear(dims[-1], check_positive_int(out_dim, "out_dim")))
 
     def forward(self, z):
@@ -66,7 +68,8 @@ class MLPDiscriminator(nn.Module):
     Hidden units are LeakyReLU(0.2), or maxout units with ``maxout`` = k > 1 pieces (Lin et al. 2018 use
     3 layers of 200 units with 5 pieces)."""
 
-    def __init__(self, in_dim: int = 2, hidden: int = 128, n_layers: int = 3, pack: int = 1, spectral_norm: bool = False,
+    def __init__(self, in_dim: int = 2, hidden: int = 128, n_layers: int = 3, pack: int = 1,
+                 spectral_norm: bool = False,
                  maxout: int = 1):
         super().__init__()
         self.pack = check_positive_int(pack, "pack")
@@ -130,7 +133,8 @@ class GAN(nn.Module):
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        z = torch.randn(check_positive_int(n, "n"), self.G.z_dim, generator=generator).to(next(self.G.parameters()).device)
+        z = torch.randn(check_positive_int(n, "n"), self.G.z_dim,
+                        generator=generator).to(next(self.G.parameters()).device)
         with eval_mode(self.G):
             return self.G(z)  # (n, ...)
 

@@ -57,10 +57,12 @@ class StatefulLM(Protocol):
 
 def _check_token_logprobs(model, ids, temperature) -> None:
     if not isinstance(model, LanguageModel):
-        raise TypeError(f"model must follow the course LM interface (callable, with vocab_size), got {type(model).__name__}")
+        raise TypeError("model must follow the course LM interface (callable, with vocab_size), "
+                        f"got {type(model).__name__}")
     checks.token_ids(ids, model.vocab_size, "ids")
     if ids.shape[1] < 2:
-        raise ValueError(f"ids must hold at least 2 tokens per row (one to condition on, one to score), got {tuple(ids.shape)}")
+        raise ValueError("ids must hold at least 2 tokens per row (one to condition on, one to score), "
+                         f"got {tuple(ids.shape)}")
     checks.number(temperature, "temperature", low=0, low_open=True)
 
 

@@ -414,7 +414,8 @@ def _kolmogorov_sf(lam: float) -> float:
         return 1.0
     if lam < 1.18:
         y = math.exp(-math.pi ** 2 / (8 * lam * lam))
-        return min(1.0, max(0.0, 1.0 - math.sqrt(2 * math.pi) / lam * sum(y ** ((2 * j - 1) ** 2) for j in range(1, 6))))
+        return min(1.0, max(0.0, 1.0 - math.sqrt(2 * math.pi) / lam * sum(y ** ((2 * j - 1) ** 2) for j in range(1,
+                                                                                                                 6))))
     x = math.exp(-2 * lam * lam)
     return min(1.0, max(0.0, 2 * sum((-1) ** (j - 1) * x ** (j * j) for j in range(1, 6))))
 

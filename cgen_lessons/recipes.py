@@ -11,9 +11,8 @@ Every recipe seeds everything, builds the model, and trains it with the shared l
 
 from __future__ import annotations
 
-import math
-
 import functools
+import math
 import time
 
 import torch
@@ -253,7 +252,8 @@ def fd_seed_report(results: dict) -> str:
     rows = [f"{'model':36s} {'seed 0':>7s} {'mean ± sd':>15s} {'min – max':>15s} {'sampling sd':>12s}"]
     for name, st in fd_seed_stats(results).items():
         noise = "—" if math.isnan(st["sampling_sd"]) else f"{st['sampling_sd']:.2f}"
-        rows.append(f"{name:36s} {st['fds'][0]:7.2f} {st['mean']:7.2f} ± {st['sd']:5.2f} {st['min']:6.2f} – {st['max']:6.2f} "
+        rows.append(f"{name:36s} {st['fds'][0]:7.2f} {st['mean']:7.2f} ± {st['sd']:5.2f} "
+                    f"{st['min']:6.2f} – {st['max']:6.2f} "
                     f"{noise:>12s}")
     rows.append(f"(Fréchet distance to the test digits, 1,000 samples; {len(results['seeds'])} training seeds; "
                 "sampling sd: one model scored with 5 sampling seeds)")

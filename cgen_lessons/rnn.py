@@ -29,7 +29,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .utils import check_token_ids, check_positive_int
+from .utils import check_positive_int, check_token_ids
 
 __all__ = ["RNNCell", "LSTMCell", "GRUCell", "CELLS", "RecurrentLM", "detach_state"]
 

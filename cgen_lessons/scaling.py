@@ -50,7 +50,9 @@ def run_train(args, world) -> dict:
     if args.checkpoint:
         overrides.update(checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every, resume=args.resume)
     if args.crash_at:  # the last rank dies during step k, as a lost machine would
-        def eval_fn(_model, calls=[0]):
+        calls = [0]
+
+        def eval_fn(_model):
             calls[0] += 1
             if calls[0] == args.crash_at - 1 and world.rank == world.size - 1:
                 os._exit(3)
@@ -74,7 +76,7 @@ def run_allreduce(args, world) -> dict:
     buffer = torch.randn(n)  # (N,)  as many floats as the gradients
     x, y = data.lm_batch(train_ids, s["block"], s["batch"] // world.size, torch.Generator().manual_seed(0))
     compute, comm = [], []
-    for i in range(args.repeats + 2):  # the first two are warm-up
+    for _ in range(args.repeats + 2):  # the first two are warm-up
         t = time.perf_counter()
         model.zero_grad()
         model(x, y)[1].backward()
@@ -130,7 +132,8 @@ def run_syncbn(args, world) -> dict:
         return {"world_size": world.size, "works": False, "error": str(err)}
 
 
-PROGRAMS = {"syncbn": run_syncbn, "train": run_train, "allreduce": run_allreduce, "fsdp": run_fsdp, "allreduce-sum": run_allreduce_sum}
+PROGRAMS = {"syncbn": run_syncbn, "train": run_train, "allreduce": run_allreduce, "fsdp": run_fsdp,
+            "allreduce-sum": run_allreduce_sum}
 
 
 def main(argv=None) -> None:

@@ -34,7 +34,8 @@ from .utils import check_positive_int, check_token_ids, eval_mode
 
 __all__ = ["gumbel_noise", "gumbel_max_sample", "gumbel_softmax", "exact_gradient", "reinforce_gradients",
            "gumbel_gradients", "make_oracle", "sample_sequences", "sequence_nll", "mle_loss", "SeqDiscriminator",
-           "rollout_rewards", "pretrain_discriminator", "make_seqgan_step", "soft_sample", "make_gumbel_gan_step", "TextGAN"]
+           "rollout_rewards", "pretrain_discriminator", "make_seqgan_step", "soft_sample", "make_gumbel_gan_step",
+           "TextGAN"]
 
 
 def _check_tau(tau) -> float:
@@ -156,7 +157,8 @@ class SeqDiscriminator(nn.Module):
     Gumbel-softmax generator's relaxed samples can be scored.
     """
 
-    def __init__(self, vocab_size: int, d_embed: int = 32, n_filters: int = 32, widths=(2, 3, 4), dropout: float = 0.25):
+    def __init__(self, vocab_size: int, d_embed: int = 32, n_filters: int = 32, widths=(2, 3, 4),
+                 dropout: float = 0.25):
         super().__init__()
         self.vocab_size = check_positive_int(vocab_size, "vocab_size")
         if not widths or any(int(w) < 1 for w in widths):
@@ -281,7 +283,8 @@ def make_gumbel_gan_step(length: int, tau: float = 1.0, hard: bool = False, d_st
     def step_fn(model: TextGAN, real: torch.Tensor, opts) -> dict[str, float]:
         B, V = real.shape[0], model.G.vocab_size
         real_onehot = F.one_hot(real, V).float()  # (B, T, V)
-        d_loss = [_d_update(model, real_onehot, soft_sample(model.G, B, length, tau, start_id, hard).detach(), opts["D"])
+        d_loss = [_d_update(model, real_onehot, soft_sample(model.G, B, length, tau, start_id, hard).detach(),
+                            opts["D"])
                   for _ in range(d_steps)]
         g_loss = g_loss_nonsaturating(model.D(soft_sample(model.G, B, length, tau, start_id, hard)))
         opts["G"].zero_grad(set_to_none=True)

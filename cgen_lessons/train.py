@@ -26,16 +26,16 @@ import math
 import os
 import random
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.std import tqdm as _TextBar
 
 from . import checks, distributed
-from .utils import check_positive_int, get_device, eval_mode
+from .utils import check_positive_int, eval_mode, get_device
 
 __all__ = ["History", "fit", "save_checkpoint", "load_checkpoint", "move_to", "warmup_cosine_factor",
            "warmup_cosine", "decay_groups"]
@@ -65,7 +65,7 @@ class History:
         return {"train": self.train, "eval": self.eval}
 
     @classmethod
-    def from_state_dict(cls, state: dict) -> "History":
+    def from_state_dict(cls, state: dict) -> History:
         return cls(train={k: list(v) for k, v in state["train"].items()},
                    eval={k: list(v) for k, v in state["eval"].items()})
 
@@ -95,7 +95,8 @@ def _default_loss(model, batch):
 def _optimizers(optimizer) -> dict[str, torch.optim.Optimizer]:
     if isinstance(optimizer, torch.optim.Optimizer):
         return {"optimizer": optimizer}
-    if isinstance(optimizer, dict) and optimizer and all(isinstance(o, torch.optim.Optimizer) for o in optimizer.values()):
+    if isinstance(optimizer, dict) and optimizer and all(isinstance(o,
+                                                                    torch.optim.Optimizer) for o in optimizer.values()):
         return dict(optimizer)
     raise ValueError("optimizer must be a torch.optim.Optimizer or a non-empty dict of them")
 
@@ -153,7 +154,7 @@ def load_checkpoint(path, map_location="cpu") -> dict:
                          f"checkpoint ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})") from None
     if not isinstance(state, dict) or not CHECKPOINT_KEYS <= set(state):
         raise ValueError(f"{path} is not a checkpoint written by save_checkpoint "
-                         f"(missing {sorted(CHECKPOINT_KEYS - set(state)) if isinstance(state, dict) else 'everything'})")
+                         f"(missing {sorted(CHECKPOINT_KEYS - set(state)) if isinstance(state, dict) else 'all'})")
     return state
 
 
@@ -347,7 +348,8 @@ class _Training:
             batch = self.next_batch()
             sync = micro == k - 1 or self.world.size == 1
             with (contextlib.nullcontext() if sync else self.net.no_sync()):  # all-reduce once, after the last
-                with torch.autocast(self.device.type, dtype=PRECISIONS[self.precision], enabled=self.precision != "fp32"):
+                with torch.autocast(self.device.type, dtype=PRECISIONS[self.precision],
+                                    enabled=self.precision != "fp32"):
                     loss = self.loss_fn(self.net, batch)
                 if not torch.isfinite(loss):
                     raise FloatingPointError(f"the loss became {loss.item()} at step {step}")

@@ -149,7 +149,8 @@ class Block(nn.Module):
         self.cross = MultiHeadAttention(d_model, n_heads, dropout) if cross else None
         self.ln_cross = nn.LayerNorm(d_model) if cross else None
         self.ln2 = nn.LayerNorm(d_model)
-        self.mlp = nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.GELU(), nn.Linear(4 * d_model, d_model), nn.Dropout(dropout))
+        self.mlp = nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.GELU(), nn.Linear(4 * d_model, d_model),
+                                 nn.Dropout(dropout))
 
     def forward_cached(self, x, cache):
         """Decoder-only block step with a KV cache (see ``MultiHeadAttention.forward_cached``)."""
@@ -318,7 +319,7 @@ class Seq2SeqTransformer(nn.Module):
             loss = F.cross_entropy(logits.flatten(0, 1), tgt_out.flatten(), ignore_index=self.pad_id)
         return logits, loss
 
-    def conditioned(self, src: torch.Tensor) -> "ConditionedDecoder":
+    def conditioned(self, src: torch.Tensor) -> ConditionedDecoder:
         """The decoder given one source (1, S) as a language model ``lm(idx) -> (logits, None)``,
         so that chapter 04's decoders (``beam_search``, ``generate``) serve the encoder–decoder."""
         if src.dim() != 2 or src.shape[0] != 1:

@@ -98,7 +98,7 @@ def get_device(prefer: str | None = None) -> torch.device:
     return torch.device(choice)
 
 
-def show_source(obj) -> "object":
+def show_source(obj) -> object:
     """Display the source code of a function, class or module of the package.
 
     In a notebook it renders as a highlighted Markdown code block; elsewhere the returned
@@ -180,7 +180,9 @@ def max_error(actual, expected, tol: float) -> str:
     if not (isinstance(tol, (int, float)) and tol > 0 and math.isfinite(tol)):
         raise ValueError(f"tol must be a positive finite number, got {tol!r}")
     def as_float64(x):  # Python floats go straight to float64 (as_tensor would round them to float32)
-        return x.detach().to("cpu", torch.float64) if isinstance(x, torch.Tensor) else torch.as_tensor(x, dtype=torch.float64)
+        if isinstance(x, torch.Tensor):
+            return x.detach().to("cpu", torch.float64)
+        return torch.as_tensor(x, dtype=torch.float64)
 
     a, b = as_float64(actual), as_float64(expected)
     if a.shape != b.shape:

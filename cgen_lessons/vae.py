@@ -61,10 +61,12 @@ class VAE(nn.Module):
         if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 0:
             raise ValueError(f"n_classes must be a non-negative integer, got {n_classes!r}")
         self.likelihood, self.n_classes = likelihood, n_classes
-        self.encoder = nn.Sequential(nn.Linear(x_dim + n_classes, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
+        self.encoder = nn.Sequential(nn.Linear(x_dim + n_classes, hidden), nn.ReLU(), nn.Linear(hidden, hidden),
+                                     nn.ReLU())
         self.to_mu = nn.Linear(hidden, z_dim)
         self.to_logvar = nn.Linear(hidden, z_dim)
-        self.decoder = nn.Sequential(nn.Linear(z_dim + n_classes, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+        self.decoder = nn.Sequential(nn.Linear(z_dim + n_classes, hidden), nn.ReLU(), nn.Linear(hidden, hidden),
+                                     nn.ReLU(),
                                      nn.Linear(hidden, x_dim))
         self.log_scale = nn.Parameter(torch.zeros(())) if likelihood == "gaussian" else None
 
@@ -106,7 +108,8 @@ class VAE(nn.Module):
         var = torch.exp(2 * self.log_scale)
         return -0.5 * (((x - out) ** 2) / var + torch.log(2 * math.pi * var)).sum(-1)
 
-    def elbo_terms(self, x: torch.Tensor, y: torch.Tensor | None = None, generator: torch.Generator | None = None) -> dict:
+    def elbo_terms(self, x: torch.Tensor, y: torch.Tensor | None = None,
+                   generator: torch.Generator | None = None) -> dict:
         """Per-sample terms: ``recon`` = −log p(x | z) with z ~ q (one sample), ``kl``, ``elbo`` (N,)."""
         x = self._check_x(x)
         mu, logvar = self.encode(x, y)
