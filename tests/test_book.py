@@ -25,7 +25,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CGEN_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-MISSING = [m for m in ("sphinx", "myst_nb", "sphinx_book_theme", "mathjax", "playwright") if importlib.util.find_spec(m) is None]
+MISSING = [m for m in ("sphinx", "myst_nb", "sphinx_book_theme", "mathjax", "playwright")
+           if importlib.util.find_spec(m) is None]
 pytestmark = [
     pytest.mark.skipif(bool(MISSING), reason=f"the book's packages are missing ({', '.join(MISSING)}): "
                        "run `python3 tools/course.py test` (it installs the [book] extra) or `pip install -e .[book]`"),

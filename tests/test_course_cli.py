@@ -45,12 +45,12 @@ PY = Path("/venv/bin/python")
 @pytest.mark.parametrize("argv, setup_kwargs, action", [
     (["setup"], {"cpu": False, "extras": ("dev",)}, None),
     (["setup", "--cpu"], {"cpu": True, "extras": ("dev",)}, None),
-    (["lab"], {"cpu": False, "extras": ("dev",)}, ("lab", (PY, []))),
-    (["lab", "--cpu"], {"cpu": True, "extras": ("dev",)}, ("lab", (PY, []))),
+    (["lab"], {"cpu": False, "extras": ("dev",)}, ("lab", (PY, []), {"student_copies": False})),
+    (["lab", "--cpu"], {"cpu": True, "extras": ("dev",)}, ("lab", (PY, []), {"student_copies": False})),
     (["lab", "--port", "8899", "--no-browser"], {"cpu": False, "extras": ("dev",)},
-     ("lab", (PY, ["--port", "8899", "--no-browser"]))),
-    (["lab", "--port", "8899", "--cpu", "--ServerApp.token=x"], {"cpu": True, "extras": ("dev",)},
-     ("lab", (PY, ["--port", "8899", "--ServerApp.token=x"]))),
+     ("lab", (PY, ["--port", "8899", "--no-browser"]), {"student_copies": False})),
+    (["lab", "--port", "8899", "--cpu", "--ServerApp.token=x", "--student"], {"cpu": True, "extras": ("dev",)},
+     ("lab", (PY, ["--port", "8899", "--ServerApp.token=x"]), {"student_copies": True})),
     (["test"], {"cpu": False, "extras": ("dev", "book")}, ("test", (PY, []))),
     (["test", "tests/test_vae.py", "-x", "-k", "vae and not slow", "-p", "no:cacheprovider", "--cpu"],
      {"cpu": True, "extras": ("dev", "book")},
@@ -68,17 +68,17 @@ def test_commands_that_set_up_first(calls, argv, setup_kwargs, action):
     code, made = _run(calls, *argv)
     assert code == 0
     assert made[0] == ("setup", (), {**setup_kwargs, "retry_fallback": argv[0] == "setup"})
-    assert made[1:] == ([(action[0], action[1], {})] if action else [])
+    assert made[1:] == ([(action[0], action[1], action[2] if len(action) > 2 else {})] if action else [])
 
 
 def test_student_and_doctor_install_nothing(calls):
     assert _run(calls, "doctor")[1] == [("doctor", (PY,), {})]
     calls.clear()
     _run(calls, "student", "04")
-    assert [c[0] for c in calls] == ["student"] and calls[0][1][0] == ["04"]
+    assert calls == [("student", (["04"],), {"force": False})]
     calls.clear()
-    _run(calls, "student", "--cpu")  # --cpu is accepted by every command
-    assert [c[0] for c in calls] == ["student"] and calls[0][1][0] == []
+    _run(calls, "student", "--cpu", "--force")  # --cpu is accepted by every command
+    assert calls == [("student", ([],), {"force": True})]
 
 
 @pytest.mark.parametrize("argv", [["execute", "03", "--port", "1"], ["doctor", "--foo"], ["book", "a", "b"],
@@ -195,3 +195,104 @@ def test_a_fallback_setup_is_retried_by_setup_cpu_only(pip, monkeypatch, tmp_pat
     fake.commands.clear()
     course.setup(cpu=True, retry_fallback=True)  # done: nothing left to retry
     assert fake.commands == []
+
+
+# --------------------------------------------------------------------------- student copies and the Lab
+def test_student_keeps_edited_copies_unless_forced(tmp_path, capsys):
+    out = tmp_path / "student"
+    [copy] = course.student(["00"], out)
+    said = capsys.readouterr().out
+    assert "wrote 1 student notebook to" in said and "notebooks" not in said.split(" to ")[0]
+    assert "lab --student" in said and "../student" not in said
+    assert (out / "jupytext.toml").read_text().strip().endswith('formats = "ipynb"')
+    original = copy.read_text(encoding="utf-8")
+
+    assert course.student(["00"], out) == [copy]  # unchanged: nothing to write, nothing refused
+    assert "wrote 0 student notebooks (1 already up to date)" in capsys.readouterr().out
+
+    edited = original.replace("raise NotImplementedError()", "return 42", 1)
+    copy.write_text(edited, encoding="utf-8")  # a participant's work
+    assert course.student(["00"], out) == []
+    said = capsys.readouterr()
+    assert "kept 1 edited copy unchanged (00_preface.ipynb)" in said.err and "--force" in said.err
+    assert copy.read_text(encoding="utf-8") == edited
+
+    assert course.student(["00"], out, force=True) == [copy]
+    assert copy.read_text(encoding="utf-8") == original
+    [backup] = out.glob("00_preface.edited-*.ipynb")
+    assert backup.read_text(encoding="utf-8") == edited
+    assert f"an edited copy was kept as {backup.name}" in capsys.readouterr().out
+
+
+def test_student_replaces_an_outdated_copy_nobody_edited(tmp_path, capsys):
+    """A copy exactly as this command last wrote it is replaced when the chapter changed."""
+    out = tmp_path / "student"
+    [copy] = course.student(["00"], out)
+    stale = copy.read_text(encoding="utf-8").replace("Preface", "Old preface")
+    copy.write_text(stale, encoding="utf-8")
+    record = json.loads((out / course.STUDENT_RECORD).read_text())
+    record[copy.name] = course.hashlib.sha256(stale.encode()).hexdigest()  # as if this command had written it
+    (out / course.STUDENT_RECORD).write_text(json.dumps(record))
+    assert course.student(["00"], out) == [copy] and "Old preface" not in copy.read_text(encoding="utf-8")
+    assert not list(out.glob("*.edited-*"))
+
+
+def test_student_command_exits_1_when_it_kept_an_edited_copy(tmp_path, monkeypatch):
+    out = tmp_path / "student"
+    monkeypatch.setattr(course, "STUDENT_DIR", out)
+    monkeypatch.setattr(course.student, "__defaults__", (out, False))
+    assert course.main(["student", "00"]) == 0
+    (out / "00_preface.ipynb").write_text("{}", encoding="utf-8")
+    assert course.main(["student", "00"]) == 1
+    assert course.main(["student", "00", "--force"]) == 0
+
+
+def test_lab_serves_the_repository_and_opens_at_notebooks_or_student():
+    cmd = course.lab_command(PY, ["--no-browser"])
+    assert course.LAB_ROOT == ROOT and (ROOT / "pyproject.toml").exists()  # where [tool.jupytext] is found
+    assert cmd[:3] == [str(PY), "-m", "jupyterlab"] and "--LabApp.default_url=/lab/tree/notebooks" in cmd
+    assert "--no-browser" in cmd
+    assert "--LabApp.default_url=/lab/tree/student" in course.lab_command(PY, [], student=True)
+    own = course.lab_command(PY, ["--ServerApp.root_dir=/tmp"])
+    assert not any("default_url" in a for a in own)  # a root chosen by the user is left alone
+
+
+def test_lab_passes_sigterm_on_to_jupyterlab(tmp_path):
+    """`kill -TERM` of `course.py lab` stops JupyterLab too (here a stand-in that records the signal)."""
+    import signal
+    import time
+
+    if not hasattr(signal, "SIGTERM") or sys.platform == "win32":
+        pytest.skip("POSIX signals only")
+    fake = tmp_path / "python"
+    fake.write_text(f"#!/bin/sh\necho $$ > {tmp_path}/pid\ntrap 'echo TERM > {tmp_path}/term; exit 0' TERM\n"
+                    "while true; do sleep 0.1; done\n")
+    fake.chmod(0o755)
+    program = (f"import sys; sys.path.insert(0, {str(ROOT / 'tools')!r}); import course; "
+               f"from pathlib import Path; sys.exit(course.lab(Path({str(fake)!r}), []))")
+    runner = subprocess.Popen([sys.executable, "-c", program],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + 30
+        while not (tmp_path / "pid").exists() and time.time() < deadline:
+            time.sleep(0.1)
+        assert (tmp_path / "pid").exists(), "the stand-in never started"
+        time.sleep(0.3)  # the handler is installed right after the child starts
+        runner.send_signal(signal.SIGTERM)
+        assert runner.wait(timeout=20) == 0, runner.stdout.read()
+        assert (tmp_path / "term").read_text().strip() == "TERM"
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+
+
+def test_lab_settings_open_py_twins_as_notebooks_and_ask_nothing_about_news():
+    assert course.LAB_OVERRIDES["@jupyterlab/docmanager-extension:plugin"]["defaultViewers"]["python"] == \
+        "Jupytext Notebook"
+    notification = course.LAB_OVERRIDES["@jupyterlab/apputils-extension:notification"]
+    schema = Path(sys.prefix) / "share/jupyter/lab/schemas/@jupyterlab/apputils-extension/notification.json"
+    if schema.exists():  # the keys and values are JupyterLab's own
+        properties = json.loads(schema.read_text())["properties"]
+        assert notification["fetchNews"] in [c["const"] for c in properties["fetchNews"]["oneOf"]]
+        assert set(notification) <= set(properties)
+    assert notification == {"fetchNews": "false", "checkForUpdates": False}

@@ -41,7 +41,7 @@ def _solution_lines(nb):
 @pytest.fixture(scope="module")
 def students(tmp_path_factory):
     out = ROOT / "student"  # the real target: the copies read ../benchmarks like the chapters
-    paths = course.student([], out)
+    paths = course.student([], out, force=True)  # copies edited by hand are kept as *.edited-*.ipynb
     return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in paths}
 
 

