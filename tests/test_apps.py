@@ -128,7 +128,8 @@ def test_beam_search_through_the_conditioned_decoder_matches_greedy_at_width_one
 
 def test_g2p_predict_rejects_words_it_cannot_spell():
     task = apps.G2PTask.build()
-    model = Seq2SeqTransformer(task.tok.vocab_size, task.tok.vocab_size, task.max_len, d_model=16, n_heads=2, n_layers=1)
+    model = Seq2SeqTransformer(task.tok.vocab_size, task.tok.vocab_size, task.max_len,
+                               d_model=16, n_heads=2, n_layers=1)
     with pytest.raises(ValueError, match="cannot pronounce"):
         apps.g2p_predict(model, task, ["hello", "Bad!"])
     with pytest.raises(ValueError, match="cannot pronounce"):
@@ -175,7 +176,8 @@ def test_mmi_scores_and_its_arguments():
 def test_generated_replies_never_contain_the_banned_tokens():
     model, tok = _tiny_dialogue_model()
     for method in ("greedy", "beam", "top-p", "mmi"):
-        replies = apps.generate_replies(model, tok, ["who goes there", "what news"], method, max_tokens=6, n_candidates=3)
+        replies = apps.generate_replies(model, tok, ["who goes there", "what news"], method,
+                                        max_tokens=6, n_candidates=3)
         assert all("\t" not in r and "<unk>" not in r for r in replies)
     with pytest.raises(ValueError, match="method must be one of"):
         apps.generate_replies(model, tok, ["x"], "nucleus")
@@ -224,6 +226,8 @@ def test_format_constraint_matches_and_arguments():
 def test_generate_rejects_a_mask_that_allows_nothing():
     model = _RandomLM(5, 0)
     with pytest.raises(ValueError, match="at least one True per row"):
-        generate(model, torch.zeros(2, 1, dtype=torch.long), 3, allowed=lambda idx, step: torch.zeros(2, 5, dtype=torch.bool))
+        generate(model, torch.zeros(2, 1, dtype=torch.long), 3,
+                 allowed=lambda idx, step: torch.zeros(2, 5, dtype=torch.bool))
     with pytest.raises(ValueError, match="boolean mask"):
-        generate(model, torch.zeros(2, 1, dtype=torch.long), 3, allowed=lambda idx, step: torch.ones(2, 4, dtype=torch.bool))
+        generate(model, torch.zeros(2, 1, dtype=torch.long), 3,
+                 allowed=lambda idx, step: torch.ones(2, 4, dtype=torch.bool))

@@ -86,7 +86,8 @@ def test_naive_bayes_matches_sklearn_and_samples():
 def _blobs(g, n=300):
     centres = torch.tensor([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0]], dtype=torch.float64)
     k = torch.randint(0, 3, (n,), generator=g)
-    return centres[k] + torch.randn(n, 2, generator=g, dtype=torch.float64) * torch.tensor([0.5, 1.0], dtype=torch.float64)
+    return centres[k] + (torch.randn(n, 2, generator=g, dtype=torch.float64)
+                         * torch.tensor([0.5, 1.0], dtype=torch.float64))
 
 
 def test_em_never_decreases_log_likelihood():
@@ -109,7 +110,8 @@ def test_em_matches_sklearn_from_the_same_start():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # sklearn warns that tol=0 never "converges"
         ref = mixture.GaussianMixture(3, max_iter=30, tol=0, reg_covar=1e-6, means_init=m0.numpy(),
-                                      weights_init=w0.numpy(), precisions_init=torch.linalg.inv(c0).numpy()).fit(x.numpy())
+                                      weights_init=w0.numpy(),
+                                      precisions_init=torch.linalg.inv(c0).numpy()).fit(x.numpy())
     torch.testing.assert_close(gm.means, torch.tensor(ref.means_), atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(gm.weights, torch.tensor(ref.weights_), atol=1e-6, rtol=1e-5)
     assert abs(gm.log_prob(x).mean().item() - ref.score(x.numpy())) < 1e-6

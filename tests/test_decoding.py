@@ -5,8 +5,15 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cgen_lessons.decoding import (apply_repetition_penalty, apply_temperature, beam_search, generate, sample,
-                                   top_k_filter, top_p_filter)
+from cgen_lessons.decoding import (
+    apply_repetition_penalty,
+    apply_temperature,
+    beam_search,
+    generate,
+    sample,
+    top_k_filter,
+    top_p_filter,
+)
 from cgen_lessons.rnn import RecurrentLM
 from cgen_lessons.transformer import GPT
 

@@ -175,7 +175,8 @@ def test_mmd_matches_the_formula_and_detects_a_shift():
     x, y = torch.randn(300, 2, generator=g, dtype=torch.float64), torch.randn(200, 2, generator=g, dtype=torch.float64)
     h = 0.8
     gamma = 1 / (2 * h ** 2)
-    kxx, kyy, kxy = (torch.from_numpy(rbf_kernel(a.numpy(), b.numpy(), gamma=gamma)) for a, b in ((x, x), (y, y), (x, y)))
+    kxx, kyy, kxy = (torch.from_numpy(rbf_kernel(a.numpy(), b.numpy(), gamma=gamma))
+                     for a, b in ((x, x), (y, y), (x, y)))
     expected = ((kxx.sum() - 300) / (300 * 299) + (kyy.sum() - 200) / (200 * 199) - 2 * kxy.mean()).item()
     assert mmd2(x, y, h) == pytest.approx(expected, rel=1e-9)
     assert abs(mmd2(x, y, h)) < 0.01
@@ -219,7 +220,8 @@ def test_chapter07_checkers():
     from cgen_lessons import exercises
 
     def q_sample_via_package(x0, alpha_bar_t, eps):  # a one-step schedule with β_1 = 1 − ᾱ_t per sample
-        return torch.cat([D.q_sample(D.NoiseSchedule(betas=torch.tensor([1 - float(ab)])), x0[i:i + 1], 1, eps[i:i + 1])[0]
+        return torch.cat([D.q_sample(D.NoiseSchedule(betas=torch.tensor([1 - float(ab)])), x0[i:i + 1], 1,
+                                     eps[i:i + 1])[0]
                           for i, ab in enumerate(alpha_bar_t)])
 
     assert exercises.check("q_sample", q_sample_via_package).passed

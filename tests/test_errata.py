@@ -2,7 +2,8 @@
 
 Every row must point to an anchor that exists; rows that claim code evidence must be named
 ('# errata: <id>') by a checked cell of their evidence notebook, and every named row must claim it;
-the appendix must render the index as it is now; and the headings file must match the articles themselves where they are available (they live outside the repository)."""
+the appendix must render the index as it is now; and the headings file must match the articles themselves
+where they are available (they live outside the repository)."""
 
 import csv
 import json
@@ -47,7 +48,8 @@ def test_the_index_covers_every_article_and_category():
     assert {r["article"] for r in ROWS} == set(errata.ARTICLES)
     assert {r["category"] for r in ROWS} == set(errata.CATEGORIES)
     assert sum(r["code"] == "yes" for r in ROWS) >= 60
-    assert f"({len(ROWS)} rows" in (ROOT / "README.md").read_text(encoding="utf-8"), "update the row count in the README"
+    assert f"({len(ROWS)} rows" in (ROOT / "README.md").read_text(encoding="utf-8"), (
+        "update the row count in the README")
 
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r["id"])
@@ -75,7 +77,8 @@ NAMED = {p.stem: _named_by_checked_cells(p.stem) for p in sorted(NOTEBOOKS.glob(
 def test_code_evidence_is_a_checked_cell_that_names_the_row(row):
     """'code' means: a checked cell of the evidence notebook names the row ('# errata: <id>')."""
     stem = row["evidence"].split("#")[0]
-    assert row["id"] in NAMED[stem], f"{row['id']}: no NBVAL_CHECK_OUTPUT cell of {stem} names it ('# errata: {row['id']}')"
+    assert row["id"] in NAMED[stem], (
+        f"{row['id']}: no NBVAL_CHECK_OUTPUT cell of {stem} names it ('# errata: {row['id']}')")
 
 
 def test_every_named_row_exists_and_claims_code_evidence():
@@ -86,7 +89,8 @@ def test_every_named_row_exists_and_claims_code_evidence():
         for rid in named:
             assert rid in by_id, f"{stem} names {rid!r}, which is not a row of data/errata.csv"
             assert by_id[rid]["code"] == "yes", f"{stem} demonstrates {rid} in a checked cell: set its code flag to yes"
-            assert by_id[rid]["evidence"].startswith(stem + "#"), f"{rid} is demonstrated in {stem} but points elsewhere"
+            assert by_id[rid]["evidence"].startswith(stem + "#"), (
+                f"{rid} is demonstrated in {stem} but points elsewhere")
 
 
 def test_every_errata_anchor_is_in_the_index():
@@ -115,7 +119,8 @@ def test_links_are_relative_notebook_links():
 def test_uncertain_rows_say_why():
     for r in ROWS:
         if r["status"] == "uncertain":
-            assert re.search(r"cannot|could not|not measured|have not|may|probably|unsupported", r["correction"]), r["id"]
+            assert re.search(r"cannot|could not|not measured|have not|may|probably|unsupported",
+                             r["correction"]), r["id"]
 
 
 def _write_rows(path, rows):

@@ -43,7 +43,8 @@ def test_an_unattempted_exercise_fails_softly_with_instructions():
 
 def test_an_unknown_wrong_answer_gets_the_general_hint():
     result = exercises.check("softmax", lambda z: torch.zeros_like(z))
-    assert not result.passed and "Hint: subtract the row maximum" in result.message and "Diagnosis" not in result.message
+    assert (not result.passed and "Hint: subtract the row maximum" in result.message
+            and "Diagnosis" not in result.message)
 
 
 def test_register_refuses_an_unknown_difficulty():

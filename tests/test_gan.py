@@ -3,8 +3,19 @@ import math
 import pytest
 import torch
 
-from cgen_lessons.gan import (GAN, ConvDiscriminator, ConvGenerator, MLPDiscriminator, MLPGenerator, d_loss_bce,
-                              g_loss_minimax, g_loss_nonsaturating, gradient_penalty, make_gan_step, mode_coverage)
+from cgen_lessons.gan import (
+    GAN,
+    ConvDiscriminator,
+    ConvGenerator,
+    MLPDiscriminator,
+    MLPGenerator,
+    d_loss_bce,
+    g_loss_minimax,
+    g_loss_nonsaturating,
+    gradient_penalty,
+    make_gan_step,
+    mode_coverage,
+)
 from cgen_lessons.metrics import frechet_distance
 
 
@@ -163,7 +174,8 @@ def test_spectral_norm_bounds_every_discriminator_layer():
     linears = [m for m in D.modules() if isinstance(m, torch.nn.Linear)]
     assert len(linears) == 3
     for layer in linears:
-        torch.testing.assert_close(torch.linalg.matrix_norm(layer.weight.detach(), ord=2), torch.tensor(1.0), atol=1e-3, rtol=0)
+        torch.testing.assert_close(torch.linalg.matrix_norm(layer.weight.detach(), ord=2), torch.tensor(1.0),
+                                   atol=1e-3, rtol=0)
     plain = MLPDiscriminator(2, 32, 2)
     assert any(abs(torch.linalg.matrix_norm(m.weight.detach(), ord=2).item() - 1) > 0.05
                for m in plain.modules() if isinstance(m, torch.nn.Linear))

@@ -9,8 +9,17 @@ import scipy.stats
 import torch
 
 from cgen_lessons import data
-from cgen_lessons.metrics import (classifier_two_sample_test, corpus_bleu, density_coverage, inception_score,
-                                  ks_2samp, mmd_permutation_test, precision_recall, self_bleu, sentence_bleu)
+from cgen_lessons.metrics import (
+    classifier_two_sample_test,
+    corpus_bleu,
+    density_coverage,
+    inception_score,
+    ks_2samp,
+    mmd_permutation_test,
+    precision_recall,
+    self_bleu,
+    sentence_bleu,
+)
 
 
 def _noisy_copies(lines, seed=0):
@@ -146,14 +155,17 @@ def test_kernel_inception_distance_equals_sklearn_kernel_and_is_unbiased():
     from cgen_lessons.metrics import frechet_distance, kernel_inception_distance
 
     g = torch.Generator().manual_seed(0)
-    a, b = torch.randn(40, 5, generator=g, dtype=torch.float64), torch.randn(30, 5, generator=g, dtype=torch.float64) + 0.3
+    a, b = (torch.randn(40, 5, generator=g, dtype=torch.float64),
+            torch.randn(30, 5, generator=g, dtype=torch.float64) + 0.3)
     k = lambda u, v: torch.from_numpy(polynomial_kernel(u.numpy(), v.numpy(), degree=3, gamma=1 / 5, coef0=1))  # noqa: E731
     kxx, kyy = k(a, a), k(b, b)
-    expected = ((kxx.sum() - kxx.trace()) / (40 * 39) + (kyy.sum() - kyy.trace()) / (30 * 29) - 2 * k(a, b).mean()).item()
+    expected = ((kxx.sum() - kxx.trace()) / (40 * 39) + (kyy.sum() - kyy.trace()) / (30 * 29)
+                - 2 * k(a, b).mean()).item()
     torch.testing.assert_close(kernel_inception_distance(a, b), expected, rtol=1e-10, atol=1e-12)
     assert kernel_inception_distance(a, b) > 0.05  # a real shift is seen
     for n in (20, 200):
-        kids = [kernel_inception_distance(torch.randn(n, 5, generator=g), torch.randn(n, 5, generator=g)) for _ in range(200)]
+        kids = [kernel_inception_distance(torch.randn(n, 5, generator=g), torch.randn(n, 5, generator=g))
+                for _ in range(200)]
         fds = [frechet_distance(torch.randn(n, 5, generator=g), torch.randn(n, 5, generator=g)) for _ in range(50)]
         se = torch.tensor(kids).std().item() / math.sqrt(len(kids))
         assert abs(sum(kids) / len(kids)) < 4 * se  # unbiased: mean 0 within 4 standard errors

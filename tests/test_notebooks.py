@@ -24,7 +24,8 @@ def test_every_notebook_has_a_pair():
 def test_pair_in_sync(source):
     py_cells = cells(jupytext.read(source))
     nb_cells = cells(jupytext.read(source.with_suffix(".ipynb")))
-    assert len(py_cells) == len(nb_cells), f"{source.name}: cell count differs; run `python3 tools/course.py execute {source.stem[:2]}`"
+    assert len(py_cells) == len(nb_cells), (
+        f"{source.name}: cell count differs; run `python3 tools/course.py execute {source.stem[:2]}`")
     for i, (a, b) in enumerate(zip(py_cells, nb_cells)):
         assert a == b, f"{source.name}: cell {i} differs between .py and .ipynb; re-execute the chapter"
 

@@ -101,10 +101,12 @@ def test_digit_recipes_are_repeatable_and_check_their_inputs():
 
 
 def test_fd_seed_stats_and_report():
-    results = {"seeds": [0, 1, 2], "runs": [{"model": "A", "seed": s, "fd": v} for s, v in zip([0, 1, 2], [3.0, 5.0, 4.0])]
+    results = {"seeds": [0, 1, 2],
+               "runs": [{"model": "A", "seed": s, "fd": v} for s, v in zip([0, 1, 2], [3.0, 5.0, 4.0])]
                + [{"model": "B", "seed": 0, "fd": 1.0}], "sampling_noise": {"A": [1.0, 1.0, 2.0, 2.0, 1.5]}}
     st = recipes.fd_seed_stats(results)
-    assert st["A"]["fds"] == [3.0, 5.0, 4.0] and st["A"]["mean"] == pytest.approx(4.0) and st["A"]["sd"] == pytest.approx(1.0)
+    assert (st["A"]["fds"] == [3.0, 5.0, 4.0] and st["A"]["mean"] == pytest.approx(4.0)
+            and st["A"]["sd"] == pytest.approx(1.0))
     assert (st["A"]["min"], st["A"]["max"]) == (3.0, 5.0) and st["B"]["sd"] == 0.0
     report = recipes.fd_seed_report(results)
     assert "4.00 ±  1.00" in report and "—" in report  # B has no sampling-noise measurement

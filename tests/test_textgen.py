@@ -11,9 +11,22 @@ from scipy import stats
 from cgen_lessons import data
 from cgen_lessons.rnn import RecurrentLM
 from cgen_lessons.seqvae import SeqVAE, active_units, importance_nll, interpolate, kl_weight, make_seqvae_step
-from cgen_lessons.textgan import (SeqDiscriminator, TextGAN, exact_gradient, gumbel_gradients, gumbel_max_sample,
-                                  gumbel_softmax, make_gumbel_gan_step, make_oracle, make_seqgan_step,
-                                  reinforce_gradients, rollout_rewards, sample_sequences, sequence_nll, soft_sample)
+from cgen_lessons.textgan import (
+    SeqDiscriminator,
+    TextGAN,
+    exact_gradient,
+    gumbel_gradients,
+    gumbel_max_sample,
+    gumbel_softmax,
+    make_gumbel_gan_step,
+    make_oracle,
+    make_seqgan_step,
+    reinforce_gradients,
+    rollout_rewards,
+    sample_sequences,
+    sequence_nll,
+    soft_sample,
+)
 
 LOGITS = torch.tensor([1.0, -0.5, 0.3, 2.0, -1.0], dtype=torch.float64)
 C = torch.tensor([0.0, 1.0, 2.0, 3.0, 4.0], dtype=torch.float64)
@@ -55,7 +68,8 @@ def test_exact_gradient_matches_the_closed_form():
 
 @pytest.mark.parametrize("baseline", [False, True])
 def test_reinforce_is_unbiased_within_its_standard_error(baseline):
-    est = reinforce_gradients(LOGITS, f_nonlinear, 40_000, baseline=baseline, generator=torch.Generator().manual_seed(0))
+    est = reinforce_gradients(LOGITS, f_nonlinear, 40_000, baseline=baseline,
+                              generator=torch.Generator().manual_seed(0))
     exact = exact_gradient(LOGITS, f_nonlinear)
     se = est.std(0) / math.sqrt(len(est))
     assert ((est.mean(0) - exact).abs() < 4 * se + 1e-12).all()

@@ -213,7 +213,8 @@ def test_bad_arguments_raise_value_error(tmp_path):
 def test_nan_loss_is_reported():
     model, opt = make()
     with pytest.raises(FloatingPointError, match="step 1"):
-        fit(model, opt, batch_fn, steps=3, progress=False, loss_fn=lambda m, b: torch.tensor(float("nan"), requires_grad=True))
+        fit(model, opt, batch_fn, steps=3, progress=False,
+            loss_fn=lambda m, b: torch.tensor(float("nan"), requires_grad=True))
 
 
 def test_history_last():

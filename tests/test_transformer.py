@@ -4,8 +4,15 @@ import pytest
 import torch
 
 from cgen_lessons import data, exercises
-from cgen_lessons.transformer import (GPT, MultiHeadAttention, Seq2SeqTransformer, attention, causal_mask,
-                                      gpt_param_count, sinusoidal_positions)
+from cgen_lessons.transformer import (
+    GPT,
+    MultiHeadAttention,
+    Seq2SeqTransformer,
+    attention,
+    causal_mask,
+    gpt_param_count,
+    sinusoidal_positions,
+)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

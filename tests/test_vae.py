@@ -8,7 +8,8 @@ from cgen_lessons.vae import VAE, gaussian_kl, importance_log_likelihood, repara
 
 def test_gaussian_kl_matches_torch_distributions_and_monte_carlo():
     g = torch.Generator().manual_seed(0)
-    mu, logvar = torch.randn(5, 3, generator=g, dtype=torch.float64), torch.randn(5, 3, generator=g, dtype=torch.float64)
+    mu, logvar = (torch.randn(5, 3, generator=g, dtype=torch.float64),
+                  torch.randn(5, 3, generator=g, dtype=torch.float64))
     q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
     p = torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))
     torch.testing.assert_close(gaussian_kl(mu, logvar), torch.distributions.kl_divergence(q, p).sum(-1))
@@ -45,7 +46,8 @@ def test_elbo_is_below_the_exact_log_likelihood_and_the_gap_is_the_posterior_kl(
     m = S @ W.T @ (x - b) / s**2
     g = torch.Generator().manual_seed(1)
     for _ in range(5):  # random diagonal Gaussian q(z | x)
-        q_mu, q_logvar = torch.randn(2, generator=g, dtype=torch.float64), torch.randn(2, generator=g, dtype=torch.float64)
+        q_mu, q_logvar = (torch.randn(2, generator=g, dtype=torch.float64),
+                          torch.randn(2, generator=g, dtype=torch.float64))
         q = torch.distributions.Normal(q_mu, torch.exp(0.5 * q_logvar))
         z = q.sample((400000,))
         log_lik = torch.distributions.Normal(z @ W.T + b, s).log_prob(x).sum(-1)

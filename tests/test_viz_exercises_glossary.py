@@ -174,7 +174,8 @@ def test_chapter09_checkers_accept_right_and_reject_wrong():
 
     assert exercises.check("modified_precision", clipped)
     assert not exercises.check("modified_precision", unclipped)
-    good_is = lambda p: math.exp(torch.where(p > 0, p * (p / p.mean(0)).log(), torch.zeros_like(p)).sum(1).mean().item())
+    good_is = lambda p: math.exp(torch.where(p > 0, p * (p / p.mean(0)).log(), torch.zeros_like(p))
+                                 .sum(1).mean().item())
     assert exercises.check("inception_score", good_is)
     assert not exercises.check("inception_score", lambda p: math.exp((p * (p / p.mean(0)).log()).sum(1).mean().item()))
     assert exercises.check("permutation_p_value", lambda o, p: (1 + int((p >= o).sum())) / (1 + len(p)))

@@ -11,8 +11,17 @@ exercises in one file.
 """
 
 from . import ch00, ch01, ch02, ch03, ch04, ch05, ch06, ch07, ch08, ch09, ch10, ch11, ch12  # noqa: F401  (they register)
-from .core import (DIFFICULTIES, CheckResult, Exercise, Mistake, check, exercises_of, list_exercises, register,
-                   table_markdown)
+from .core import (
+                   DIFFICULTIES,
+                   CheckResult,
+                   Exercise,
+                   Mistake,
+                   check,
+                   exercises_of,
+                   list_exercises,
+                   register,
+                   table_markdown,
+)
 
 __all__ = ["Mistake", "Exercise", "CheckResult", "register", "check", "list_exercises", "exercises_of", "DIFFICULTIES",
            "table_markdown"]

@@ -31,7 +31,8 @@ register(Exercise(
         Mistake(lambda z: z.exp() / z.exp().sum(-1, keepdim=True),
                 "exp(1000) overflows to inf and inf / inf is nan: subtract each row's maximum first "
                 "(softmax does not change when a constant is added to a row)."),
-        Mistake(lambda z: (z - z.max(0, keepdim=True).values).exp() / (z - z.max(0, keepdim=True).values).exp().sum(0, keepdim=True),
+        Mistake(lambda z: (z - z.max(0, keepdim=True).values).exp()
+                / (z - z.max(0, keepdim=True).values).exp().sum(0, keepdim=True),
                 "you normalised over the first dimension (the batch); each ROW must sum to 1: use dim=-1."),
     ],
 ))
@@ -48,7 +49,8 @@ register(Exercise(
     name="lm_windows", chapter=CHAPTER, difficulty="easy", minutes=10, title="language-model training windows",
     reference=_windows_reference,
     cases=lambda: [("one window at the start", (torch.arange(10), torch.tensor([0]), 4)),
-                   ("three windows, one ending at the last token", (torch.arange(100, 120), torch.tensor([0, 7, 15]), 4)),
+                   ("three windows, one ending at the last token",
+                    (torch.arange(100, 120), torch.tensor([0, 7, 15]), 4)),
                    ("T = 1", (torch.arange(5) * 3, torch.tensor([2, 3]), 1))],
     hint="read T + 1 tokens from each start; x is the first T of them and y the last T, so y[:, t] is the "
          "token that follows x[:, t].",
@@ -70,7 +72,8 @@ def _cross_entropy_cases():
     g = torch.Generator().manual_seed(1)
     return [("uniform logits over 4 tokens (log 4)", (torch.zeros(3, 4), torch.tensor([0, 1, 3]))),
             ("random logits, 20 examples", (torch.randn(20, 9, generator=g), torch.randint(0, 9, (20,), generator=g))),
-            ("huge logits, a confident wrong answer", (torch.tensor([[0.0, 500.0], [300.0, 0.0]]), torch.tensor([0, 0])))]
+            ("huge logits, a confident wrong answer",
+             (torch.tensor([[0.0, 500.0], [300.0, 0.0]]), torch.tensor([0, 0])))]
 
 
 register(Exercise(
@@ -84,6 +87,7 @@ register(Exercise(
                 "log(softmax(z)) underflows: a probability of exp(−500) is 0 in float32 and log 0 = −inf. "
                 "Compute log-probabilities directly: z[y] − logsumexp(z)."),
         Mistake(lambda z, y: (torch.logsumexp(z, -1) - z[torch.arange(len(y)), y]).sum(),
-                "you summed over the examples; the loss of a batch is their MEAN (so it does not grow with the batch size)."),
+                "you summed over the examples; the loss of a batch is their MEAN "
+                "(so it does not grow with the batch size)."),
     ],
 ))

@@ -18,7 +18,8 @@ def _perplexity_cases():
     g = torch.Generator().manual_seed(1)
     return [
         ("uniform logits over 8 tokens (perplexity 8)", (torch.zeros(5, 8), torch.arange(5))),
-        ("random logits, 50 tokens, V = 30", (torch.randn(50, 30, generator=g), torch.randint(0, 30, (50,), generator=g))),
+        ("random logits, 50 tokens, V = 30",
+         (torch.randn(50, 30, generator=g), torch.randint(0, 30, (50,), generator=g))),
         ("confident and right", (torch.eye(4) * 20, torch.arange(4))),
     ]
 
@@ -79,7 +80,8 @@ def _e_step_cases():
     return [
         ("two equal components", (x, torch.tensor([0.5, 0.5], **f64), torch.tensor([-1.0, 1.0], **f64),
                                   torch.tensor([1.0, 1.0], **f64))),
-        ("unequal weights and variances", (x, torch.tensor([0.2, 0.3, 0.5], **f64), torch.tensor([-2.0, 0.0, 3.0], **f64),
+        ("unequal weights and variances", (x, torch.tensor([0.2, 0.3, 0.5], **f64),
+                                           torch.tensor([-2.0, 0.0, 3.0], **f64),
                                            torch.tensor([0.5, 1.0, 4.0], **f64))),
     ]
 

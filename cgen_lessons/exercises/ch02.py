@@ -47,7 +47,8 @@ def _lstm_step_cases():
 
     def case(B, D, H):
         return (torch.randn(B, D, generator=g), torch.randn(B, H, generator=g), torch.randn(B, H, generator=g),
-                torch.randn(4 * H, D, generator=g) * 0.5, torch.randn(4 * H, H, generator=g) * 0.5, torch.randn(4 * H, generator=g))
+                torch.randn(4 * H, D, generator=g) * 0.5, torch.randn(4 * H, H, generator=g) * 0.5,
+                torch.randn(4 * H, generator=g))
     return [("batch 1, D = 3, H = 2", case(1, 3, 2)), ("batch 5, D = 4, H = 6", case(5, 4, 6))]
 
 
@@ -92,7 +93,8 @@ def _clip_cases():
 
 
 register(Exercise(
-    name="clip_grad_norm", chapter=CHAPTER, difficulty="medium", minutes=10, title="gradient clipping by the global norm",
+    name="clip_grad_norm", chapter=CHAPTER, difficulty="medium", minutes=10,
+    title="gradient clipping by the global norm",
     reference=_clip_reference,
     cases=_clip_cases,
     hint="compute ONE norm over all tensors together, and never scale up (min(1, ·)).",

@@ -42,7 +42,8 @@ def _attention_head_cases():
 
     def case(B, T, d, dk):
         return (torch.randn(B, T, d, generator=g), *(torch.randn(dk, d, generator=g) / math.sqrt(d) for _ in range(3)))
-    return [("B = 1, T = 3, d = 4, d_k = 4", case(1, 3, 4, 4)), ("B = 2, T = 6, d = 8, d_k = 16 (scaling matters)", case(2, 6, 8, 16))]
+    return [("B = 1, T = 3, d = 4, d_k = 4", case(1, 3, 4, 4)),
+            ("B = 2, T = 6, d = 8, d_k = 16 (scaling matters)", case(2, 6, 8, 16))]
 
 
 def _head(x, W_q, W_k, W_v, scale=True, mask=True, dim=-1):
@@ -58,10 +59,12 @@ register(Exercise(
     name="attention_head", chapter=CHAPTER, difficulty="medium", minutes=15, title="one causal attention head",
     reference=_attention_head_reference,
     cases=_attention_head_cases,
-    hint="scale the scores by 1/√d_k, mask the future with −inf before the softmax, and normalise over the keys (dim=-1).",
+    hint="scale the scores by 1/√d_k, mask the future with −inf before the softmax, and normalise over the keys "
+         "(dim=-1).",
     mistakes=[
         Mistake(lambda *a: _head(*a, scale=False), "the scores were not divided by √d_k."),
-        Mistake(lambda *a: _head(*a, mask=False), "the future is not masked: set scores[t, s] = −inf for s > t before the softmax."),
+        Mistake(lambda *a: _head(*a, mask=False),
+                "the future is not masked: set scores[t, s] = −inf for s > t before the softmax."),
     ],
 ))
 
@@ -79,7 +82,8 @@ def _split_cases():
 
 
 register(Exercise(
-    name="split_heads", chapter=CHAPTER, difficulty="medium", minutes=10, title="splitting features into attention heads",
+    name="split_heads", chapter=CHAPTER, difficulty="medium", minutes=10,
+    title="splitting features into attention heads",
     reference=_split_heads_reference,
     cases=_split_cases,
     hint="first view the LAST dimension as (h, d/h): x.view(B, T, h, d // h); then move the head axis "

@@ -43,7 +43,8 @@ def _reparam_reference(mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor
 def _reparam_cases():
     g = torch.Generator().manual_seed(9)
     return [("logvar = log 4 (σ = 2)", (torch.zeros(1, 2), torch.full((1, 2), math.log(4.0)), torch.ones(1, 2))),
-            ("random", (torch.randn(3, 4, generator=g), torch.randn(3, 4, generator=g), torch.randn(3, 4, generator=g)))]
+            ("random", (torch.randn(3, 4, generator=g), torch.randn(3, 4, generator=g),
+                        torch.randn(3, 4, generator=g)))]
 
 
 register(Exercise(
@@ -52,7 +53,8 @@ register(Exercise(
     cases=_reparam_cases,
     hint="the noise is scaled by the standard deviation σ = exp(½ logvar), not by the variance or by logvar.",
     mistakes=[
-        Mistake(lambda mu, lv, e: mu + lv.exp() * e, "exp(logvar) is the VARIANCE σ²; scale the noise by σ = exp(½ logvar)."),
+        Mistake(lambda mu, lv, e: mu + lv.exp() * e,
+                "exp(logvar) is the VARIANCE σ²; scale the noise by σ = exp(½ logvar)."),
         Mistake(lambda mu, lv, e: mu + lv * e, "logvar is log σ², not σ: scale the noise by exp(½ logvar)."),
     ],
 ))
@@ -65,12 +67,15 @@ def _gaussian_nll_reference(x: torch.Tensor, mu: torch.Tensor, logvar: torch.Ten
 
 def _gaussian_nll_cases():
     g = torch.Generator().manual_seed(16)
-    return [("random, σ² = e^logvar", (torch.randn(4, 6, generator=g), torch.randn(4, 6, generator=g), torch.randn(4, 6, generator=g))),
-            ("standard normal at 0 (½ log 2π per dimension)", (torch.zeros(1, 3), torch.zeros(1, 3), torch.zeros(1, 3)))]
+    return [("random, σ² = e^logvar", (torch.randn(4, 6, generator=g), torch.randn(4, 6, generator=g),
+                                       torch.randn(4, 6, generator=g))),
+            ("standard normal at 0 (½ log 2π per dimension)",
+             (torch.zeros(1, 3), torch.zeros(1, 3), torch.zeros(1, 3)))]
 
 
 register(Exercise(
-    name="gaussian_nll", chapter=CHAPTER, difficulty="medium", minutes=10, title="the Gaussian decoder's negative log-likelihood",
+    name="gaussian_nll", chapter=CHAPTER, difficulty="medium", minutes=10,
+    title="the Gaussian decoder's negative log-likelihood",
     reference=_gaussian_nll_reference,
     cases=_gaussian_nll_cases,
     hint="−log N(x; μ, σ²) = ½ (log 2π + log σ² + (x − μ)²/σ²) per dimension, summed over dimensions; "

@@ -33,9 +33,11 @@ def _ns_loss_reference(fake_logits: torch.Tensor) -> torch.Tensor:
 
 
 register(Exercise(
-    name="nonsaturating_loss", chapter=CHAPTER, difficulty="medium", minutes=10, title="the non-saturating generator loss",
+    name="nonsaturating_loss", chapter=CHAPTER, difficulty="medium", minutes=10,
+    title="the non-saturating generator loss",
     reference=_ns_loss_reference,
-    cases=lambda: [("logits [0, 0]", (torch.zeros(2),)), ("confident discriminator, logits −30", (torch.full((3,), -30.0),)),
+    cases=lambda: [("logits [0, 0]", (torch.zeros(2),)),
+                   ("confident discriminator, logits −30", (torch.full((3,), -30.0),)),
                    ("mixed logits", (torch.tensor([2.0, -1.0, 0.5, -8.0]),)),
                    ("a hopeless generator, logits −200", (torch.full((2,), -200.0),))],
     hint="minimise −log D(G(z)), not log(1 − D(G(z))); compute it from logits with softplus so that "
@@ -50,7 +52,8 @@ register(Exercise(
 ))
 
 
-def _gp_reference(critic_weight: torch.Tensor, real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+def _gp_reference(critic_weight: torch.Tensor, real: torch.Tensor, fake: torch.Tensor,
+                  eps: torch.Tensor) -> torch.Tensor:
     """Gradient penalty for the critic f(x) = tanh(x) · w summed, on x̂ = ε real + (1 − ε) fake, w.r.t. x̂."""
     x_hat = (eps[:, None] * real + (1 - eps[:, None]) * fake).requires_grad_(True)
     scores = (torch.tanh(x_hat) * critic_weight).sum(1)
@@ -60,10 +63,10 @@ def _gp_reference(critic_weight: torch.Tensor, real: torch.Tensor, fake: torch.T
 
 def _gp_cases():
     g = torch.Generator().manual_seed(10)
-    return [("3 samples in 2-D", (torch.tensor([1.0, -2.0]), torch.randn(3, 2, generator=g), torch.randn(3, 2, generator=g),
-                                  torch.rand(3, generator=g))),
-            ("8 samples in 5-D", (torch.randn(5, generator=g), torch.randn(8, 5, generator=g), torch.randn(8, 5, generator=g),
-                                  torch.rand(8, generator=g)))]
+    return [("3 samples in 2-D", (torch.tensor([1.0, -2.0]), torch.randn(3, 2, generator=g),
+                                  torch.randn(3, 2, generator=g), torch.rand(3, generator=g))),
+            ("8 samples in 5-D", (torch.randn(5, generator=g), torch.randn(8, 5, generator=g),
+                                  torch.randn(8, 5, generator=g), torch.rand(8, generator=g)))]
 
 
 def _gp_variant(w, real, fake, eps, minus_one=True, per_sample=True):
@@ -81,8 +84,10 @@ register(Exercise(
          "interpolate (not w.r.t. z), and penalise (‖grad‖₂ − 1)² per sample.",
     mistakes=[
         Mistake(lambda *a: _gp_variant(*a, minus_one=False),
-                "you penalised ‖∇f‖², which pushes the gradient to 0; the 1-Lipschitz target is ‖∇f‖ = 1: (‖∇f‖ − 1)²."),
+                "you penalised ‖∇f‖², which pushes the gradient to 0; the 1-Lipschitz target is ‖∇f‖ = 1: "
+                "(‖∇f‖ − 1)²."),
         Mistake(lambda *a: _gp_variant(*a, per_sample=False),
-                "one norm over the whole batch: the constraint is per point, so take grad.norm(dim=1) for each sample."),
+                "one norm over the whole batch: the constraint is per point, so take grad.norm(dim=1) for each "
+                "sample."),
     ],
 ))

@@ -17,7 +17,8 @@ def _q_sample_reference(x0: torch.Tensor, alpha_bar_t: torch.Tensor, eps: torch.
 
 def _q_sample_cases():
     g = torch.Generator().manual_seed(11)
-    return [("4 points in 2-D", (torch.randn(4, 2, generator=g), torch.tensor([0.99, 0.5, 0.1, 1e-4]), torch.randn(4, 2, generator=g))),
+    return [("4 points in 2-D", (torch.randn(4, 2, generator=g), torch.tensor([0.99, 0.5, 0.1, 1e-4]),
+                                 torch.randn(4, 2, generator=g))),
             ("images (3, 1, 8, 8)", (torch.rand(3, 1, 8, 8, generator=g), torch.tensor([0.9, 0.3, 0.01]),
                                      torch.randn(3, 1, 8, 8, generator=g)))]
 
@@ -58,13 +59,15 @@ def _cosine_variant(T, s, square=True, normalise=True):
 register(Exercise(
     name="cosine_alpha_bar", chapter=CHAPTER, difficulty="medium", minutes=10, title="the cosine noise schedule",
     reference=_cosine_reference,
-    cases=lambda: [("T = 4, s = 0.008", (4, 0.008)), ("T = 1000, s = 0.008", (1000, 0.008)), ("T = 10, s = 0.1", (10, 0.1))],
+    cases=lambda: [("T = 4, s = 0.008", (4, 0.008)), ("T = 1000, s = 0.008", (1000, 0.008)),
+                   ("T = 10, s = 0.1", (10, 0.1))],
     hint="f(t) = cos²(π/2 · (t/T + s)/(1 + s)) for t = 0 … T (T + 1 values), and ᾱ_t = f(t)/f(0) so that ᾱ_0 = 1.",
     atol=1e-8, rtol=1e-6,
     mistakes=[
         Mistake(lambda T, s: _cosine_variant(T, s, normalise=False),
                 "ᾱ_0 must be exactly 1 (no noise at t = 0): divide f(t) by f(0), which the offset s makes < 1."),
-        Mistake(lambda T, s: _cosine_variant(T, s, square=False), "the cosine is SQUARED in Nichol & Dhariwal's schedule."),
+        Mistake(lambda T, s: _cosine_variant(T, s, square=False),
+                "the cosine is SQUARED in Nichol & Dhariwal's schedule."),
     ],
 ))
 
@@ -80,10 +83,11 @@ def _ddpm_step_reference(xt: torch.Tensor, eps_pred: torch.Tensor, z: torch.Tens
 def _ddpm_step_cases():
     g = torch.Generator().manual_seed(12)
     cases = []
-    for desc, beta, ab_prev in (("early step (t small)", 0.001, 0.998), ("middle step", 0.02, 0.4), ("last steps (t ≈ T)", 0.3, 0.01)):
+    for desc, beta, ab_prev in (("early step (t small)", 0.001, 0.998), ("middle step", 0.02, 0.4),
+                                ("last steps (t ≈ T)", 0.3, 0.01)):
         ab = ab_prev * (1 - beta)
-        cases.append((desc, (torch.randn(5, 2, generator=g), torch.randn(5, 2, generator=g), torch.randn(5, 2, generator=g),
-                             beta, ab, ab_prev)))
+        cases.append((desc, (torch.randn(5, 2, generator=g), torch.randn(5, 2, generator=g),
+                             torch.randn(5, 2, generator=g), beta, ab, ab_prev)))
     return cases
 
 

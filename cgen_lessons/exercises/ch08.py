@@ -52,7 +52,8 @@ def _reinforce_cases():
 
 
 register(Exercise(
-    name="reinforce_baseline", chapter=CHAPTER, difficulty="hard", minutes=20, title="REINFORCE with a leave-one-out baseline",
+    name="reinforce_baseline", chapter=CHAPTER, difficulty="hard", minutes=20,
+    title="REINFORCE with a leave-one-out baseline",
     mistakes=[
         Mistake(lambda fx, oh, p: (fx - fx.mean())[:, None] * (oh - p),
                 "the baseline includes the sample's own reward, which correlates it with the score and biases "
@@ -85,7 +86,8 @@ register(Exercise(
     ],
     reference=_cyclical_beta_reference,
     cases=lambda: [(f"step {s} of 100, 4 cycles, ramp 0.5", (s, 100, 4, 0.5)) for s in (1, 12, 13, 25, 26, 60, 100)]
-    + [("step 30 of 90, 3 cycles, ramp 1.0", (30, 90, 3, 1.0)), ("step 31 of 90, 3 cycles, ramp 1.0", (31, 90, 3, 1.0))],
+    + [("step 30 of 90, 3 cycles, ramp 1.0", (30, 90, 3, 1.0)),
+       ("step 31 of 90, 3 cycles, ramp 1.0", (31, 90, 3, 1.0))],
     hint="steps are 1-based: the position inside the current cycle is ((step − 1) mod period + 1) / period; "
          "β = min(1, position / ramp), so it restarts near 0 at the first step of every cycle.",
 ))

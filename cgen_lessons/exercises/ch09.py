@@ -21,13 +21,17 @@ def _modified_precision_reference(hypothesis: list, reference: list, n: int) -> 
 register(Exercise(
     name="modified_precision", chapter=CHAPTER, difficulty="easy", minutes=10, title="BLEU's modified n-gram precision",
     mistakes=[
-        Mistake(lambda h, r, n: sum(c for g, c in collections.Counter(tuple(h[i:i + n]) for i in range(len(h) - n + 1)).items()
-                                    if g in {tuple(r[i:i + n]) for i in range(len(r) - n + 1)}) / max(1, len(h) - n + 1),
+        Mistake(lambda h, r, n: sum(c for g, c in collections.Counter(tuple(h[i:i + n])
+                                                                      for i in range(len(h) - n + 1)).items()
+                                    if g in {tuple(r[i:i + n]) for i in range(len(r) - n + 1)})
+                / max(1, len(h) - n + 1),
                 "a repeated n-gram was counted every time it occurs: clip its count by its count in the reference."),
         Mistake(lambda h, r, n: sum(min(c, collections.Counter(tuple(r[i:i + n]) for i in range(len(r) - n + 1))[g])
-                                    for g, c in collections.Counter(tuple(h[i:i + n]) for i in range(len(h) - n + 1)).items())
+                                    for g, c in collections.Counter(tuple(h[i:i + n])
+                                                                    for i in range(len(h) - n + 1)).items())
                 / max(1, len(r) - n + 1),
-                "precision divides by the number of n-grams in the HYPOTHESIS (dividing by the reference's is a recall)."),
+                "precision divides by the number of n-grams in the HYPOTHESIS "
+                "(dividing by the reference's is a recall)."),
     ],
     reference=_modified_precision_reference,
     cases=lambda: [("no repeats", ("the cat sat on the mat".split(), "the cat is on the mat".split(), 1)),
@@ -53,9 +57,11 @@ def _is_cases():
 
 
 register(Exercise(
-    name="inception_score", chapter=CHAPTER, difficulty="medium", minutes=15, title="the Inception Score from class probabilities",
+    name="inception_score", chapter=CHAPTER, difficulty="medium", minutes=15,
+    title="the Inception Score from class probabilities",
     mistakes=[
-        Mistake(lambda q: (lambda p, m: torch.where(p > 0, p * (p / m).log(), torch.zeros_like(p)).sum(1).exp().mean().item())(
+        Mistake(lambda q: (lambda p, m: torch.where(p > 0, p * (p / m).log(), torch.zeros_like(p))
+                           .sum(1).exp().mean().item())(
                     q.double(), q.double().mean(0, keepdim=True)),
                 "you averaged exp(KL) over the samples; the Inception Score is exp of the MEAN KL."),
         Mistake(lambda q: (lambda p, m: math.exp((m * (m / p.clamp_min(1e-300)).log()).sum(1).mean().item()))(

@@ -55,7 +55,8 @@ register(Exercise(
                 "return a torch.bool tensor (True = allowed), not 0/1 floats."),
     ],
     reference=_format_mask_reference,
-    cases=lambda: [(f"quatrain template, step {s}", ("__，__。", ["春", "风", "，", "。", "花"], "_", s)) for s in range(6)]
+    cases=lambda: [(f"quatrain template, step {s}", ("__，__。", ["春", "风", "，", "。", "花"], "_", s))
+                   for s in range(6)]
     + [("a literal that is not punctuation", ("_a_", ["a", "b", "c"], "_", 1)),
        ("a slot next to that literal", ("_a_", ["a", "b", "c"], "_", 2))],
     hint="at a literal position only that one character is allowed; at a slot every token is allowed "
@@ -84,9 +85,11 @@ register(Exercise(
     name="phoneme_error_rate", chapter=CHAPTER, difficulty="easy", minutes=10, title="the corpus phoneme error rate",
     reference=_per_reference,
     cases=lambda: [("all right", ([["K", "AE", "T"]], [["K", "AE", "T"]])),
-                   ("a short word wrong, a long word right", ([["AH"], list("ABCDEFGHI")], [["EY"], list("ABCDEFGHI")])),
+                   ("a short word wrong, a long word right",
+                    ([["AH"], list("ABCDEFGHI")], [["EY"], list("ABCDEFGHI")])),
                    ("an insertion", ([["K", "AE", "AE", "T"]], [["K", "AE", "T"]])),
-                   ("three words", ([["K", "AE"], ["D", "AO", "G"], ["B", "ER", "D"]], [["K", "AE", "T"], ["D", "AO", "G"], ["B", "ER", "D", "Z"]]))],
+                   ("three words", ([["K", "AE"], ["D", "AO", "G"], ["B", "ER", "D"]],
+                                    [["K", "AE", "T"], ["D", "AO", "G"], ["B", "ER", "D", "Z"]]))],
     hint="add up the edit distances of all words and divide by the total number of reference phonemes: a "
          "corpus rate, in which long words weigh more than short ones.",
     mistakes=[

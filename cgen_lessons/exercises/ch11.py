@@ -44,7 +44,8 @@ def _memory_reference(n_params: int, world_size: int, strategy: str) -> float:
 
 
 register(Exercise(
-    name="memory_per_rank", chapter=CHAPTER, difficulty="medium", minutes=15, title="training memory per rank: DDP, ZeRO-1/2, FSDP",
+    name="memory_per_rank", chapter=CHAPTER, difficulty="medium", minutes=15,
+    title="training memory per rank: DDP, ZeRO-1/2, FSDP",
     mistakes=[
         Mistake(lambda n, w, s: 16.0 * n / (w if s == "fsdp" else 1),
                 "ZeRO-1 and ZeRO-2 shard only part of the state: zero1 divides the 12 bytes of optimiser state "

@@ -84,7 +84,8 @@ def _transposed_no_minus_one(side: int, layers: list) -> int:
     return side
 
 
-def _neg_elbo_reference(x: torch.Tensor, x_logits: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+def _neg_elbo_reference(x: torch.Tensor, x_logits: torch.Tensor, mu: torch.Tensor,
+                        logvar: torch.Tensor) -> torch.Tensor:
     """Mean over the batch of −ELBO = Σ_pixels BCE(logits, x) + ½ Σ_latent (μ² + σ² − 1 − log σ²)."""
     reconstruction = F.binary_cross_entropy_with_logits(x_logits, x, reduction="none").sum(1)  # (B,)
     kl = 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum(1)  # (B,)
@@ -94,9 +95,11 @@ def _neg_elbo_reference(x: torch.Tensor, x_logits: torch.Tensor, mu: torch.Tenso
 def _vae_cases():
     g = torch.Generator().manual_seed(0)
     x = (torch.rand(4, 64, generator=g) > 0.5).float()
-    return [("a random batch", (x, torch.randn(4, 64, generator=g), torch.randn(4, 2, generator=g), torch.randn(4, 2, generator=g))),
+    return [("a random batch", (x, torch.randn(4, 64, generator=g), torch.randn(4, 2, generator=g),
+                                torch.randn(4, 2, generator=g))),
             ("q equal to the prior (KL = 0)", (x[:2], torch.zeros(2, 64), torch.zeros(2, 2), torch.zeros(2, 2))),
-            ("a narrow posterior, log σ² = −4", (x[:1], torch.randn(1, 64, generator=g), torch.ones(1, 2), torch.full((1, 2), -4.0)))]
+            ("a narrow posterior, log σ² = −4", (x[:1], torch.randn(1, 64, generator=g), torch.ones(1, 2),
+                                                 torch.full((1, 2), -4.0)))]
 
 
 register(Exercise(
@@ -105,9 +108,11 @@ register(Exercise(
     reference=_neg_elbo_reference,
     cases=_vae_cases,
     hint="the ELBO of one example SUMS the Bernoulli log-likelihood over its pixels and the Gaussian KL over its "
-         "latent dimensions; average only over the batch. KL(N(μ, σ²) ‖ N(0, 1)) = ½(μ² + σ² − 1 − log σ²), σ² = exp(logvar).",
+         "latent dimensions; average only over the batch. "
+         "KL(N(μ, σ²) ‖ N(0, 1)) = ½(μ² + σ² − 1 − log σ²), σ² = exp(logvar).",
     mistakes=[
-        Mistake(lambda x, l, mu, lv: F.binary_cross_entropy_with_logits(l, x) + (0.5 * (mu**2 + lv.exp() - 1 - lv)).mean(),
+        Mistake(lambda x, l, mu, lv: F.binary_cross_entropy_with_logits(l, x)
+                + (0.5 * (mu**2 + lv.exp() - 1 - lv)).mean(),
                 "both terms are averaged over their dimensions (article A's MSELoss + kl.mean()): relative to the "
                 "ELBO this re-weights the KL by pixels/latents. Sum within an example, average over the batch."),
         Mistake(lambda x, l, mu, lv: F.binary_cross_entropy_with_logits(l, x, reduction="none").sum(1).mean()

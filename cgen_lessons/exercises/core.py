@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 import os
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 
@@ -80,7 +80,8 @@ def list_exercises() -> list[str]:
 
 def exercises_of(chapter: str) -> list[Exercise]:
     """The exercises of one chapter ("04"), from easy to hard, in registration order within a level."""
-    return sorted((e for e in _REGISTRY.values() if e.chapter == chapter), key=lambda e: DIFFICULTIES.index(e.difficulty))
+    return sorted((e for e in _REGISTRY.values() if e.chapter == chapter),
+                  key=lambda e: DIFFICULTIES.index(e.difficulty))
 
 
 def _copy(args: tuple) -> list:
@@ -178,5 +179,6 @@ def table_markdown() -> str:
     """The instructor guide's list of checked exercises: chapter, name, what it asks, difficulty, minutes."""
     rows = ["| ch. | exercise | what it asks | difficulty | minutes |", "|---|---|---|---|---|"]
     for chapter in sorted({e.chapter for e in _REGISTRY.values()}):
-        rows += [f"| {e.chapter} | `{e.name}` | {e.title} | {e.difficulty} | {e.minutes} |" for e in exercises_of(chapter)]
+        rows += [f"| {e.chapter} | `{e.name}` | {e.title} | {e.difficulty} | {e.minutes} |"
+                 for e in exercises_of(chapter)]
     return "\n".join(rows)
