@@ -133,11 +133,19 @@ def pip(monkeypatch):
     return make
 
 
-def test_torch_without_cpu_comes_from_pypi_with_progress(pip):
+def test_torch_without_cpu_comes_from_pypi_with_progress(pip, monkeypatch):
     fake = pip()
     assert course.install_torch(PY, cpu=False) is False
     assert fake.commands == [[str(PY), "-m", "pip", "--disable-pip-version-check", "install", course.TORCH_SPEC]]
     assert "--quiet" not in fake.commands[0]  # the download can take minutes: pip shows its progress
+    monkeypatch.setattr(course, "_torch_installed", lambda py: True)
+    fake.commands.clear()
+    course.install_torch(PY, cpu=False)  # a re-run with torch in place: nothing to show
+    assert "--quiet" in fake.commands[0]
+
+
+def test_torch_installed_looks_in_the_environment_of_its_python():
+    assert course._torch_installed(Path(sys.executable)) and not course._torch_installed(PY)
 
 
 def test_cpu_torch_comes_from_pytorchs_index_with_a_short_timeout(pip):
@@ -164,6 +172,7 @@ def test_cpu_replaces_a_cuda_build(pip, capsys):
     assert course.install_torch(PY, cpu=True) is True
     [cmd] = fake.commands
     assert "--force-reinstall" in cmd and "--no-deps" in cmd and cmd[-2:] == ["--index-url", course.CPU_INDEX]
+    assert "--quiet" not in cmd  # a download: progress shown
     assert "CUDA build (CUDA 12.4)" in capsys.readouterr().out
 
 

@@ -86,19 +86,26 @@ def _torch_cuda(py: Path) -> str:
     return probe.stdout.strip() if probe.returncode == 0 else ""
 
 
+def _torch_installed(py: Path) -> bool:
+    """Whether the environment of ``py`` (its bin/ or Scripts/ folder's parent) has torch already."""
+    env = py.parent.parent
+    return any(env.glob("lib/python3*/site-packages/torch")) or (env / "Lib" / "site-packages" / "torch").exists()
+
+
 def install_torch(py: Path, cpu: bool) -> bool:
     """Install torch before the course, so that the build chosen here is the one kept; pip shows its progress
-    (the download can take minutes). Returns whether the CPU build came from PyTorch's index.
+    when it has torch to download (it can take minutes). Returns whether the CPU build came from PyTorch's index.
 
     With ``cpu``, torch comes from PyTorch's CPU wheel index, tried with a short timeout and one retry: where
     download.pytorch.org cannot be reached, pip would otherwise retry for minutes and then fail with "No
     matching distribution found" (``--index-url`` replaces PyPI); instead this says so in one line and installs
     PyPI's torch. A CUDA build already in the environment is replaced (pip would keep it: it satisfies the spec)."""
-    pip = [py, "-m", "pip", "--disable-pip-version-check", "install"]
+    cuda = _torch_cuda(py) if cpu else ""
+    quiet = ["--quiet"] if _torch_installed(py) and not cuda else []  # re-runs: no "Requirement already satisfied"
+    pip = [py, "-m", "pip", "--disable-pip-version-check", "install", *quiet]
     if not cpu:
         run(pip + [TORCH_SPEC])
         return False
-    cuda = _torch_cuda(py)
     replace = []
     if cuda:
         print(f"note: the environment's torch is a CUDA build (CUDA {cuda}); --cpu replaces it with the CPU build "
