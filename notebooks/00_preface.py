@@ -82,7 +82,8 @@ from cgen_lessons import data
 from cgen_lessons.utils import get_device, seed_everything, show_source
 
 print(f"Python {platform.python_version()} on {platform.system()} {platform.machine()}")
-for package in ["torch", "numpy", "matplotlib", "scikit-learn", "tqdm", "ipywidgets", "jupyterlab", "jupytext", "nbval"]:
+for package in ["torch", "numpy", "matplotlib", "scikit-learn", "tqdm",
+                "ipywidgets", "jupyterlab", "jupytext", "nbval"]:
     try:
         print(f"  {package:<13} {md.version(package)}")
     except md.PackageNotFoundError:
@@ -98,7 +99,8 @@ import importlib.util
 required = ["torch", "numpy", "matplotlib", "sklearn", "tqdm", "ipywidgets", "jupytext", "cgen_lessons"]
 print("all required packages import:", all(importlib.util.find_spec(m) is not None for m in required))
 digits = data.load_digits()
-print("digits train/test sizes:", len(digits.x_train), len(digits.x_test), "| image shape:", tuple(digits.x_train.shape[1:]))
+print("digits train/test sizes:", len(digits.x_train), len(digits.x_test),
+      "| image shape:", tuple(digits.x_train.shape[1:]))
 print("pixel values within [0, 1]:", bool(digits.x_train.min() >= 0 and digits.x_train.max() <= 1))
 print("Shakespeare corpus present:", data.available_corpora()["shakespeare"])
 print("toy sets:", ", ".join(data.TOY_2D))
@@ -244,7 +246,8 @@ print("bigram below unigram by more than 0.5 nats/char:", bigram_ce < unigram_ce
 
 # %%
 print(f"validation cross-entropy: uniform {math.log(tok.vocab_size):.3f}, unigram {unigram_ce:.3f}, "
-      f"bigram {bigram_ce:.3f} nats/char = {bigram_ce / math.log(2):.2f} bits/char (perplexity {math.exp(bigram_ce):.1f})")
+      f"bigram {bigram_ce:.3f} nats/char = {bigram_ce / math.log(2):.2f} bits/char "
+      f"(perplexity {math.exp(bigram_ce):.1f})")
 g = torch.Generator().manual_seed(1)
 idx = tok.encode("T")
 for _ in range(200):

@@ -102,7 +102,8 @@ nll_module = torch.nn.GaussianNLLLoss(full=True)(y_hat, y, torch.full_like(y, si
 mse = F.mse_loss(y_hat, y)
 print("formula vs torch.distributions.Normal:  ", max_error(nll_formula, nll_torch, 1e-12))
 print("formula vs torch.nn.GaussianNLLLoss:     ", max_error(nll_formula, nll_module, 1e-12))
-print("formula vs MSE / (2σ²) + ½ log(2πσ²):    ", max_error(nll_formula, mse / (2 * sigma**2) + 0.5 * math.log(2 * math.pi * sigma**2), 1e-12))
+print("formula vs MSE / (2σ²) + ½ log(2πσ²):    ",
+      max_error(nll_formula, mse / (2 * sigma**2) + 0.5 * math.log(2 * math.pi * sigma**2), 1e-12))
 
 # %% [markdown]
 # ### 2.3 The cross-entropy loss is a categorical negative log-likelihood
@@ -121,7 +122,8 @@ z = torch.randn(64, 10, generator=g, dtype=torch.float64)  # logits of 64 exampl
 labels = torch.randint(0, 10, (64,), generator=g)
 by_hand = -(F.one_hot(labels, 10) * torch.log_softmax(z, dim=1)).sum(dim=1).mean()  # Σ over classes, mean over examples
 print("by hand vs F.cross_entropy:         ", max_error(by_hand, F.cross_entropy(z, labels), 1e-12))
-print("by hand vs Categorical.log_prob:    ", max_error(by_hand, -torch.distributions.Categorical(logits=z).log_prob(labels).mean(), 1e-12))
+print("by hand vs Categorical.log_prob:    ",
+      max_error(by_hand, -torch.distributions.Categorical(logits=z).log_prob(labels).mean(), 1e-12))
 print("by hand vs F.nll_loss(log_softmax): ", max_error(by_hand, F.nll_loss(torch.log_softmax(z, 1), labels), 1e-12))
 wrong_axis = -(F.one_hot(labels, 10) * torch.log_softmax(z, dim=0)).sum(dim=1).mean()  # softmax over examples: a bug
 print("softmax over the wrong axis differs by more than 0.1 nats:", bool((wrong_axis - by_hand).abs() > 0.1))
@@ -151,8 +153,10 @@ Q = torch.softmax(3 * torch.randn(2000, 6, generator=g, dtype=torch.float64), di
 H = lambda p: -(p * p.log()).sum(1)
 H_cross = lambda p, q: -(p * q.log()).sum(1)
 KL = lambda p, q: (p * (p / q).log()).sum(1)
-print("KL vs torch.distributions.kl_divergence on 2,000 random pairs:", max_error(KL(P, Q), kl_divergence(Categorical(probs=P), Categorical(probs=Q)), 1e-12))
-print("H(p, q) vs H(p) + KL(p ‖ q) on every pair:                     ", max_error(H_cross(P, Q), H(P) + KL(P, Q), 1e-12))
+print("KL vs torch.distributions.kl_divergence on 2,000 random pairs:",
+      max_error(KL(P, Q), kl_divergence(Categorical(probs=P), Categorical(probs=Q)), 1e-12))
+print("H(p, q) vs H(p) + KL(p ‖ q) on every pair:                     ",
+      max_error(H_cross(P, Q), H(P) + KL(P, Q), 1e-12))
 print("KL(p ‖ q) >= 0 on every pair:", bool((KL(P, Q) >= 0).all()))
 print("KL is asymmetric: KL(p ‖ q) != KL(q ‖ p) on", int(((KL(P, Q) - KL(Q, P)).abs() > 1e-6).sum()), "of 2000 pairs")
 
@@ -178,7 +182,7 @@ for name in ["KL(p‖q)", "KL(q‖p)"]:
     best[name] = min(scores)
 fig, ax = plt.subplots(figsize=(6, 3))
 ax.plot(xs, p_bimodal, "k", label="p (two peaks)")
-for name, (val, m, s) in best.items():
+for name, (_, m, s) in best.items():
     ax.plot(xs, normal_pdf(m, s), label=f"q minimising {name}: μ={m:.1f}, σ={s:.2f}")
 ax.legend(fontsize=8)
 ax.set_title("the two directions of KL choose different Gaussians")
@@ -264,7 +268,8 @@ for n in sizes:
     nb_n = CategoricalNaiveBayes(17).fit(levels_train[idx], digits.y_train[idx])
     curve["naive Bayes (generative)"].append((nb_n.predict(levels_test) == digits.y_test).float().mean().item())
     lr = LogisticRegression(max_iter=2000).fit(digits.x_train.flatten(1)[idx].numpy(), digits.y_train[idx].numpy())
-    curve["logistic regression (discriminative)"].append(lr.score(digits.x_test.flatten(1).numpy(), digits.y_test.numpy()))
+    curve["logistic regression (discriminative)"].append(
+        lr.score(digits.x_test.flatten(1).numpy(), digits.y_test.numpy()))
 fig, ax = plt.subplots(figsize=(5, 3))
 for name, acc in curve.items():
     ax.plot(sizes, acc, "o-", label=name)
@@ -368,7 +373,8 @@ print(f"\nchosen on validation: n = {best_n}, β = {best_beta}; test perplexity 
 # NBVAL_CHECK_OUTPUT
 # errata: e-deep-vs-traditional
 best_order = {b: min(orders, key=lambda n: grid[n, b]) for b in betas}
-print("validation NLL falls from n = 1 to n = 4 for every β:", all(grid[n, b] > grid[n + 1, b] for n in (1, 2, 3) for b in betas))
+print("validation NLL falls from n = 1 to n = 4 for every β:",
+      all(grid[n, b] > grid[n + 1, b] for n in (1, 2, 3) for b in betas))
 print("with β = 0.3 the best order is an interior one (perplexity rises after it):", 1 < best_order[0.3] < max(orders))
 print("stronger smoothing moves the best order up:", best_order[100.0] > best_order[0.3])
 print("the chosen β is an interior point of the grid:", betas[0] < best_beta < betas[-1])
@@ -497,9 +503,11 @@ def em_bound(q):
 
 q_random = torch.distributions.Dirichlet(torch.ones(10, dtype=torch.float64)).sample((len(z_train),))  # (N, K)
 kl_to_post = (q_random * (q_random.log() - log_post)).sum(1)
-print("log p(x) vs L(q) + KL(q ‖ p(k|x)) for a random q, every image:", max_error(log_px, em_bound(q_random) + kl_to_post, 1e-9))
+print("log p(x) vs L(q) + KL(q ‖ p(k|x)) for a random q, every image:",
+      max_error(log_px, em_bound(q_random) + kl_to_post, 1e-9))
 print("the bound is strictly below log p(x) for the random q, every image:", bool((em_bound(q_random) < log_px).all()))
-print("with q = the responsibilities the bound touches log p(x):", max_error(em_bound(log_post.exp().clamp_min(1e-300)), log_px, 1e-9))
+print("with q = the responsibilities the bound touches log p(x):",
+      max_error(em_bound(log_post.exp().clamp_min(1e-300)), log_px, 1e-9))
 
 # %%
 print(f"train log-likelihood: ours {ours_ll:.4f}, scikit-learn {sk_ll:.4f} nats per image (16-D PCA space)")
@@ -569,7 +577,8 @@ print("probability space, T = 2000: the result underflows to exactly 0:",
 print("log space, T = 2000: finite log-likelihood:", math.isfinite(toy_hmm.log_likelihood(long_obs)))
 a = torch.tensor([1000.0, 1000.0], dtype=torch.float64)
 print("naive log Σ exp([1000, 1000]) overflows to inf:", torch.log(torch.exp(a).sum()).item() == math.inf,
-      "| m + log Σ exp(a − m) vs 1000 + log 2:", max_error(a.max() + torch.log(torch.exp(a - a.max()).sum()), 1000 + math.log(2), 1e-12),
+      "| m + log Σ exp(a − m) vs 1000 + log 2:",
+      max_error(a.max() + torch.log(torch.exp(a - a.max()).sum()), 1000 + math.log(2), 1e-12),
       "| torch.logsumexp vs the same:", max_error(torch.logsumexp(a, 0), 1000 + math.log(2), 1e-12))
 
 # %% [markdown]
@@ -610,7 +619,8 @@ print(f"share of u's right after a, e, i or o in the first 100,000 training char
 print("Baum–Welch log-likelihood never decreases:", all(b >= a - 1e-6 for a, b in zip(bw_history, bw_history[1:])))
 vowel_state = int(share[:, letters.index("a")].argmax())
 vowel_letters = [c for c in letters if c != " " and share[vowel_state, letters.index(c)] > 0.5]
-print("the state that emits 'a' emits no consonant more often than the other state:", set(vowel_letters) <= set("aeiouy"))
+print("the state that emits 'a' emits no consonant more often than the other state:",
+      set(vowel_letters) <= set("aeiouy"))
 print("and it holds at least four of the five vowels:", len(set(vowel_letters) & set("aeiou")) >= 4)
 
 # %%
@@ -638,7 +648,8 @@ path, best = viterbi_toy.viterbi(toy_obs)
 brute_path, brute_best = viterbi_toy.brute_force_viterbi(toy_obs)
 print("Viterbi path equals the best of all 6561 paths:", torch.equal(path, brute_path), "| path", path.tolist())
 print("its log p(s, o) vs brute force:", max_error(best, brute_best, 1e-10))
-print("the best single path carries less probability than all paths together:", best < viterbi_toy.log_likelihood(toy_obs))
+print("the best single path carries less probability than all paths together:",
+      best < viterbi_toy.log_likelihood(toy_obs))
 
 # %%
 phrase = "to be or not to be that is the question"
@@ -855,8 +866,10 @@ print("a window with one target replaced by a 'label' is not:",
 # perplexity as a Python float.
 
 # %% nbgrader={"grade": false, "grade_id": "perplexity_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
-from cgen_lessons.exercises import check
 import math
+
+from cgen_lessons.exercises import check
+
 
 def my_perplexity(logits, targets):
     ### BEGIN SOLUTION

@@ -183,7 +183,8 @@ results = {f"{NGRAM_SETTINGS['n']}-gram (chapter 01)": (ngram.nll(test_ids), Non
 for cell, model in models.items():
     n_params = sum(p.numel() for p in model.parameters())
     results[cell.upper()] = (stream_nll(model, test_ids), seconds[cell], n_params)
-print(f"{'model':<20}{'test NLL (nats/char)':>22}{'bits/char':>11}{'perplexity':>12}{'train time':>12}{'parameters':>12}")
+print(f"{'model':<20}{'test NLL (nats/char)':>22}{'bits/char':>11}"
+      f"{'perplexity':>12}{'train time':>12}{'parameters':>12}")
 for name, (nll, sec, n_params) in results.items():
     sec_text = f"{sec:.0f} s" if sec is not None else "counting"
     print(f"{name:<20}{nll:>22.3f}{nll / math.log(2):>11.3f}{math.exp(nll):>12.2f}{sec_text:>12}{n_params:>12,}")
@@ -253,8 +254,9 @@ if data.available_corpora()["tang"]:
     print(f"{'bigram':<8}{math.exp(stream_nll(ngram_zh, test_zh)):>16.0f}")
     models_zh = {}
     for cell in ["rnn", "lstm", "gru"]:
-        models_zh[cell], _, _ = train_recurrent_lm(cell, train_zh, tok_zh.vocab_size, steps=250, d_hidden=96, block=32,
-                                                   lr=3e-3, schedule="constant")  # not tuned for Chinese: kept as before
+        models_zh[cell], _, _ = train_recurrent_lm(
+            cell, train_zh, tok_zh.vocab_size, steps=250, d_hidden=96, block=32,
+            lr=3e-3, schedule="constant")  # not tuned for Chinese: kept as before
         print(f"{cell.upper():<8}{math.exp(stream_nll(models_zh[cell], test_zh)):>16.0f}")
     for cell, model in models_zh.items():
         out = sample(model, tok_zh.encode("春")[None], 47, generator=torch.Generator().manual_seed(0), temperature=0.8)
@@ -308,7 +310,8 @@ for p_drop, hist in dropout_runs.items():
 # NBVAL_CHECK_OUTPUT
 plain, dropped = dropout_runs[0.0].eval, dropout_runs[0.4].eval
 print("without dropout the model overfits: final validation NLL more than 0.2 above its best, while the training NLL",
-      "keeps falling:", plain["val_nll"][-1] > min(plain["val_nll"]) + 0.2 and plain["train_nll"][-1] == min(plain["train_nll"]))
+      "keeps falling:",
+      plain["val_nll"][-1] > min(plain["val_nll"]) + 0.2 and plain["train_nll"][-1] == min(plain["train_nll"]))
 print("dropout narrows the final train–validation gap by more than half:",
       dropped["val_nll"][-1] - dropped["train_nll"][-1] < 0.5 * (plain["val_nll"][-1] - plain["train_nll"][-1]))
 print("and its best validation NLL is below the best without dropout (early stopping included):",
@@ -359,7 +362,8 @@ jac_autograd = torch.autograd.functional.jacobian(final_state, hs[0].detach())[0
 jac_product = torch.eye(6, dtype=torch.float64)
 for t in range(1, 13):
     jac_product = torch.diag(1 - hs[t][0].detach() ** 2) @ cell.weight_hh.detach() @ jac_product
-print("∂h_T/∂h_0 from autograd vs the product of diag(1 − h_t²) W_hh over 12 steps:", max_error(jac_autograd, jac_product, 1e-12))
+print("∂h_T/∂h_0 from autograd vs the product of diag(1 − h_t²) W_hh over 12 steps:",
+      max_error(jac_autograd, jac_product, 1e-12))
 
 # %% [markdown]
 # ### 4.2 Measured on the trained models
@@ -561,7 +565,7 @@ with torch.no_grad():
 imitation_mse = {}
 for name, student in [("article's cell", torch.nn.RNNCell(5, 7)), ("LSTMCell", torch.nn.LSTMCell(5, 7))]:
     opt = torch.optim.Adam(student.parameters(), lr=1e-2)
-    for step in range(400):
+    for _ in range(400):
         loss = F.mse_loss(unroll(student, xs_fit), target_fit)
         opt.zero_grad()
         loss.backward()
@@ -610,7 +614,8 @@ def compare_with_gru(reset_bias):
 
 
 print("reset gate open (GRU bias +20): article's cell matches the GRU to 1e-6:", compare_with_gru(20.0) < 1e-6)
-print("reset gate shut (GRU bias −20): article's cell differs from the GRU by more than 0.1:", compare_with_gru(-20.0) > 0.1)
+print("reset gate shut (GRU bias −20): article's cell differs from the GRU by more than 0.1:",
+      compare_with_gru(-20.0) > 0.1)
 
 # %% [markdown]
 # *Correct version:* the GRU equations of §2, checked against `torch.nn.GRUCell` above.
@@ -647,7 +652,8 @@ def loss_gradient_norms(T, n_chars=4096):
 
 
 (g32, _), (g128, per_token) = loss_gradient_norms(32), loss_gradient_norms(128)
-print("article's loss: gradient norm at T = 128 more than 3× that at T = 32:", g128["per-sequence"] > 3 * g32["per-sequence"])
+print("article's loss: gradient norm at T = 128 more than 3× that at T = 32:",
+      g128["per-sequence"] > 3 * g32["per-sequence"])
 print("per-token cross-entropy: the two gradient norms within a factor 1.5:",
       max(g128["per-token"], g32["per-token"]) < 1.5 * min(g128["per-token"], g32["per-token"]))
 print("exp(per-sequence loss) at T = 128 exceeds 1e30, exp(per-token loss) is a sensible perplexity < 10:",

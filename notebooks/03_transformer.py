@@ -71,7 +71,8 @@ running_mean = torch.stack([X[: t + 1].mean(0) for t in range(T_toy)])  # (T, d)
 W_avg = torch.ones(T_toy, T_toy, dtype=torch.float64).tril()
 W_avg = W_avg / W_avg.sum(1, keepdim=True)  # step 1: rows 1/t on and below the diagonal
 future = ~torch.ones(T_toy, T_toy, dtype=torch.bool).tril()
-W_soft = torch.softmax(torch.zeros(T_toy, T_toy, dtype=torch.float64).masked_fill(future, float("-inf")), dim=-1)  # step 2
+W_soft = torch.zeros(T_toy, T_toy, dtype=torch.float64).masked_fill(future, float("-inf"))
+W_soft = torch.softmax(W_soft, dim=-1)  # step 2
 
 W_Q, W_K = (torch.randn(d_toy, d_toy, generator=g_toy, dtype=torch.float64) for _ in range(2))
 scores = (X @ W_Q.T) @ (X @ W_K.T).T / math.sqrt(d_toy)  # (T, T): q_t · k_s / √d
@@ -119,8 +120,9 @@ for d_k in (16, 256):
     raw = (q @ k.transpose(1, 2))[:, 0]  # (500, T)
     for name, logits in (("unscaled", raw), ("scaled", raw / math.sqrt(d_k))):
         w = torch.softmax(logits, -1)
+        jacobian = torch.diag_embed(w) - w[..., None] * w[:, None]  # ∂softmax/∂logits, one (T, T) matrix per query
         print(f"d_k = {d_k:3d}, {name:8}: mean largest weight {w.max(-1).values.mean():.2f}, "
-              f"mean softmax-Jacobian norm {torch.linalg.matrix_norm(torch.diag_embed(w) - w[..., None] * w[:, None]).mean():.3f}")
+              f"mean softmax-Jacobian norm {torch.linalg.matrix_norm(jacobian).mean():.3f}")
 
 # %% [markdown]
 # Unscaled, at $d_k = 256$ most queries put nearly all their weight on a single key, and the
@@ -140,7 +142,7 @@ scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, h, T, T)
 scores = scores.masked_fill(~torch.ones(T, T, dtype=torch.bool).tril(), float("-inf"))  # causal
 inline = torch.softmax(scores, dim=-1) @ v  # (B, h, T, d_k)
 
-from cgen_lessons.transformer import attention, causal_mask
+from cgen_lessons.transformer import attention, causal_mask  # noqa: E402
 
 reference = F.scaled_dot_product_attention(q, k, v, is_causal=True)
 print("vs F.scaled_dot_product_attention (float64): inline", max_error(inline, reference, 1e-12),
@@ -272,9 +274,11 @@ pre_norm = stream + blk.mlp(blk.ln2(stream))  # write 2: MLP
 post_1 = blk.ln1(x_blk + blk.attn(x_blk, causal=True))
 post_norm = blk.ln2(post_1 + blk.mlp(post_1))
 ln = blk.ln1
-by_formula = ln.weight * (x_blk - x_blk.mean(-1, keepdim=True)) / torch.sqrt(x_blk.var(-1, unbiased=False, keepdim=True) + ln.eps) + ln.bias
+by_formula = (ln.weight * (x_blk - x_blk.mean(-1, keepdim=True))
+              / torch.sqrt(x_blk.var(-1, unbiased=False, keepdim=True) + ln.eps) + ln.bias)
 print("Block.forward vs x + MHA(LN(x)), then + MLP(LN(·)):", max_error(blk(x_blk), pre_norm, 1e-6))
-print("LayerNorm formula vs F.layer_norm:", max_error(by_formula, F.layer_norm(x_blk, (32,), ln.weight, ln.bias, ln.eps), 1e-5))
+print("LayerNorm formula vs F.layer_norm:",
+      max_error(by_formula, F.layer_norm(x_blk, (32,), ln.weight, ln.bias, ln.eps), 1e-5))
 print("the post-norm ordering gives a different function:", not torch.allclose(blk(x_blk), post_norm, atol=1e-3))
 
 # %% [markdown]
@@ -285,17 +289,17 @@ print("the post-norm ordering gives a different function:", not torch.allclose(b
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from cgen_lessons.transformer import GPT, Block, gpt_param_count
-
 from cgen_lessons.recipes import GPT_SETTINGS, char_lm_splits, train_gpt
+from cgen_lessons.transformer import GPT, Block, gpt_param_count
 
 tok, train_ids, val_ids, test_ids = char_lm_splits()
 V, BLOCK = tok.vocab_size, GPT_SETTINGS["block"]
 D_MODEL, N_HEADS, N_LAYERS = GPT_SETTINGS["d_model"], GPT_SETTINGS["n_heads"], GPT_SETTINGS["n_layers"]
 probe = GPT(V, BLOCK, D_MODEL, N_HEADS, N_LAYERS)
 n_params = sum(p.numel() for p in probe.parameters())
+formula_count = gpt_param_count(V, BLOCK, D_MODEL, N_LAYERS)
 print(f"GPT(V={V}, T={BLOCK}, d={D_MODEL}, L={N_LAYERS}): {n_params:,} parameters; formula gives "
-      f"{gpt_param_count(V, BLOCK, D_MODEL, N_LAYERS):,}; equal: {n_params == gpt_param_count(V, BLOCK, D_MODEL, N_LAYERS)}")
+      f"{formula_count:,}; equal: {n_params == formula_count}")
 untied = GPT(V, BLOCK, D_MODEL, N_HEADS, N_LAYERS, tie_weights=False)
 print("weight tying saves V·d =", sum(p.numel() for p in untied.parameters()) - n_params, "parameters")
 
@@ -328,7 +332,8 @@ print("logits from position 40 on do change:", not torch.allclose(la[:, 40:], lb
 with torch.no_grad():
     all_at_once = probe(a[:, :16])[0]
     one_by_one = torch.cat([probe(a[:, : t + 1])[0][:, -1:] for t in range(16)], dim=1)
-print("one pass over 16 tokens vs 16 prefix calls, position by position (float32):", max_error(all_at_once, one_by_one, 1e-5))
+print("one pass over 16 tokens vs 16 prefix calls, position by position (float32):",
+      max_error(all_at_once, one_by_one, 1e-5))
 
 # %% [markdown]
 # ### 4.1 The training recipe
@@ -385,7 +390,8 @@ decay, no_decay = decay_groups(probe, GPT_SETTINGS["weight_decay"])
 print(f"decayed: {len(decay['params'])} tensors, all 2-D: {all(p.dim() == 2 for p in decay['params'])}, "
       f"{sum(p.numel() for p in decay['params']):,} weights")
 print(f"not decayed: {len(no_decay['params'])} tensors — biases and LayerNorm gains (1-D): "
-      f"{sum(p.dim() == 1 for p in no_decay['params'])}, embedding tables: {sum(p.dim() == 2 for p in no_decay['params'])}")
+      f"{sum(p.dim() == 1 for p in no_decay['params'])}, "
+      f"embedding tables: {sum(p.dim() == 2 for p in no_decay['params'])}")
 
 # %% [markdown]
 # The depth scaling, measured: the standard deviation of the residual stream after the last
@@ -414,7 +420,8 @@ growth = {scaled: [stream_growth(n, scaled) for n in depths] for scaled in (True
 for scaled, values in growth.items():
     print(f"{'scaled 0.02/√(2L)' if scaled else 'plain 0.02':<18}" +
           "  ".join(f"L = {n}: {g:.3f}" for n, g in zip(depths, values)))
-print("without scaling the writes grow with depth (L = 32 vs 2: more than 3×):", growth[False][-1] > 3 * growth[False][0])
+print("without scaling the writes grow with depth (L = 32 vs 2: more than 3×):",
+      growth[False][-1] > 3 * growth[False][0])
 print("with it they stay within a factor 1.5 of each other:", max(growth[True]) < 1.5 * min(growth[True]))
 
 # %% [markdown]
@@ -443,7 +450,8 @@ print(f"GPT: {STEPS} steps in {gpt_seconds:.0f} s ({STEPS * 32 * BLOCK / gpt_sec
 # %%
 constant, constant_hist, _ = train_gpt(train_ids, tok.vocab_size, schedule="constant")
 constant_val_nll = stream_nll(constant, val_ids)
-print(f"validation NLL after {STEPS} steps: warmup + cosine {gpt_val_nll:.3f}, constant {constant_val_nll:.3f} nats/char")
+print(f"validation NLL after {STEPS} steps: warmup + cosine {gpt_val_nll:.3f}, "
+      f"constant {constant_val_nll:.3f} nats/char")
 viz.loss_curves({"warmup + cosine": gpt_hist, "constant": constant_hist}, smooth=20,
                 ylabel="train cross-entropy (nats/char)")
 plt.show()
@@ -532,7 +540,8 @@ else:
 throughput_file = Path("..") / "benchmarks" / "results" / "gpt_throughput.json"
 if throughput_file.exists():
     tp = json.loads(throughput_file.read_text())
-    print(f"{tp['tokens_per_s']:,.0f} training tokens/s on {tp['threads']} threads = {tp['achieved_gflops']:.0f} GFLOP/s, "
+    print(f"{tp['tokens_per_s']:,.0f} training tokens/s on {tp['threads']} threads "
+          f"= {tp['achieved_gflops']:.0f} GFLOP/s, "
           f"{tp['fraction_of_peak']:.0%} of the measured fp32 matmul peak ({tp['matmul_peak_gflops']:.0f} GFLOP/s)")
 else:
     print("run `python benchmarks/gpt_throughput.py` to produce", throughput_file)
@@ -679,7 +688,8 @@ print("without the mask, a model's earlier outputs depend on later inputs:",
                                                                torch.cat([k[:, :25], k[:, 25:] + 1], 1), v)[:, :25]))
 print("with the causal mask they do not:",
       torch.allclose(attention(q, k, v, causal=True)[:, :25],
-                     attention(torch.cat([q[:, :25], q[:, 25:] + 1], 1), torch.cat([k[:, :25], k[:, 25:] + 1], 1), v, causal=True)[:, :25],
+                     attention(torch.cat([q[:, :25], q[:, 25:] + 1], 1),
+                               torch.cat([k[:, :25], k[:, 25:] + 1], 1), v, causal=True)[:, :25],
                      atol=1e-6))
 
 # %% [markdown]
@@ -749,6 +759,7 @@ check("causal_mask", my_causal_mask)
 
 # %% nbgrader={"grade": false, "grade_id": "attention_head_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 import math
+
 
 def my_attention_head(x, W_q, W_k, W_v):
     ### BEGIN SOLUTION

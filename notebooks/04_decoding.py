@@ -12,7 +12,6 @@
 
 # %%
 import json
-import math
 import time
 from pathlib import Path
 
@@ -222,8 +221,10 @@ human = {"judge_nll": sum(judge_nll(prompts[i], reference_text[i]) for i in rang
 for model_name, table in tables.items():
     print(f"\n{model_name}: {'strategy':<26}{'judge NLL':>10}{'distinct-3':>12}{'repeated 4-grams':>18}")
     for name, row in table.items():
-        print(f"{'':<{len(model_name) + 2}}{name:<26}{row['judge_nll']:>10.2f}{row['distinct3']:>12.2f}{row['repetition']:>18.2f}")
-print(f"\nthe real continuations:{'':>20}{human['judge_nll']:>10.2f}{human['distinct3']:>12.2f}{human['repetition']:>18.2f}")
+        print(f"{'':<{len(model_name) + 2}}{name:<26}"
+              f"{row['judge_nll']:>10.2f}{row['distinct3']:>12.2f}{row['repetition']:>18.2f}")
+print(f"\nthe real continuations:{'':>20}"
+      f"{human['judge_nll']:>10.2f}{human['distinct3']:>12.2f}{human['repetition']:>18.2f}")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
@@ -232,7 +233,8 @@ for ax, (model_name, table) in zip(axes, tables.items()):
         ax.scatter(row["distinct3"], row["judge_nll"], s=25)
         ax.annotate(name, (row["distinct3"], row["judge_nll"]), fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.scatter(human["distinct3"], human["judge_nll"], marker="*", s=150, c="k")
-    ax.annotate("real text", (human["distinct3"], human["judge_nll"]), fontsize=8, xytext=(4, -10), textcoords="offset points")
+    ax.annotate("real text", (human["distinct3"], human["judge_nll"]), fontsize=8, xytext=(4, -10),
+                textcoords="offset points")
     ax.set_xlabel("diversity: distinct-3")
     ax.set_title(model_name)
 axes[0].set_ylabel("judge NLL (nats/char), lower = more corpus-like")
@@ -318,7 +320,8 @@ display(explorer)
 # %%
 # NBVAL_CHECK_OUTPUT
 p_short = prompts[:, :16]
-same_greedy = torch.equal(generate(gpt, p_short, 40, greedy=True), generate(gpt, p_short, 40, greedy=True, use_cache=True))
+same_greedy = torch.equal(generate(gpt, p_short, 40, greedy=True),
+                          generate(gpt, p_short, 40, greedy=True, use_cache=True))
 same_sampled = torch.equal(
     generate(gpt, p_short, 40, top_p=0.9, generator=torch.Generator().manual_seed(3)),
     generate(gpt, p_short, 40, top_p=0.9, generator=torch.Generator().manual_seed(3), use_cache=True))
@@ -341,7 +344,8 @@ if kv_file.exists():
     print(f"context {kv['block_size']} tokens, {kv['threads']} threads")
     print(f"{'batch':>5}{'new tokens':>12}{'uncached tok/s':>16}{'cached tok/s':>14}{'speed-up':>10}{'identical':>11}")
     for r in kv["rows"]:
-        print(f"{r['batch']:>5}{r['new_tokens']:>12}{r['uncached_tokens_per_s']:>16,.0f}{r['cached_tokens_per_s']:>14,.0f}"
+        print(f"{r['batch']:>5}{r['new_tokens']:>12}"
+              f"{r['uncached_tokens_per_s']:>16,.0f}{r['cached_tokens_per_s']:>14,.0f}"
               f"{r['speedup']:>9.1f}×{str(r['identical_tokens']):>11}")
     print(f"({kv['threads']} CPU threads, torch {kv['torch']})")
 else:

@@ -66,7 +66,7 @@ S_post = torch.linalg.inv(torch.eye(2, dtype=torch.float64) + W.T @ W / s**2)
 m_post = S_post @ W.T @ (x_obs - b) / s**2
 posterior = torch.distributions.MultivariateNormal(m_post, S_post)
 below, gap_is_kl = [], []
-for trial in range(6):
+for _ in range(6):
     q_mu, q_logvar = torch.randn(2, generator=g, dtype=torch.float64), torch.randn(2, generator=g, dtype=torch.float64)
     q = torch.distributions.Normal(q_mu, torch.exp(0.5 * q_logvar))
     z = q.sample((400_000,))
@@ -90,7 +90,8 @@ print("log p(x) − ELBO = KL(q ‖ p(z|x)) (Monte Carlo, 4e5 samples, within 0.
 # %%
 # NBVAL_CHECK_OUTPUT
 # errata: b-kl-data
-mu, logvar = torch.randn(100, 4, generator=g, dtype=torch.float64), 2 * torch.randn(100, 4, generator=g, dtype=torch.float64)
+mu = torch.randn(100, 4, generator=g, dtype=torch.float64)
+logvar = 2 * torch.randn(100, 4, generator=g, dtype=torch.float64)
 q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
 p = torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))
 z = q.sample((100_000,))
@@ -122,7 +123,8 @@ z = mu0 + eps
 reparam = 2 * z  # d/dμ f(μ + ε)
 score = z**2 * (z - mu0)  # f(z) · d/dμ log N(z; μ, 1)
 print(f"true gradient 2μ = {2 * mu0}")
-print("both estimators' means within 0.05 of it:", abs(reparam.mean().item() - 3) < 0.05 and abs(score.mean().item() - 3) < 0.05)
+print("both estimators' means within 0.05 of it:",
+      abs(reparam.mean().item() - 3) < 0.05 and abs(score.mean().item() - 3) < 0.05)
 print("reparameterisation variance is more than 5× lower:", (score.var() / reparam.var()).item() > 5)
 
 # %%
@@ -185,7 +187,8 @@ print(f"for scale: independent pixels with the (smoothed) training frequencies g
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print("importance-sampled NLL below the negative ELBO for the test set:", bool(test_nll_is.mean() < -test_terms["elbo"].mean()))
+print("importance-sampled NLL below the negative ELBO for the test set:",
+      bool(test_nll_is.mean() < -test_terms["elbo"].mean()))
 print("the VAE beats independent pixels by more than 5 nats/image:", bool(test_nll_is.mean() < baseline_nll - 5))
 
 # %%
@@ -193,7 +196,8 @@ with torch.no_grad():
     recon = torch.sigmoid(vae.decode(vae.encode(x_test[:20])[0]))
     prior_samples = vae.sample(40, generator=torch.Generator().manual_seed(0))
 fig, axes = plt.subplots(1, 2, figsize=(13, 2.4))
-viz.image_grid(torch.cat([x_test[:20], recon]).view(-1, 1, 8, 8), nrow=20, ax=axes[0], title="test digits (top) and reconstructions (bottom)")
+viz.image_grid(torch.cat([x_test[:20], recon]).view(-1, 1, 8, 8), nrow=20, ax=axes[0],
+               title="test digits (top) and reconstructions (bottom)")
 viz.image_grid(prior_samples.view(-1, 1, 8, 8), nrow=20, ax=axes[1], title="samples: decoder mean for z ~ N(0, I)")
 plt.show()
 
@@ -243,7 +247,8 @@ def show_z(z1=0.0, z2=0.0):
     plt.show()
 
 
-display(viz.controls(show_z, z1=widgets.FloatSlider(min=-3, max=3, step=0.1), z2=widgets.FloatSlider(min=-3, max=3, step=0.1)))
+display(viz.controls(show_z, z1=widgets.FloatSlider(min=-3, max=3, step=0.1),
+                     z2=widgets.FloatSlider(min=-3, max=3, step=0.1)))
 
 # %% [markdown]
 # ## 6 · β, rate and distortion, and posterior collapse
@@ -368,7 +373,8 @@ recon_article = -probe.log_px_given_z(xb, probe.decode(torch.randn(64, 8)))  # a
 grad_article = torch.autograd.grad(recon_article.mean(), probe.to_mu.weight, allow_unused=True)[0]
 recon_correct = -probe.log_px_given_z(xb, probe.decode(reparameterize(mu_b, logvar_b)))
 grad_correct = torch.autograd.grad(recon_correct.mean(), probe.to_mu.weight)[0]
-print("article's reconstruction term gives the encoder a gradient:", grad_article is not None and bool(grad_article.abs().sum() > 0))
+print("article's reconstruction term gives the encoder a gradient:",
+      grad_article is not None and bool(grad_article.abs().sum() > 0))
 print("with z = μ + σε from the encoder, it does:", bool(grad_correct.abs().sum() > 0))
 
 # %% [markdown]
@@ -422,7 +428,8 @@ print("correct ELBO: at least 4 of 8 units active:", active_units(vae, x_test) >
 mu_c, logvar_c = torch.zeros(1, 3), torch.full((1, 3), math.log(4.0))  # μ = 0, σ² = 4: KL must be > 0
 c_code = -0.5 * (1 + logvar_c - mu_c**2 - logvar_c).sum(-1)
 c_formula = (logvar_c - (logvar_c.exp() + mu_c**2 - 1) / 2).sum(-1)
-print(f"true KL {gaussian_kl(mu_c, logvar_c).item():.3f}; article C's code {c_code.item():.3f}; C's formula {c_formula.item():.3f}")
+print(f"true KL {gaussian_kl(mu_c, logvar_c).item():.3f}; article C's code {c_code.item():.3f}; "
+      f"C's formula {c_formula.item():.3f}")
 print("C's code ignores σ entirely:",
       torch.allclose(c_code, -0.5 * (1 + torch.zeros(1, 3) - mu_c**2 - torch.zeros(1, 3)).sum(-1)))
 print("C's formula is negative here, though a KL never is:", bool(c_formula < 0))
@@ -497,6 +504,7 @@ check("reparameterize", my_reparameterize)
 
 # %% nbgrader={"grade": false, "grade_id": "gaussian_nll_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 import math
+
 
 def my_gaussian_nll(x, mu, logvar):
     ### BEGIN SOLUTION

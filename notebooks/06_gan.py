@@ -86,7 +86,8 @@ l_star = lp_d - lp_g  # logit of D*
 V_star = ((lp_d.exp() * F.logsigmoid(l_star) + lp_g.exp() * F.logsigmoid(-l_star)) * dx).sum()
 log_m = torch.logaddexp(lp_d, lp_g) - math.log(2)
 js = 0.5 * ((lp_d.exp() * (lp_d - log_m)) * dx).sum() + 0.5 * ((lp_g.exp() * (lp_g - log_m)) * dx).sum()
-print("V(D*, G) = 2·JS(p_data ‖ p_g) − log 4 by numerical integration (to 1e-8):", abs((V_star - (2 * js - math.log(4))).item()) < 1e-8)
+print("V(D*, G) = 2·JS(p_data ‖ p_g) − log 4 by numerical integration (to 1e-8):",
+      abs((V_star - (2 * js - math.log(4))).item()) < 1e-8)
 
 # %% [markdown]
 # ## 2 · Saturating and non-saturating generator losses
@@ -187,7 +188,8 @@ js_w, w1_w = {}, {}
 for theta in (0.5, 1.0, 2.0, 4.0):
     js_w[theta] = js_divergence(bump(0.0), bump(theta))
     w1_w[theta] = wasserstein_distance(base.numpy(), (base + theta).numpy())
-print("JS is log 2 (to 1e-6) at every distance θ = 0.5, 1, 2, 4:", all(abs(v - math.log(2)) < 1e-6 for v in js_w.values()))
+print("JS is log 2 (to 1e-6) at every distance θ = 0.5, 1, 2, 4:",
+      all(abs(v - math.log(2)) < 1e-6 for v in js_w.values()))
 print("W1 (scipy) vs θ:", max_error(list(w1_w.values()), list(w1_w.keys()), 1e-9))
 
 # Kantorovich–Rubinstein on two distributions that are not translates: Exp(1) and N(1, 0.5²), same mean.
@@ -197,7 +199,8 @@ q_s = 1.0 + 0.5 * torch.randn(20000, generator=g_w, dtype=torch.float64)
 t = torch.linspace(min(p_s.min(), q_s.min()).item(), max(p_s.max(), q_s.max()).item(), 400001, dtype=torch.float64)
 cdf = lambda s_: torch.searchsorted(s_.sort().values, t, right=True) / len(s_)  # noqa: E731  empirical F on the grid
 slope = torch.sign(cdf(q_s) - cdf(p_s))  # f' of the optimal critic
-f_grid = torch.cat([torch.zeros(1, dtype=torch.float64), torch.cumsum(slope[:-1] * (t[1] - t[0]), 0)])  # f(t), f(t_0) = 0
+# f(t), f(t_0) = 0
+f_grid = torch.cat([torch.zeros(1, dtype=torch.float64), torch.cumsum(slope[:-1] * (t[1] - t[0]), 0)])
 f_at = lambda s_: torch.from_numpy(np.interp(s_.numpy(), t.numpy(), f_grid.numpy()))  # noqa: E731
 dual = (f_at(p_s).mean() - f_at(q_s).mean()).item()
 primal = wasserstein_distance(p_s.numpy(), q_s.numpy())
@@ -240,7 +243,8 @@ fig, axes = plt.subplots(1, len(snapshots), figsize=(3 * len(snapshots), 3))
 ring = data.toy_2d("8gaussians", 1000, torch.Generator().manual_seed(1))
 for ax, (i, s) in zip(axes, snapshots.items()):
     viz.scatter_2d(s, reference=ring, ax=ax, s=1, lim=2.6,
-                   title=f"step {hist2d.eval['step'][i]}: {int(hist2d.eval['modes'][i])}/8, {hist2d.eval['high_quality'][i]:.0%} HQ")
+                   title=f"step {hist2d.eval['step'][i]}: {int(hist2d.eval['modes'][i])}/8, "
+                         f"{hist2d.eval['high_quality'][i]:.0%} HQ")
 plt.tight_layout()
 plt.show()
 
@@ -295,7 +299,8 @@ def mode_table(suffix):
             hq = torch.tensor([r["high_quality"] for r in rs]) * 100
             sd = lambda t: t.std().item() if len(t) > 1 else 0.0
             weakest = [min(r["per_mode"]) for r in rs]  # high-quality samples on the least-covered mode, per seed
-            print(f"{name:<13}{method:<32}{steps[name]:>7,}{m.mean():>8.1f} ± {sd(m):3.1f} / {rs[0]['n_modes']:<2}{m_any.mean():>7.1f} ± {sd(m_any):3.1f}"
+            print(f"{name:<13}{method:<32}{steps[name]:>7,}"
+                  f"{m.mean():>8.1f} ± {sd(m):3.1f} / {rs[0]['n_modes']:<2}{m_any.mean():>7.1f} ± {sd(m_any):3.1f}"
                   f"{hq.mean():>9.0f} ± {sd(hq):3.0f} %{f'{min(weakest)}–{max(weakest)}':>14}{len(rs):>7}"
                   f"{sum(r['seconds'] for r in rs) / len(rs) / 60:>9.1f}")
 
@@ -422,7 +427,9 @@ def runs_of(suffix, dataset, method):
     return [r for r in json.loads(f.read_text())["runs"] if r["dataset"] == dataset and r["method"] == method]
 
 
-maxout_methods = {"GAN": "GAN, ours + maxout D", "PacGAN2": "PacGAN2, ours + maxout D", "PacGAN4": "PacGAN4, ours + maxout D"}
+maxout_methods = {"GAN": "GAN, ours + maxout D",
+                  "PacGAN2": "PacGAN2, ours + maxout D",
+                  "PacGAN4": "PacGAN4, ours + maxout D"}
 fig, axes = plt.subplots(2, 3, figsize=(10, 7.6), layout="constrained")
 for row, name in zip(axes, ("8gaussians", "25gaussians")):
     centres = data.toy_modes(name)  # (K, 2)
@@ -435,7 +442,8 @@ for row, name in zip(axes, ("8gaussians", "25gaussians")):
         for (x, y), n in zip(centres.tolist(), good.tolist()):
             ax.annotate(f"{n:.0f}", (x, y), ha="center", va="center", fontsize=8, color="white" if n < 60 else "black")
         per_seed = ", ".join(str(r["modes"]) for r in rs)
-        ax.set_title(f"{label}, maxout D: worst seed ({worst['seed']})\nmodes captured per seed: {per_seed}", fontsize=9)
+        ax.set_title(f"{label}, maxout D: worst seed ({worst['seed']})\n"
+                     f"modes captured per seed: {per_seed}", fontsize=9)
         ax.set_aspect("equal")
         ax.margins(0.2)
         ax.set_xticks([])
@@ -458,7 +466,8 @@ long_pac4 = runs_of("_long", "25gaussians", "PacGAN4, ours + maxout D")
 for method, style, rs in (("PacGAN2", {}, long_runs), ("PacGAN4", {"color": "black", "ls": "--"}, long_pac4)):
     for r in rs:
         thousands = torch.tensor(r["curve"]["step"]) / 1000
-        axes[0].plot(thousands, torch.tensor(r["curve"]["high_quality"]) * 100, lw=1, label=f"{method}, seed {r['seed']}", **style)
+        axes[0].plot(thousands, torch.tensor(r["curve"]["high_quality"]) * 100, lw=1,
+                     label=f"{method}, seed {r['seed']}", **style)
         axes[1].plot(thousands, r["curve"]["modes"], lw=1, **style)
 axes[0].axhline(90, color="gray", ls="--", lw=0.8)
 axes[0].set(xlabel="thousand steps", ylabel="high-quality samples (%)", ylim=(0, 100))
@@ -489,7 +498,8 @@ maxout = {d: runs_of("_ablation", d, "PacGAN2, ours + maxout D") for d in ("8gau
 plain_pac2 = {d: runs_of("_ablation", d, "PacGAN2, ours") for d in ("8gaussians", "25gaussians")}
 mean_hq = lambda rs: sum(r["high_quality"] for r in rs) / len(rs)
 print("Lin et al.'s setup: PacGAN2 captures 8 of 8 ring modes (≥ 20 good samples) in every seed:",
-      all(r["modes"] == 8 for r in lin_pac2), "with at least 88 % high quality:", min(r["high_quality"] for r in lin_pac2) >= 0.88)
+      all(r["modes"] == 8 for r in lin_pac2),
+      "with at least 88 % high quality:", min(r["high_quality"] for r in lin_pac2) >= 0.88)
 print("our networks with a maxout discriminator: more high-quality samples than without it on both data sets:",
       all(mean_hq(maxout[d]) > mean_hq(plain_pac2[d]) for d in maxout))
 ring = {k: runs_of("_maxout", "8gaussians", m) for k, m in maxout_methods.items()}
@@ -498,7 +508,8 @@ print("maxout D, ring: PacGAN2 captures 8 of 8 modes in all 5 seeds:", all(r["mo
       "| the plain GAN misses a mode in every seed:", all(r["modes"] < 8 for r in ring["GAN"]))
 print("maxout D, grid: PacGAN2 captures more modes than the plain GAN in every seed:",
       all(p["modes"] > g["modes"] for p, g in zip(grid["PacGAN2"], grid["GAN"])),
-      "| PacGAN4 has under 5 % high-quality samples in every seed:", all(r["high_quality"] < 0.05 for r in grid["PacGAN4"]))
+      "| PacGAN4 has under 5 % high-quality samples in every seed:",
+      all(r["high_quality"] < 0.05 for r in grid["PacGAN4"]))
 at_40k = {r["seed"]: r["curve"]["high_quality"][r["curve"]["step"].index(40000)] for r in long_runs}
 print("the 80,000-step runs pass through the 40,000-step results, seed by seed:",
       all(abs(at_40k[r["seed"]] - r["high_quality"]) < 1e-6 for r in grid["PacGAN2"]))
@@ -553,7 +564,8 @@ fd = {
 for name, value in fd.items():
     print(f"{name:<40} Fréchet distance to the test digits {value:8.2f}")
 fig, axes = plt.subplots(1, 2, figsize=(13, 2.4))
-viz.image_grid(dcgan.sample(40, torch.Generator().manual_seed(1)), nrow=20, ax=axes[0], title="DCGAN (non-saturating) samples")
+viz.image_grid(dcgan.sample(40, torch.Generator().manual_seed(1)), nrow=20, ax=axes[0],
+               title="DCGAN (non-saturating) samples")
 viz.image_grid(lsgan.sample(40, torch.Generator().manual_seed(1)), nrow=20, ax=axes[1], title="LSGAN samples")
 plt.show()
 
@@ -585,11 +597,13 @@ print(f"this run against the benchmark's seed 0: non-saturating {fd['DCGAN, non-
 # %%
 # NBVAL_CHECK_OUTPUT
 print("the least-squares GAN beats the non-saturating one in every seed:", ls_["max"] < ns["min"])
-print("the non-saturating GAN's spread over seeds is more than 5× its sampling noise:", ns["sd"] > 5 * ns["sampling_sd"])
+print("the non-saturating GAN's spread over seeds is more than 5× its sampling noise:",
+      ns["sd"] > 5 * ns["sampling_sd"])
 print("its worst seed is more than 1.5× its best:", ns["max"] > 1.5 * ns["min"])
 ns2 = fd_seeds["DCGAN non-saturating (2 threads)"]
 changed = sum(abs(a - b) > 0.3 * min(a, b) for a, b in zip(ns["fds"], ns2["fds"]))
-print(f"on two threads instead of one, the same seed's distance changes by more than 30 % in {changed} of {len(ns['fds'])} seeds")
+print(f"on two threads instead of one, the same seed's distance changes by more than 30 % "
+      f"in {changed} of {len(ns['fds'])} seeds")
 print("yet the two thread counts' means agree within one sd:", abs(ns["mean"] - ns2["mean"]) < max(ns["sd"], ns2["sd"]))
 
 # %% [markdown]
@@ -710,7 +724,8 @@ for scale in (1.0, 3.0):
     article_terms.append((g_z.norm(dim=1) ** 2).mean().item())
     correct = gradient_penalty(f, real2, G_s(z).detach()).item()
 print("correct penalty (w.r.t. interpolated data) for the 1-Lipschitz critic is 0:", abs(correct) < 1e-10)
-print("article's penalty (w.r.t. z) changes when only the generator is scaled ×3:", article_terms[1] > 2 * article_terms[0])
+print("article's penalty (w.r.t. z) changes when only the generator is scaled ×3:",
+      article_terms[1] > 2 * article_terms[0])
 
 # %% [markdown]
 # <a id="errata-c-4-2-2-min-d"></a>**Article C §4.2.2 — "$\min_D V(D, G)$".** C says the discriminator should make real and

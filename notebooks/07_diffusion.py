@@ -75,7 +75,8 @@ for t in range(1, schedule.T + 1):
         ab = schedule.alpha_bar[t]
         worst_mean = max(worst_mean, (x.mean(0) - ab.sqrt() * x0[0]).abs().max().item())
         worst_var = max(worst_var, (x.var(0) - (1 - ab)).abs().max().item())
-        print(f"t = {t:3d}: empirical mean {x.mean(0).numpy().round(3)}, closed form {(ab.sqrt() * x0[0]).numpy().round(3)}; "
+        print(f"t = {t:3d}: empirical mean {x.mean(0).numpy().round(3)}, "
+              f"closed form {(ab.sqrt() * x0[0]).numpy().round(3)}; "
               f"variance {x.var(0).numpy().round(3)} vs {1 - ab.item():.3f}")
 
 # %%
@@ -136,7 +137,8 @@ print("ᾱ at t = T/2:", ", ".join(f"{kind} {s.alpha_bar[T_half].item():.2f}" fo
 # NBVAL_CHECK_OUTPUT
 for kind, s in schedules.items():
     ab = s.alpha_bar[1:]
-    print(f"{kind}: ᾱ_t strictly decreasing inside (0, 1): {bool((ab[1:] < ab[:-1]).all() and (ab > 0).all() and (ab < 1).all())}; "
+    print(f"{kind}: ᾱ_t strictly decreasing inside (0, 1): "
+          f"{bool((ab[1:] < ab[:-1]).all() and (ab > 0).all() and (ab < 1).all())}; "
           f"ᾱ_T < 1e-3: {ab[-1].item() < 1e-3}; ᾱ at t = T/2 above 0.2: {ab[499].item() > 0.2}")
 
 # %% [markdown]
@@ -365,7 +367,7 @@ fig, axes = plt.subplots(1, len(show_at), figsize=(2.1 * len(show_at), 2.3))
 for ax, t in zip(axes, show_at):
     viz.scatter_2d(chain[chain_t.index(t)], ax=ax, title=f"t = {t}")
     ax.set(xlim=(-3, 3), ylim=(-3, 3))
-    ax.set_xticks([]); ax.set_yticks([])
+    ax.set(xticks=[], yticks=[])
 plt.tight_layout()
 plt.show()
 
@@ -397,7 +399,8 @@ for row in bench["toy"]:
     extra = (f", modes {row['modes']}/8, high quality {100 * row['high_quality']:.0f}%, "
              f"high-quality samples per mode {min(row['per_mode'])}–{max(row['per_mode'])}"
              if row["dataset"] == "8gaussians" else "")
-    print(f"{row['dataset']:<11} {row['train_steps']:>6} steps ({row['train_seconds']:5.0f} s): MMD² {row['mmd2']:.5f}{extra}")
+    print(f"{row['dataset']:<11} {row['train_steps']:>6} steps ({row['train_seconds']:5.0f} s): "
+          f"MMD² {row['mmd2']:.5f}{extra}")
 
 # %% [markdown]
 # Diffusion needs none of chapter 06's remedies for mode collapse — there is no adversary, and
@@ -450,8 +453,8 @@ for name, n_steps, eta in [("DDPM", None, 1.0), ("DDPM, strided", 50, 1.0), ("DD
     seconds = time.perf_counter() - start
     sampler_rows.append({"sampler": name, "steps": n_steps or digit_model.T, "eta": eta,
                          "fd": scorer.fd(to_images(out)), "seconds": seconds, "samples": out})
-    print(f"{name:<14} {n_steps or digit_model.T:>4} steps (η = {eta:.0f}): Fréchet distance {sampler_rows[-1]['fd']:6.2f}, "
-          f"{seconds:5.1f} s for 1,000 samples")
+    print(f"{name:<14} {n_steps or digit_model.T:>4} steps (η = {eta:.0f}): "
+          f"Fréchet distance {sampler_rows[-1]['fd']:6.2f}, {seconds:5.1f} s for 1,000 samples")
 fig, axes = plt.subplots(1, 2, figsize=(13, 2.4))
 viz.image_grid(to_images(sampler_rows[0]["samples"][:40]), nrow=20, ax=axes[0], title="DDPM, 200 steps")
 viz.image_grid(to_images(sampler_rows[3]["samples"][:40]), nrow=20, ax=axes[1], title="DDIM, 20 steps")
@@ -467,7 +470,8 @@ print("every sampler is more than 5× closer to the test digits than uniform noi
 print("the sampler with the lowest distance is a stochastic one (η = 1):", min(fd_by, key=fd_by.get)[0] == "DDPM")
 print("DDIM's distance grows as its steps shrink (50 → 20 → 10):",
       fd_by[("DDIM", 50)] < fd_by[("DDIM", 20)] < fd_by[("DDIM", 10)])
-print("DDIM with 20 steps is more than 4× faster than DDPM with all 200:", 4 * sec_by[("DDIM", 20)] < sec_by[("DDPM", 200)])
+print("DDIM with 20 steps is more than 4× faster than DDPM with all 200:",
+      4 * sec_by[("DDIM", 20)] < sec_by[("DDPM", 200)])
 
 # %% [markdown]
 # For the deterministic DDIM sampler, fewer steps cost quality steadily: with 10 network calls
@@ -493,10 +497,12 @@ vae_fd = scorer.fd(vae.sample(1000, generator=torch.Generator().manual_seed(0)).
 table = [("real training digits (floor)", scorer.fd(digits.x_train), "here"),
          ("VAE (chapter 05 recipe, Gaussian likelihood)", vae_fd, "here")]
 table += [(name, row["fd"], "benchmark") for name, row in bench["baselines"].items() if name.startswith("DCGAN")]
-table += [(f"diffusion, {r['sampler']} {r['steps']} steps", r["fd"], "here") for r in sampler_rows[:1] + sampler_rows[3:4]]
+table += [(f"diffusion, {r['sampler']} {r['steps']} steps", r["fd"], "here")
+          for r in sampler_rows[:1] + sampler_rows[3:4]]
 for run in bench["digits"]:
     for r in run["samplers"]:
-        table.append((f"diffusion, {run['train_steps']:,} training steps, {r['sampler']} {r['steps']} steps (η = {r['eta']:.0f})",
+        table.append((f"diffusion, {run['train_steps']:,} training steps, "
+                      f"{r['sampler']} {r['steps']} steps (η = {r['eta']:.0f})",
                       r["fd"], "benchmark"))
 table.append(("uniform noise (ceiling)", noise_fd, "here"))
 for name, value, where in table:
@@ -524,13 +530,15 @@ print(f"this run against the benchmark's seed 0 (DDPM, 200 steps): {fd_by[('DDPM
 # NBVAL_CHECK_OUTPUT
 ddpm, ddim = fd_seeds["diffusion DDPM 200"], fd_seeds["diffusion DDIM 20"]
 vae_s, lsgan_s = fd_seeds["VAE"], fd_seeds["DCGAN least-squares"]
-print("DDPM (200 steps) has the lowest mean of all models:", min(fd_seeds, key=lambda k: fd_seeds[k]["mean"]) == "diffusion DDPM 200")
+print("DDPM (200 steps) has the lowest mean of all models:",
+      min(fd_seeds, key=lambda k: fd_seeds[k]["mean"]) == "diffusion DDPM 200")
 print("DDPM's worst seed beats the VAE's best seed:", ddpm["max"] < vae_s["min"])
 print("DDPM's worst seed beats the least-squares GAN's best seed:", ddpm["max"] < lsgan_s["min"])
 print("DDIM-20 is behind the least-squares GAN on average, by less than twice the GAN's sampling sd (unresolved):",
       0 < ddim["mean"] - lsgan_s["mean"] < 2 * lsgan_s["sampling_sd"])
 print("seed 0 is the worst of five for both GANs, but not for the VAE:",
-      lsgan_s["fds"][0] == lsgan_s["max"] and fd_seeds["DCGAN non-saturating"]["fds"][0] == fd_seeds["DCGAN non-saturating"]["max"]
+      lsgan_s["fds"][0] == lsgan_s["max"]
+      and fd_seeds["DCGAN non-saturating"]["fds"][0] == fd_seeds["DCGAN non-saturating"]["max"]
       and vae_s["fds"][0] < vae_s["max"])
 
 # %% [markdown]
@@ -587,7 +595,8 @@ plt.show()
 # %%
 # NBVAL_CHECK_OUTPUT
 print("w = 0 ignores the label (accuracy below 30 %):", guided[0.0]["accuracy"] < 0.3)
-print("the conditional model (w = 1) gives the requested digit more than 85 % of the time:", guided[1.0]["accuracy"] > 0.85)
+print("the conditional model (w = 1) gives the requested digit more than 85 % of the time:",
+      guided[1.0]["accuracy"] > 0.85)
 print("guidance w = 2 raises that rate above w = 1's:", guided[2.0]["accuracy"] > guided[1.0]["accuracy"])
 print("w = 4 has a worse Fréchet distance than w = 1 (less diverse samples):", guided[4.0]["fd"] > guided[1.0]["fd"])
 
@@ -657,9 +666,11 @@ for r in (1, 5):
     completed[f"diffusion, replacement, resample r = {r}"] = to_images(digit_model.sample(
         len(x_test), (1, 8, 8), steps=50, eta=1.0, clip_x0=1.0, known=x_test, mask=mask, resample=r,
         generator=torch.Generator().manual_seed(0)))
-inpaint_scores = {name: (scorer.fd(images), scorer.accuracy(images, digits.y_test)) for name, images in completed.items()}
+inpaint_scores = {name: (scorer.fd(images), scorer.accuracy(images, digits.y_test))
+                  for name, images in completed.items()}
 for name, (fd_value, accuracy) in inpaint_scores.items():
-    print(f"{name:<38} Fréchet distance {max(fd_value, 0.0):6.2f}   classifier names the original digit {100 * accuracy:5.1f} %")
+    print(f"{name:<38} Fréchet distance {max(fd_value, 0.0):6.2f}   "
+          f"classifier names the original digit {100 * accuracy:5.1f} %")
 show = torch.arange(16)
 rows = {"known: top half": torch.where(mask, digits.x_test, torch.full_like(digits.x_test, float("nan"))),
         "replacement": completed["diffusion, replacement, resample r = 1"],
@@ -673,14 +684,18 @@ plt.show()
 
 # %%
 # NBVAL_CHECK_OUTPUT
-plain, resampled = completed["diffusion, replacement, resample r = 1"], completed["diffusion, replacement, resample r = 5"]
+plain = completed["diffusion, replacement, resample r = 1"]
+resampled = completed["diffusion, replacement, resample r = 5"]
 mean_fd = inpaint_scores["bottom half = mean training image"][0]
 print("inpainting keeps the known pixels (to float precision):",
-      torch.allclose(plain[mask], digits.x_test[mask], atol=1e-6) and torch.allclose(resampled[mask], digits.x_test[mask], atol=1e-6))
+      torch.allclose(plain[mask], digits.x_test[mask], atol=1e-6)
+      and torch.allclose(resampled[mask], digits.x_test[mask], atol=1e-6))
 print("both inpaintings look far more like digits than mean filling (Fréchet distance 5× lower):",
-      5 * max(inpaint_scores[k][0] for k in ("diffusion, replacement, resample r = 1", "diffusion, replacement, resample r = 5")) < mean_fd)
+      5 * max(inpaint_scores[k][0] for k in ("diffusion, replacement, resample r = 1",
+                                             "diffusion, replacement, resample r = 5")) < mean_fd)
 print("resampling raises how often the original digit is recovered:",
-      inpaint_scores["diffusion, replacement, resample r = 5"][1] > inpaint_scores["diffusion, replacement, resample r = 1"][1])
+      inpaint_scores["diffusion, replacement, resample r = 5"][1]
+      > inpaint_scores["diffusion, replacement, resample r = 1"][1])
 
 # %% [markdown]
 # The completions look like digits (their distance is close to that of unconditional samples,
@@ -719,7 +734,8 @@ for label, s in [("T = 1000, β 1e-4…0.02 (Ho et al.)", diffusion.NoiseSchedul
 # errata: d-pure-noise
 short = diffusion.NoiseSchedule(betas=torch.linspace(1e-4, 0.02, 100))
 print("100 unscaled steps leave x_T far from noise (ᾱ_T > 0.3):", short.alpha_bar[-1].item() > 0.3)
-print("the chapter's schedule makes L_T negligible (< 0.01 nats per digit):", l_T(diffusion.NoiseSchedule(200, "cosine"), x0_all) < 0.01)
+print("the chapter's schedule makes L_T negligible (< 0.01 nats per digit):",
+      l_T(diffusion.NoiseSchedule(200, "cosine"), x0_all) < 0.01)
 
 # %% [markdown]
 # **Article D §3.4 — what the section should have gone on to say** (this chapter's sections 2–4):
@@ -770,6 +786,7 @@ check("q_sample", my_q_sample)
 # %% nbgrader={"grade": false, "grade_id": "cosine_alpha_bar_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 import math
 
+
 def my_cosine_alpha_bar(T, s):
     ### BEGIN SOLUTION
     t = torch.arange(T + 1, dtype=torch.float64) / T
@@ -789,6 +806,7 @@ check("cosine_alpha_bar", my_cosine_alpha_bar)
 
 # %% nbgrader={"grade": false, "grade_id": "ddpm_step_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 import math
+
 
 def my_ddpm_step(xt, eps_pred, z, beta_t, alpha_bar_t, alpha_bar_prev):
     ### BEGIN SOLUTION

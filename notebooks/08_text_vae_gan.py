@@ -145,8 +145,10 @@ g = torch.Generator().manual_seed(0)
 n = 100_000
 expected = (p * n).numpy()
 gumbel_counts = torch.bincount(gumbel_max_sample(theta.expand(n, -1), g), minlength=5).numpy()
-gauss_counts = torch.bincount((theta + torch.randn(n, 5, generator=g, dtype=torch.float64)).argmax(-1), minlength=5).numpy()
-print("Gumbel-max draws consistent with softmax(θ) (χ² p > 0.01):", stats.chisquare(gumbel_counts, expected).pvalue > 0.01)
+gauss_counts = torch.bincount((theta + torch.randn(n, 5, generator=g, dtype=torch.float64)).argmax(-1),
+                              minlength=5).numpy()
+print("Gumbel-max draws consistent with softmax(θ) (χ² p > 0.01):",
+      stats.chisquare(gumbel_counts, expected).pvalue > 0.01)
 print("argmax with Gaussian noise rejected (χ² p < 1e-6):", stats.chisquare(gauss_counts, expected).pvalue < 1e-6)
 
 # %% [markdown]
@@ -162,7 +164,8 @@ estimators = {"REINFORCE": lambda n, g: reinforce_gradients(theta, f, n, generat
 taus = [0.1, 0.2, 0.5, 1.0, 2.0]
 for tau in taus:
     estimators[f"Gumbel-softmax τ={tau}"] = lambda n, g, tau=tau: gumbel_gradients(theta, f, n, tau, generator=g)
-    estimators[f"straight-through τ={tau}"] = lambda n, g, tau=tau: gumbel_gradients(theta, f, n, tau, hard=True, generator=g)
+    estimators[f"straight-through τ={tau}"] = lambda n, g, tau=tau: gumbel_gradients(theta, f, n, tau, hard=True,
+                                                                                     generator=g)
 estimator_stats = {}
 print(f"{'estimator':26s} {'|bias|':>8s} {'bias / SE':>10s} {'variance':>9s} {'cosine':>8s} {'scale':>7s}")
 for name, estimate in estimators.items():
@@ -171,7 +174,8 @@ for name, estimate in estimators.items():
     se = e.std(0) / math.sqrt(len(e))
     mean = e.mean(0)
     estimator_stats[name] = dict(bias=bias.norm().item(), z=(bias.abs() / se).max().item(), var=e.var(0).sum().item(),
-                                 cos=F.cosine_similarity(mean, exact, dim=0).item(), scale=(mean.norm() / exact.norm()).item())
+                                 cos=F.cosine_similarity(mean, exact, dim=0).item(),
+                                 scale=(mean.norm() / exact.norm()).item())
     s = estimator_stats[name]
     print(f"{name:26s} {s['bias']:8.3f} {s['z']:10.1f} {s['var']:9.2f} {s['cos']:8.2f} {s['scale']:7.2f}")
 
@@ -184,7 +188,8 @@ for kind, marker in (("Gumbel-softmax", "o-"), ("straight-through", "s--")):
     for t, x_, y_ in zip(taus, xs, ys):
         ax.annotate(f"τ={t}", (x_, y_), textcoords="offset points", xytext=(4, 4), fontsize=8)
 for name, marker in (("REINFORCE", "r^"), ("REINFORCE + baseline", "gv")):
-    ax.plot(estimator_stats[name]["var"], max(estimator_stats[name]["bias"], 1e-3), marker, ms=9, label=name + " (unbiased)")
+    ax.plot(estimator_stats[name]["var"], max(estimator_stats[name]["bias"], 1e-3), marker, ms=9,
+            label=name + " (unbiased)")
 ax.set(xscale="log", yscale="log", xlabel="variance of one estimate (trace)", ylabel="|bias| (norm)",
        title="Bias vs variance of gradient estimators")
 ax.legend(fontsize=8)
@@ -195,7 +200,8 @@ plt.show()
 s = estimator_stats
 print("REINFORCE, with and without baseline, unbiased (|bias| < 4 SE in every coordinate):",
       s["REINFORCE"]["z"] < 4 and s["REINFORCE + baseline"]["z"] < 4)
-print("the leave-one-out baseline cuts the variance by more than 1.5×:", s["REINFORCE"]["var"] > 1.5 * s["REINFORCE + baseline"]["var"])
+print("the leave-one-out baseline cuts the variance by more than 1.5×:",
+      s["REINFORCE"]["var"] > 1.5 * s["REINFORCE + baseline"]["var"])
 gs_bias = [s[f"Gumbel-softmax τ={t}"]["bias"] for t in taus]
 gs_var = [s[f"Gumbel-softmax τ={t}"]["var"] for t in taus]
 print("Gumbel-softmax biased at τ = 1 (> 5 SE):", s["Gumbel-softmax τ=1.0"]["z"] > 5)
@@ -321,7 +327,8 @@ for name, model in vaes.items():
         terms = model.terms(val_eval)
     nll = importance_nll(model, val_eval, k=100, generator=torch.Generator().manual_seed(0))
     vae_stats[name] = dict(rec=terms["rec"].mean().item(), kl=terms["kl"].sum(1).mean().item(),
-                           au=active_units(model, val_eval[0]), neg_elbo=(terms["rec"] + terms["kl"].sum(1)).mean().item(),
+                           au=active_units(model, val_eval[0]),
+                           neg_elbo=(terms["rec"] + terms["kl"].sum(1)).mean().item(),
                            is_nll=nll.mean().item())
     s = vae_stats[name]
     print(f"{name:15s} reconstruction {s['rec']:6.2f}  KL {s['kl']:5.2f}  active units {s['au']:2d}/16  "
@@ -332,7 +339,8 @@ for name, model in vaes.items():
 # errata: b-vae-text
 plain, fb = vae_stats["plain ELBO"], vae_stats["free bits 0.25"]
 print("plain ELBO collapses: KL below 0.2 nat per word:", plain["kl"] < 0.2)
-print("free bits keep the code in use: KL above 2 nats and at least 8 of 16 units active:", fb["kl"] > 2 and fb["au"] >= 8)
+print("free bits keep the code in use: KL above 2 nats and at least 8 of 16 units active:",
+      fb["kl"] > 2 and fb["au"] >= 8)
 print("free bits trade reconstruction for KL: lower reconstruction loss than the plain ELBO:", fb["rec"] < plain["rec"])
 
 # %% [markdown]
@@ -361,7 +369,8 @@ for v in variants:
     m = vae_table[v]
     print(f"{v:24s} {m['rec'][0]:8.2f} ± {m['rec'][1]:4.2f} {m['kl'][0]:6.2f} ± {m['kl'][1]:4.2f} "
           f"{m['active_units'][0]:7.1f} ± {m['active_units'][1]:3.1f} {m['is_nll'][0]:11.2f} ± {m['is_nll'][1]:4.2f}")
-print(f"(mean ± sd over {len(rows)} seeds, {bench_vae['setup']['steps']} steps, {bench_vae['n_test_words']} test words; nats per word)")
+print(f"(mean ± sd over {len(rows)} seeds, {bench_vae['setup']['steps']} steps, "
+      f"{bench_vae['n_test_words']} test words; nats per word)")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
@@ -409,7 +418,8 @@ for a, b in (("sword", "honour"), ("king", "lady"), ("night", "morning")):
     path = interpolate(model, src[0], src[1], 7, BOS_ID, EOS_ID, 11)
     print(f"[{a}] ", " → ".join(tok.decode(w) for w in path), f" [{b}]")
 z = torch.randn(16, model.z_dim, generator=torch.Generator().manual_seed(0))
-prior_words = [tok.decode(w) for w in model.decode(z, BOS_ID, EOS_ID, 11, greedy=False, generator=torch.Generator().manual_seed(0))]
+prior_words = [tok.decode(w) for w in model.decode(z, BOS_ID, EOS_ID, 11, greedy=False,
+                                                   generator=torch.Generator().manual_seed(0))]
 print("\nfrom the prior:", ", ".join(prior_words))
 word_set, train_set_words = set(words), set(train_words)
 print(f"{sum(w in word_set for w in prior_words)} of 16 are words of the plays, "
@@ -476,7 +486,7 @@ with torch.no_grad():
     entropy_rate = -(log_p.exp() * log_p).sum() / 4
     own = sequence_nll(tiny, sample_sequences(tiny, 20_000, 4, generator=torch.Generator().manual_seed(0)))
 print("probabilities of the 81 sequences sum to 1:", max_error(log_p.exp().sum(), 1.0, 1e-5))
-print(f"NLL_oracle of 20,000 own samples vs exact entropy rate: within 4 standard errors:",
+print("NLL_oracle of 20,000 own samples vs exact entropy rate: within 4 standard errors:",
       abs(own.mean() - entropy_rate).item() < 4 * own.std().item() / math.sqrt(len(own)))
 
 # %% [markdown]
@@ -496,7 +506,8 @@ print(f"NLL_oracle of 20,000 own samples vs exact entropy rate: within 4 standar
 bench_gan = json.loads((Path("..") / "benchmarks" / "results" / "seqgan_oracle.json").read_text())
 methods = ["pretrained (MLE)", "MLE", "SeqGAN", "Gumbel GAN"]
 gan_table = {}
-print(f"oracle entropy rate (NLL_oracle of held-out oracle data): {bench_gan['oracle_nll_of_test_data']:.3f} nats per token\n")
+print("oracle entropy rate (NLL_oracle of held-out oracle data): "
+      f"{bench_gan['oracle_nll_of_test_data']:.3f} nats per token\n")
 print(f"{'method':18s} {'NLL_oracle':>14s} {'NLL_test':>14s} {'seconds':>9s}")
 for m in methods:
     rows = [r for r in bench_gan["runs"] if r["method"] == m]
@@ -513,10 +524,11 @@ for r in bench_gan["runs"]:
     if r["method"] in colours:
         axes[0].plot(r["curve"]["step"], r["curve"]["nll_oracle"], color=colours[r["method"]], alpha=0.7,
                      label=r["method"] if r["seed"] == 0 else None)
-        axes[1].plot(r["sweep"]["nll_test"], r["sweep"]["nll_oracle"], "o-", ms=3, color=colours[r["method"]], alpha=0.7,
-                     label=r["method"] if r["seed"] == 0 else None)
+        axes[1].plot(r["sweep"]["nll_test"], r["sweep"]["nll_oracle"], "o-", ms=3, color=colours[r["method"]],
+                     alpha=0.7, label=r["method"] if r["seed"] == 0 else None)
 axes[0].axhline(bench_gan["oracle_nll_of_test_data"], color="k", ls=":", label="oracle entropy rate")
-axes[0].set(xlabel="generator updates after pretraining", ylabel="NLL_oracle (nats/token)", title="Quality during training")
+axes[0].set(xlabel="generator updates after pretraining", ylabel="NLL_oracle (nats/token)",
+            title="Quality during training")
 axes[1].axhline(bench_gan["oracle_nll_of_test_data"], color="k", ls=":")
 axes[1].set(xlabel="NLL_test: coverage (lower is better)", ylabel="NLL_oracle: quality (lower is better)",
             title="Temperature sweep τ = 0.5 … 1.4 (Caccia et al. 2020)")
@@ -532,15 +544,19 @@ mle_runs = [r for r in bench_gan["runs"] if r["method"] == "MLE"]
 seqgan_runs = [r for r in bench_gan["runs"] if r["method"] == "SeqGAN"]
 better = sum(s["nll_oracle"] < m["nll_oracle"] for s, m in zip(seqgan_runs, mle_runs))
 print(f"SeqGAN's NLL_oracle (τ = 1) below MLE's in {better} of {len(mle_runs)} seeds")
-print("SeqGAN's NLL_test worse than MLE's in every seed:", all(s["nll_test"] > m["nll_test"] for s, m in zip(seqgan_runs, mle_runs)))
+print("SeqGAN's NLL_test worse than MLE's in every seed:",
+      all(s["nll_test"] > m["nll_test"] for s, m in zip(seqgan_runs, mle_runs)))
 # Caccia et al.'s test: is there a temperature at which MLE is at least as good on both axes as SeqGAN at τ = 1?
-dominated = sum(any(mo <= s["nll_oracle"] and mt <= s["nll_test"] for mo, mt in zip(m["sweep"]["nll_oracle"], m["sweep"]["nll_test"]))
+dominated = sum(any(mo <= s["nll_oracle"] and mt <= s["nll_test"]
+                    for mo, mt in zip(m["sweep"]["nll_oracle"], m["sweep"]["nll_test"]))
                 for s, m in zip(seqgan_runs, mle_runs))
-print(f"an MLE temperature matches or beats SeqGAN on quality and coverage at once in {dominated} of {len(mle_runs)} seeds")
+print(f"an MLE temperature matches or beats SeqGAN on quality and coverage at once "
+      f"in {dominated} of {len(mle_runs)} seeds")
 gumbel_runs = [r for r in bench_gan["runs"] if r["method"] == "Gumbel GAN"]
 print("the Gumbel-softmax GAN's NLL_test worse than MLE's in every seed:",
       all(g_["nll_test"] > m["nll_test"] + 0.1 for g_, m in zip(gumbel_runs, mle_runs)))
-dominated = sum(any(mo <= g_["nll_oracle"] and mt <= g_["nll_test"] for mo, mt in zip(m["sweep"]["nll_oracle"], m["sweep"]["nll_test"]))
+dominated = sum(any(mo <= g_["nll_oracle"] and mt <= g_["nll_test"]
+                    for mo, mt in zip(m["sweep"]["nll_oracle"], m["sweep"]["nll_test"]))
                 for g_, m in zip(gumbel_runs, mle_runs))
 print(f"an MLE temperature matches or beats the Gumbel GAN on both at once in {dominated} of {len(mle_runs)} seeds")
 ratio = (gan_table["SeqGAN"]["seconds"] / gan_table["MLE"]["seconds"]).mean().item()
@@ -589,7 +605,8 @@ def word_report(G, label, n=500):
     out = [tok.decode(s[: s.tolist().index(EOS_ID)]) if EOS_ID in s.tolist() else tok.decode(s) for s in seqs]
     real_ = [w for w in out if w in word_set]
     new_ = [w for w in real_ if w not in train_set_words]
-    print(f"{label:16s} real words {len(real_) / n:5.1%}  new real words {len(new_) / n:5.1%}  distinct {len(set(out)) / n:5.1%}"
+    print(f"{label:16s} real words {len(real_) / n:5.1%}  new real words {len(new_) / n:5.1%}  "
+          f"distinct {len(set(out)) / n:5.1%}"
           f"   e.g. {', '.join(w.replace(data.PAD, '·') for w in out[:8])}")
     return len(real_) / n, len(set(out)) / n
 
@@ -646,7 +663,8 @@ print("SeqGAN tuning raised the share of real words:", after[0] > before[0])
 # errata: e-elbo-equality, e-elbo-equality-3
 gap = vae_stats["free bits 0.25"]["neg_elbo"] - vae_stats["free bits 0.25"]["is_nll"]
 print("free-bits sequence VAE: the K=100 bound is visibly tighter than the ELBO on validation words "
-      f"(gap > 0.05 nats; positive in expectation by theorem, so this checks only that it is visible here): {gap > 0.05}")
+      "(gap > 0.05 nats; positive in expectation by theorem, "
+      f"so this checks only that it is visible here): {gap > 0.05}")
 
 # %% [markdown]
 # *Correct version:* $\log p_\theta(x) \ge \mathbb E_q[\log p_\theta(x \mid z)] - \mathrm{KL}(q_\phi(z \mid x) \,\|\, p(z))$, equality only when $q$ is
@@ -702,7 +720,8 @@ d_out = disc(torch.randn(32, 8))  # E: discriminator_output = D(discriminator_in
 bce = torch.nn.BCEWithLogitsLoss()  # E: BinaryCrossentropy(from_logits=True)
 d_loss_e = bce(d_out, torch.ones_like(d_out)) + bce(1 - d_out, torch.zeros_like(d_out))  # E's discriminator_loss
 (grad_logit,) = torch.autograd.grad(d_loss_e, d_out)
-print("both terms of E's discriminator loss push every logit up (all gradients negative):", bool((grad_logit < 0).all()))
+print("both terms of E's discriminator loss push every logit up (all gradients negative):",
+      bool((grad_logit < 0).all()))
 
 # %%
 g_loss_e = bce(d_out, torch.ones_like(d_out))  # E's generator_loss, built from the same discriminator_output
@@ -737,10 +756,12 @@ def e_kl_loss(encoder_outputs, encoder_input):
             - (torch.log((encoder_input ** 2 + 1e-10).sum(1)) - 1).sum())
 
 
-h = 0.1 * torch.randn(8, 16, generator=torch.Generator().manual_seed(0))  # small encoder outputs (B, latent), as at initialisation
+# small encoder outputs (B, latent), as at initialisation
+h = 0.1 * torch.randn(8, 16, generator=torch.Generator().manual_seed(0))
 x_in = torch.randn(8, 5, 16, generator=torch.Generator().manual_seed(1))  # an input batch (B, T, features)
 print("E's 'KL' can be negative (a KL divergence never is):", e_kl_loss(h, x_in).item() < 0)
-print("E's 'KL' changes when only the input is scaled ×10:", abs(e_kl_loss(h, 10 * x_in) - e_kl_loss(h, x_in)).item() > 1)
+print("E's 'KL' changes when only the input is scaled ×10:",
+      abs(e_kl_loss(h, 10 * x_in) - e_kl_loss(h, x_in)).item() > 1)
 
 # %% [markdown]
 # *Correct version:* §3's `SeqVAE` — an encoder that outputs $\mu$ and $\log\sigma^2$, $z = \mu + \sigma \odot \epsilon$, a

@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from cgen_lessons import data, recipes, viz
-from cgen_lessons.utils import max_error, seed_everything, show_source
+from cgen_lessons.utils import seed_everything, show_source
 
 chapter_start = time.perf_counter()
 torch.set_num_threads(2)
@@ -127,7 +127,8 @@ quality = {"true density": mode_coverage(data.toy_2d("8gaussians", 2500, g), rin
            "q_A: 1 % truth + 99 % noise": mode_coverage(samples_a, ring_modes, ring_std)[1],
            "memoriser (100 points)": mode_coverage(samples_mem, ring_modes, ring_std)[1]}
 for name in loglik:
-    print(f"{name:<30} test log-likelihood {loglik[name]:9.2f} nats/point   samples within 3σ of a mode {quality[name]:6.1%}")
+    print(f"{name:<30} test log-likelihood {loglik[name]:9.2f} nats/point   "
+          f"samples within 3σ of a mode {quality[name]:6.1%}")
 print(f"q_A's gap to the truth: {loglik['true density'] - loglik['q_A: 1 % truth + 99 % noise']:.2f} nats, within "
       f"log 100 = {math.log(100):.1f} by construction (q_A ≥ 0.01 p at every point)")
 
@@ -221,7 +222,8 @@ def words_of(rows):
 
 starts = torch.randint(0, len(test_ids) - 300, (20,), generator=torch.Generator().manual_seed(0))
 diversity = {"test plays (20 windows)": words_of([test_ids[s: s + 300] for s in starts.tolist()])}
-for label, kwargs in [("greedy", dict(greedy=True)), ("τ = 0.5", dict(temperature=0.5)), ("τ = 1.0", dict(temperature=1.0))]:
+for label, kwargs in [("greedy", dict(greedy=True)), ("τ = 0.5", dict(temperature=0.5)),
+                      ("τ = 1.0", dict(temperature=1.0))]:
     out = generate(ngram, prompt, 300, generator=torch.Generator().manual_seed(0), **kwargs)
     diversity[f"9-gram, {label}"] = words_of(out[:, 1:])
 scores = {name: (distinct_n(w, 2), self_bleu(w)) for name, w in diversity.items()}
@@ -314,13 +316,15 @@ s = image_scores
 print("collapse shows in recall and coverage, not precision: precision above 0.8, recall and coverage below 0.5:",
       s["collapsed (classes 0–2)"]["precision"] > 0.8 and s["collapsed (classes 0–2)"]["recall"] < 0.5
       and s["collapsed (classes 0–2)"]["coverage"] < 0.5)
-print("noise shows in precision and density (each more than 0.2 below the perfect generator's), not in recall (within 0.05):",
+print("noise shows in precision and density (each more than 0.2 below the perfect generator's), "
+      "not in recall (within 0.05):",
       s["noisy (pixel noise σ = 0.4)"]["precision"] < s["perfect (other real digits)"]["precision"] - 0.2
       and s["noisy (pixel noise σ = 0.4)"]["density"] < s["perfect (other real digits)"]["density"] - 0.2
       and abs(s["noisy (pixel noise σ = 0.4)"]["recall"] - s["perfect (other real digits)"]["recall"]) < 0.05)
 print("the memoriser's Inception Score beats the perfect generator's:",
       s["memoriser (10 images)"]["IS"] > s["perfect (other real digits)"]["IS"])
-print("the Fréchet distance ranks the perfect generator first:", min(s, key=lambda n: s[n]["FD"]) == "perfect (other real digits)")
+print("the Fréchet distance ranks the perfect generator first:",
+      min(s, key=lambda n: s[n]["FD"]) == "perfect (other real digits)")
 
 # %% [markdown]
 # Each constructed fault is caught by the metric built for it and missed by another: the
@@ -358,7 +362,8 @@ from cgen_lessons.metrics import frechet_distance, kernel_inception_distance
 sizes = [100, 200, 300, 400, 700, 1000]
 mu_real, sd_real = real_features.mean(0), real_features.std(0)
 live = sd_real > 1e-6  # features that vary over the real digits (some ReLU features are always 0)
-standardise = lambda f: ((f - mu_real) / sd_real)[:, live]  # noqa: E731  KID's cubic kernel expects features of order one
+# KID's cubic kernel expects features of order one
+standardise = lambda f: ((f - mu_real) / sd_real)[:, live]  # noqa: E731
 fd_by_n, kid_by_n, kid_se = {}, {}, {}
 for n in sizes:
     fakes = [scorer.embed(x_train[torch.randperm(len(x_train), generator=gen)[:n]]) for _ in range(5)]
@@ -529,9 +534,11 @@ def estimate_power(draw_pair, draw_null, sizes, generator, title, repeats=POWER_
     ax.set_title(title)
     ax.legend(fontsize=8)
     plt.show()
-    print(f"{'power (type-I error) over ' + str(repeats) + ' repeats':<36}" + "".join(f"{'n = ' + str(n):>16}" for n in sizes))
+    print(f"{'power (type-I error) over ' + str(repeats) + ' repeats':<36}"
+          + "".join(f"{'n = ' + str(n):>16}" for n in sizes))
     for name in names:
-        print(f"{name:<36}" + "".join(f"{p:>9.2f} ({e:.2f})" for p, e in zip(rates["power"][name], rates["type I"][name])))
+        print(f"{name:<36}"
+              + "".join(f"{p:>9.2f} ({e:.2f})" for p, e in zip(rates["power"][name], rates["type I"][name])))
     print(f"Monte Carlo standard error of a rate r: sqrt(r(1 − r)/{repeats}), at most {0.5 / math.sqrt(repeats):.2f}")
     return rates["power"], rates["type I"]
 
@@ -567,15 +574,18 @@ digit_power, digit_type_one = estimate_power(digit_halves, lambda n: digit_halve
 
 # %%
 # NBVAL_CHECK_OUTPUT
-mmd_name, ks_name, c2st_name = "MMD permutation (tuned bandwidth)", "KS per coordinate (Bonferroni)", "classifier (k-NN, tuned k)"
+mmd_name = "MMD permutation (tuned bandwidth)"
+ks_name = "KS per coordinate (Bonferroni)"
+c2st_name = "classifier (k-NN, tuned k)"
 print("ring: with 200 samples per set the tuned MMD test detects the difference at least 90 % of the time:",
       power[mmd_name][-1] >= 0.9)
 print("ring: the tuned MMD test beats per-coordinate KS at 100 and 200 samples by more than two standard errors:",
       all(power[mmd_name][i] - power[ks_name][i] > 2 * math.sqrt(0.25 / POWER_REPEATS * 2) for i in (2, 3)))
 print("digits: with 90 samples the tuned MMD test detects the noise at least 80 % of the time, "
       "more often than either other test by more than two standard errors:",
-      digit_power[mmd_name][-1] >= 0.8 and all(digit_power[mmd_name][-1] - digit_power[other][-1]
-                                               > 2 * math.sqrt(0.25 / POWER_REPEATS * 2) for other in (ks_name, c2st_name)))
+      digit_power[mmd_name][-1] >= 0.8
+      and all(digit_power[mmd_name][-1] - digit_power[other][-1] > 2 * math.sqrt(0.25 / POWER_REPEATS * 2)
+              for other in (ks_name, c2st_name)))
 print("ring: the tuned classifier test is more powerful than per-coordinate KS with 200 samples:",
       power[c2st_name][-1] - power[ks_name][-1] > 2 * math.sqrt(0.25 / POWER_REPEATS * 2))
 print("no test's type-I error exceeds 0.05 by more than two standard errors anywhere:",
@@ -605,7 +615,8 @@ print("no test's type-I error exceeds 0.05 by more than two standard errors anyw
 # %%
 table = json.loads((Path("..") / "benchmarks" / "results" / "eval_table.json").read_text())
 columns = ["fd", "inception_score", "precision", "recall", "density", "coverage", "mmd2"]
-print(f"{'image generator':<52}" + "".join(f"{c:>10}" for c in ["FD", "IS", "precision", "recall", "density", "coverage", "MMD²"]))
+print(f"{'image generator':<52}"
+      + "".join(f"{c:>10}" for c in ["FD", "IS", "precision", "recall", "density", "coverage", "MMD²"]))
 for name, row in table["images"].items():
     print(f"{name:<52}" + "".join(f"{row[c]:10.3f}" for c in columns))
 print(f"\n{'text generator':<26}{'perplexity/char':>17}{'distinct-2':>12}{'self-BLEU':>11}")
@@ -693,8 +704,10 @@ print("\nsettings:", table["settings"])
 # (lists of tokens) and n, return BLEU's clipped n-gram precision.
 
 # %% nbgrader={"grade": false, "grade_id": "modified_precision_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
-from cgen_lessons.exercises import check
 import collections
+
+from cgen_lessons.exercises import check
+
 
 def my_modified_precision(hypothesis, reference, n):
     ### BEGIN SOLUTION
@@ -730,6 +743,7 @@ check("permutation_p_value", my_permutation_p_value)
 
 # %% nbgrader={"grade": false, "grade_id": "inception_score_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 import math
+
 
 def my_inception_score(probs):
     ### BEGIN SOLUTION

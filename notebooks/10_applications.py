@@ -38,7 +38,6 @@
 
 # %%
 import json
-import math
 import time
 from pathlib import Path
 
@@ -103,7 +102,8 @@ print("words shared by the training split and the held-out splits (none, by cons
 # %%
 # NBVAL_CHECK_OUTPUT
 print("phoneme inventory:", len(data.ARPABET), "symbols; source vocabulary:",
-      sum(len(c) == 1 and (c.isalpha() or c == "'") for c in task.tok.itos if c.isascii()), "letters and the apostrophe")
+      sum(len(c) == 1 and (c.isalpha() or c == "'") for c in task.tok.itos if c.isascii()),
+      "letters and the apostrophe")
 
 # %% [markdown]
 # ### 2.2 Measuring G2P: phoneme and word error rates
@@ -135,7 +135,7 @@ import random
 
 
 def edit_distance_recursive(a, b):
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def d(i, j):  # distance between the prefixes a[:i] and b[:j]
         if i == 0 or j == 0:
             return i + j
@@ -152,7 +152,8 @@ print("hand counts — kitten→sitting 3, (K, AE, T)→(K, AE, T) 0, AB→BA 2:
       [metrics.edit_distance("kitten", "sitting"), metrics.edit_distance(["K", "AE", "T"], ["K", "AE", "T"]),
        metrics.edit_distance("AB", "BA")])
 print("PER of 'K AE D' against {K AE T, K AA T}: 1 error / 3 phonemes =",
-      round(metrics.phoneme_error_rate(["KAD"], [["KAT", "KQT"]]), 4), "; WER:", metrics.word_error_rate(["KAD"], [["KAT", "KQT"]]))
+      round(metrics.phoneme_error_rate(["KAD"], [["KAT", "KQT"]]), 4),
+      "; WER:", metrics.word_error_rate(["KAD"], [["KAT", "KQT"]]))
 print(f"one wrong phoneme out of eight: PER {100 * metrics.phoneme_error_rate(['ABCDEFGX'], [['ABCDEFGH']]):.1f} %, "
       f"WER {100 * metrics.word_error_rate(['ABCDEFGX'], [['ABCDEFGH']]):.0f} %")
 
@@ -270,7 +271,7 @@ print("hardest:", ", ".join(f"{c} {rates[c]:.0%}" for c in order[:5]), "· easie
 bench = json.loads((RESULTS / "g2p.json").read_text())
 tr = bench["transformer"]
 beam_key = next(k for k in tr if k.startswith("test_first_"))
-rows = [("context baseline (±%d letters), full training split" % bench["baseline"]["chosen_context"],
+rows = [(f"context baseline (±{bench['baseline']['chosen_context']} letters), full training split",
          bench["baseline"]["test"]["per"], bench["baseline"]["test"]["wer"]),
         (f"encoder-decoder, {tr['params'] / 1e6:.1f} M params, {bench['setup']['steps']:,d} steps, greedy",
          tr["test_greedy"]["per"], tr["test_greedy"]["wer"])]
@@ -278,8 +279,10 @@ print(f"{'system (test split, ' + format(bench['sizes']['test']['words'], ',d') 
 for name, per, wer in rows:
     print(f"{name:64s} {per:6.1%}  {wer:6.1%}")
 nb = beam_key.split("_")[-1]
-print(f"{'same model, first ' + nb + ' test words: greedy':64s} {tr[beam_key]['beam1']['per']:6.1%}  {tr[beam_key]['beam1']['wer']:6.1%}")
-print(f"{'same model, first ' + nb + ' test words: beam 5':64s} {tr[beam_key]['beam5']['per']:6.1%}  {tr[beam_key]['beam5']['wer']:6.1%}")
+print(f"{'same model, first ' + nb + ' test words: greedy':64s} {tr[beam_key]['beam1']['per']:6.1%}  "
+      f"{tr[beam_key]['beam1']['wer']:6.1%}")
+print(f"{'same model, first ' + nb + ' test words: beam 5':64s} {tr[beam_key]['beam5']['per']:6.1%}  "
+      f"{tr[beam_key]['beam5']['wer']:6.1%}")
 print(f"training: {tr['train_seconds'] / 60:.0f} min on {bench['threads']} thread")
 base_test = bench["baseline"]["test"]
 curve = tr["curve"]
@@ -401,7 +404,8 @@ print(f"perplexity of the true replies: {ppl['conditional']:.1f} given the turn,
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print("greedy decoding gives one reply to at least a tenth of the turns:", dial_stats["greedy"]["top_reply_share"] >= 0.1)
+print("greedy decoding gives one reply to at least a tenth of the turns:",
+      dial_stats["greedy"]["top_reply_share"] >= 0.1)
 print("top-p sampling has more distinct word pairs than greedy and beam search:",
       dial_stats["top-p"]["distinct_2"] > max(dial_stats["greedy"]["distinct_2"], dial_stats["beam"]["distinct_2"]))
 
@@ -418,7 +422,8 @@ print("top-p sampling has more distinct word pairs than greedy and beam search:"
 # %%
 dbench = json.loads((RESULTS / "dialogue.json").read_text())
 vc = dbench["val_curve"]
-print(f"benchmark: {dbench['setup']['steps']:,d} steps ({dbench['train_seconds'] / 60:.0f} min, {dbench['threads']} thread); "
+print(f"benchmark: {dbench['setup']['steps']:,d} steps "
+      f"({dbench['train_seconds'] / 60:.0f} min, {dbench['threads']} thread); "
       f"validation reply perplexity {vc['val_ppl'][0]:.1f} at step {vc['step'][0]}, lowest {min(vc['val_ppl']):.1f} "
       f"at step {dbench['chosen_step']:,d} (weights kept), {vc['val_ppl'][-1]:.1f} at the end")
 print(f"{dbench['setup']['n_eval']} test turns; true-reply perplexity {dbench['reply_perplexity']['conditional']:.1f} "
@@ -503,7 +508,8 @@ kept = draws[in_form[draws]]
 empirical = torch.bincount(kept, minlength=64).double() / len(kept)
 print(f"P(F) = {p_x[in_form].sum().item():.2f}; masking's q sums to 1: {abs(q_x.sum().item() - 1) < 1e-9}")
 print(f"masking vs exact conditioning, total variation: {tv:.2f} (> 0.01: {tv > 0.01})")
-print(f"rejection sampling vs exact conditioning, total variation: < 0.01: {0.5 * (empirical - p_cond).abs().sum().item() < 0.01}")
+print("rejection sampling vs exact conditioning, total variation: < 0.01: "
+      f"{0.5 * (empirical - p_cond).abs().sum().item() < 0.01}")
 
 # %% [markdown]
 # ### 4.2 Quatrains, with and without the mask
@@ -558,7 +564,8 @@ for r in vb["rows"]:
     print(f"{r['steps']:6,d} {r['final_train_loss']:10.2f} {r['free_in_form']:13.1%} {cost:>15s} "
           f"{r['free_nll_per_char']:9.2f} {r['masked_nll_per_char']:11.2f} {r['free_copied_lines']:19.0%}")
 for r in vb["rows"][-2:]:
-    print(f"first free samples after {r['steps']:,d} steps:", " | ".join(t.replace("\n", " ") for t in r["free_examples"][:2]))
+    print(f"first free samples after {r['steps']:,d} steps:",
+          " | ".join(t.replace("\n", " ") for t in r["free_examples"][:2]))
 
 # %% [markdown]
 # Longer training teaches the form — and shows how: with 25,000 characters of poems, the model
@@ -595,7 +602,8 @@ import torch.nn as nn
 gen_a = nn.Sequential(nn.Linear(100, 256), nn.ReLU(), nn.Linear(256, 512), nn.ReLU(), nn.Linear(512, 784), nn.Tanh())
 out = gen_a(torch.randn(2, 100))
 print("article A's generator: input shape (2, 100) → output shape", tuple(out.shape), "of dtype", out.dtype)
-print("values inside (−1, 1):", bool((out.abs() < 1).all()), "· real numbers, not token ids:", out.dtype.is_floating_point)
+print("values inside (−1, 1):", bool((out.abs() < 1).all()),
+      "· real numbers, not token ids:", out.dtype.is_floating_point)
 
 # %% [markdown]
 # *Correct version:* a text generator outputs a distribution over a vocabulary at every step
@@ -667,7 +675,8 @@ def serving_memory(n_params, n_layers, d_model, context, batch, bytes_per=2):
 
 n_dlm = sum(p.numel() for p in dlm.parameters())
 w, c = serving_memory(n_dlm, 2, 128, 64, 16, bytes_per=4)
-print(f"our dialogue GPT (float32): weights {w * 1024:.2f} MiB, KV cache for 16 requests of 64 tokens {c * 1024:.2f} MiB")
+print(f"our dialogue GPT (float32): weights {w * 1024:.2f} MiB, "
+      f"KV cache for 16 requests of 64 tokens {c * 1024:.2f} MiB")
 w, c = serving_memory(7e9, 32, 4096, 4096, 16)
 print(f"a 7-billion-parameter model (32 layers, d = 4096, bfloat16): weights {w:.1f} GiB, "
       f"KV cache for 16 requests of 4,096 tokens {c:.1f} GiB")
@@ -693,6 +702,7 @@ print(f"a 7-billion-parameter model (32 layers, d = 4096, bfloat16): weights {w:
 # %% nbgrader={"grade": false, "grade_id": "phoneme_error_rate_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 from cgen_lessons.exercises import check
 from cgen_lessons.metrics import edit_distance
+
 
 def my_phoneme_error_rate(hypotheses, references):
     ### BEGIN SOLUTION

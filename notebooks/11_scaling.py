@@ -204,7 +204,7 @@ print(f"SyncBatchNorm in a {result['world_size']}-process CPU group runs: {resul
 
 # %%
 masks = []
-for rank in range(2):  # two ranks that were both seeded with seed_everything(0)
+for _rank in range(2):  # two ranks that were both seeded with seed_everything(0)
     seed_everything(0)
     masks.append(torch.nn.functional.dropout(torch.ones(16, 128), p=0.1) > 0)
 print("an illustration (true by construction: one seed, one stream): two identically seeded ranks draw "
@@ -351,7 +351,8 @@ print(f"gradient: {comm['n_params']:,} floats ({comm['megabytes']:.2f} MB); each
 print(f"all-reduce {1e3 * comm['allreduce_s']:.2f} ms vs forward + backward on {comm['shard_rows']} windows "
       f"{1e3 * comm['compute_s']:.1f} ms: communication is {comm['allreduce_s'] / comm['compute_s']:.0%} "
       f"of computation")
-for name, gbytes_per_s in [("10 Gbit/s Ethernet (assumed 1.25 GB/s)", 1.25), ("a GPU link at an assumed 100 GB/s", 100)]:
+for name, gbytes_per_s in [("10 Gbit/s Ethernet (assumed 1.25 GB/s)", 1.25),
+                           ("a GPU link at an assumed 100 GB/s", 100)]:
     print(f"  the same all-reduce over {name}: {1e3 * n_bytes / (gbytes_per_s * 1e9):.2f} ms")
 
 # %% [markdown]
@@ -457,7 +458,8 @@ print(f"resumed at step {saved['step'] + 1}; the history holds all {len(resumed_
 # NBVAL_CHECK_OUTPUT
 whole = torch.load(work / "whole.pt", weights_only=True)["weights"]
 resumed = torch.load(work / "resumed.pt", weights_only=True)["weights"]
-print("resumed run = uninterrupted run, every weight bit for bit:", all(torch.equal(whole[k], resumed[k]) for k in whole))
+print("resumed run = uninterrupted run, every weight bit for bit:",
+      all(torch.equal(whole[k], resumed[k]) for k in whole))
 wrong_rng = torch.load(work / "resumed_fresh_rng.pt", weights_only=True)["weights"]
 print("resumed with fresh random states instead of the saved ones: some weights differ:",
       not all(torch.equal(whole[k], wrong_rng[k]) for k in whole))

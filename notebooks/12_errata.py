@@ -120,7 +120,8 @@ z_again = article_a_layer(W_Z, x_batch.T).T  # a second encoding of the same inp
 variance_term = ((z_a - z_again) ** 2).sum(1).mean()  # E||z − E[z|x]||², with E[z|x] = z for a deterministic map
 variance_term.backward()
 print("A's z has the input's 64 dimensions:", z_a.shape[1] == 64)
-print("first term of A's encoder loss:", variance_term.item(), "— gradient on W_Z all zero:", bool((W_Z.grad == 0).all()))
+print("first term of A's encoder loss:", variance_term.item(),
+      "— gradient on W_Z all zero:", bool((W_Z.grad == 0).all()))
 # Against it, a real Gaussian encoder q(z|x) = N(W_mu x, exp(W_lv x)): its KL term does move its weights.
 W_mu, W_lv = torch.randn(16, 64, requires_grad=True), torch.zeros(16, 64, requires_grad=True)
 mu, logvar = x_batch @ W_mu.T / 8, x_batch @ W_lv.T / 8  # (100, 16)
@@ -296,7 +297,8 @@ def share_called_real(disc, images):
 
 
 noise_called_real = {
-    "B §4.3.1 (real term only)": share_called_real(train_discriminator(lambda l_real, l_fake: F.softplus(-l_real).mean()), noise_images),
+    "B §4.3.1 (real term only)": share_called_real(
+        train_discriminator(lambda l_real, l_fake: F.softplus(-l_real).mean()), noise_images),
     "real and fake terms": share_called_real(train_discriminator(d_loss_bce), noise_images)}
 print("real-only loss: the discriminator calls more than 99% of noise images real:",
       noise_called_real["B §4.3.1 (real term only)"] > 0.99)
@@ -327,7 +329,8 @@ def reconstruction_nll(x_rec, x):
     return F.binary_cross_entropy(x_rec, x, reduction="sum")
 
 
-print("B's loss ranks the blank image above a perfect reconstruction:", bool(article_b_loss(blank) < article_b_loss(x_digit)))
+print("B's loss ranks the blank image above a perfect reconstruction:",
+      bool(article_b_loss(blank) < article_b_loss(x_digit)))
 print("−log p(x | z) ranks the perfect reconstruction first:",
       bool(reconstruction_nll(x_digit, x_digit) < reconstruction_nll(blank, x_digit)))
 
@@ -352,7 +355,8 @@ dcgan_discriminator = nn.Sequential(  # B's discriminator, layer for layer
     nn.Conv2d(256, 1, 4, 1, 0, bias=False), nn.Sigmoid())
 generator_b = dcgan_generator()
 criterion = nn.BCELoss()
-batch_from_loader = [torch.rand(4, 3, 64, 64) * 2 - 1, torch.zeros(4, dtype=torch.long)]  # ImageFolder: [images, labels]
+# ImageFolder: [images, labels]
+batch_from_loader = [torch.rand(4, 3, 64, 64) * 2 - 1, torch.zeros(4, dtype=torch.long)]
 fake_images = generator_b(torch.randn(4, 100, 1, 1))
 
 
@@ -364,10 +368,12 @@ def fake_then_generator_step():
 
 
 dcgan_failures = {
-    "labels = torch.full(..., device=device)": outcome(lambda: eval("torch.full((4,), 1, device=device)", {"torch": torch})),
+    "labels = torch.full(..., device=device)": outcome(lambda: eval("torch.full((4,), 1, device=device)",
+                                                                    {"torch": torch})),
     "real_images = data; real_images.size(0)": outcome(lambda: batch_from_loader.size(0)),
     "BCELoss on torch.full((B,), 1) labels": outcome(lambda: criterion(torch.rand(4), torch.full((4,), 1))),
-    "BCELoss on D(64×64 real images)": outcome(lambda: criterion(dcgan_discriminator(batch_from_loader[0]).view(-1), torch.ones(4))),
+    "BCELoss on D(64×64 real images)": outcome(lambda: criterion(dcgan_discriminator(batch_from_loader[0]).view(-1),
+                                                                 torch.ones(4))),
     "errD_fake.backward(), then errG.backward()": outcome(fake_then_generator_step),
 }
 for line, result in dcgan_failures.items():
@@ -405,7 +411,8 @@ vae_failures = {
     "encoder on a 64×64 batch": outcome(lambda: encoder_b(images_b)),
     "decoder: z.view(B, 512, 4, 4) of 100 values": outcome(lambda: torch.randn(2, 100).view(2, 512, 4, 4)),
     "decoder: BatchNorm2d after Linear": outcome(lambda: nn.BatchNorm2d(512)(torch.randn(2, 512 * 4 * 4))),
-    "BCELoss(tanh output, images in [−1, 1])": outcome(lambda: nn.BCELoss()(torch.tanh(torch.randn_like(images_b)), images_b)),
+    "BCELoss(tanh output, images in [−1, 1])": outcome(lambda: nn.BCELoss()(torch.tanh(torch.randn_like(images_b)),
+                                                                            images_b)),
 }
 for line, result in vae_failures.items():
     print(f"{line:45s} → {result}")
@@ -466,7 +473,8 @@ print("minimising V: D accepts more than 99% of the fakes as real:", share_calle
 print("maximising V: D accepts fewer than 1% of them:", share_called_real(d_max_v, noise_images) < 0.01)
 
 # %%
-print({name: {"real digits called real": share_called_real(d, real_digits), "fakes called real": share_called_real(d, noise_images)}
+print({name: {"real digits called real": share_called_real(d, real_digits),
+              "fakes called real": share_called_real(d, noise_images)}
        for name, d in [("min V", d_min_v), ("max V", d_max_v)]})
 
 # %% [markdown]
@@ -514,7 +522,8 @@ def kl_correct(mu, sigma):
 stated = torch.log(torch.tensor(0.5)) - 0.5
 grid = [(torch.tensor(float(m)), torch.tensor(float(s))) for m in (0, 1) for s in (0, 1)]
 for mu, sigma in grid:
-    print(f"μ = {mu:.0f}, σ = {sigma:.0f}: C's formula {kl_article_c(mu, sigma).item():7.3f}, correct KL {kl_correct(mu, sigma).item():6.3f}")
+    print(f"μ = {mu:.0f}, σ = {sigma:.0f}: C's formula {kl_article_c(mu, sigma).item():7.3f}, "
+          f"correct KL {kl_correct(mu, sigma).item():6.3f}")
 print(f"any of them equal to C's stated value {stated:.3f}:",
       any(torch.isclose(f(mu, sigma), stated) for mu, sigma in grid for f in (kl_article_c, kl_correct)))
 
