@@ -19,6 +19,7 @@ import math
 
 import torch
 
+from . import checks
 from .utils import check_positive_int, check_token_ids
 
 __all__ = ["NGramLM", "CategoricalNaiveBayes", "GaussianMixture", "HMM"]
@@ -32,8 +33,7 @@ class NGramLM(torch.nn.Module):
         super().__init__()
         self.V = check_positive_int(vocab_size, "vocab_size")
         self.n = check_positive_int(n, "n")
-        if not (isinstance(beta, (int, float)) and beta > 0):
-            raise ValueError(f"beta must be a positive number, got {beta!r}")
+        checks.number(beta, "beta", low=0, low_open=True)
         if self.V ** self.n >= 2**62:
             raise ValueError(f"V^n = {self.V}^{self.n} overflows the int64 context codes; use a smaller n")
         self.beta = float(beta)
@@ -239,8 +239,9 @@ class GaussianMixture:
     def init_params(self, x: torch.Tensor, generator: torch.Generator | None = None) -> None:
         """Means at K distinct random data points, every covariance the data covariance, equal weights."""
         x = self._check_x(x, fitted=False)
-        if len(x) < self.K:
-            raise ValueError(f"need at least n_components = {self.K} points, got {len(x)}")
+        if len(torch.unique(x, dim=0)) < self.K:
+            raise ValueError(f"x needs at least n_components = {self.K} distinct points, "
+                             f"got {len(torch.unique(x, dim=0))} (of {len(x)})")
         idx = torch.randperm(len(x), generator=generator)[: self.K]
         self.means = x[idx].clone()  # (K, D)
         cov = torch.cov(x.T).reshape(x.shape[1], x.shape[1]) + self.reg_covar * torch.eye(x.shape[1], dtype=x.dtype)
@@ -248,8 +249,7 @@ class GaussianMixture:
         self.weights = torch.full((self.K,), 1.0 / self.K, dtype=x.dtype)  # (K,)
 
     def _check_x(self, x: torch.Tensor, fitted: bool = True) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor) or x.dim() != 2:
-            raise ValueError("x must be a tensor of shape (N, D)")
+        checks.tensor(x, "x", dims=2, kind="float", finite=True)
         if fitted and self.means is None:
             raise ValueError("the mixture has no parameters yet: call fit or init_params first")
         if fitted and x.shape[1] != self.means.shape[1]:
@@ -335,11 +335,15 @@ class HMM:
         return cls(rows(S), rows(S, S), rows(S, O))
 
     def _check_obs(self, obs) -> torch.Tensor:
-        obs = torch.as_tensor(obs, dtype=torch.int64)
+        obs = torch.as_tensor(obs)
+        if obs.dtype.is_floating_point or obs.dtype == torch.bool:
+            raise ValueError(f"obs must hold integer symbol ids, got dtype {obs.dtype}")
+        obs = obs.long()
         if obs.dim() != 1 or len(obs) == 0:
             raise ValueError("obs must be a non-empty 1-D sequence of symbol ids")
         if int(obs.min()) < 0 or int(obs.max()) >= self.B.shape[1]:
-            raise ValueError(f"symbol ids must lie in [0, {self.B.shape[1]})")
+            raise ValueError(f"obs must hold symbol ids in [0, {self.B.shape[1]}), "
+                             f"got min {int(obs.min())}, max {int(obs.max())}")
         return obs
 
     def forward_log(self, obs) -> torch.Tensor:

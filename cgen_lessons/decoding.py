@@ -32,8 +32,9 @@ __all__ = ["apply_temperature", "top_k_filter", "top_p_filter", "apply_repetitio
 
 
 def _check_logits(logits: torch.Tensor) -> None:
-    if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
-        raise ValueError("logits must be a tensor of shape (B, V)")
+    if not isinstance(logits, torch.Tensor) or logits.dim() != 2 or logits.numel() == 0:
+        raise ValueError("logits must be a non-empty tensor of shape (B, V), got "
+                         f"{tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__}")
     if not logits.dtype.is_floating_point:
         raise ValueError(f"logits must be floating point, got dtype {logits.dtype} (convert with .float())")
     if torch.isnan(logits).any():

@@ -111,7 +111,11 @@ def q_sample(schedule: NoiseSchedule, x0: torch.Tensor, t: torch.Tensor, eps: to
 
     ``t`` is an int or a (N,) tensor of integers in [0, T] (t = 0 returns x_0 itself).
     """
-    t = schedule.check_t(torch.as_tensor(t).expand(x0.shape[0]), low=0)
+    checks.tensor(x0, "x0", kind="float", finite=True)
+    t = torch.as_tensor(t)
+    if t.dim() > 1 or (t.dim() == 1 and len(t) not in (1, len(x0))):
+        raise ValueError(f"t must be an int or a ({len(x0)},) tensor, one step per sample, got shape {tuple(t.shape)}")
+    t = schedule.check_t(t.expand(x0.shape[0]), low=0)
     if eps is None:
         eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype).to(x0.device)
     elif eps.shape != x0.shape:
@@ -298,6 +302,8 @@ class Diffusion(nn.Module):
         """E_{t ~ U{1..T}, ε} ‖ε − ε_θ(√ᾱ_t x_0 + √(1 − ᾱ_t) ε, t)‖², averaged over elements."""
         checks.tensor(x0, "x0", kind="float", finite=True)
         n = x0.shape[0]
+        if y is not None:
+            checks.class_ids(y, max(self.n_classes, 1), "y", n=n)
         t = torch.randint(1, self.T + 1, (n,), generator=generator).to(x0.device)  # (N,)
         xt, eps = q_sample(self.schedule, x0, t, generator=generator)
         if y is not None and self.p_uncond > 0:  # label dropout teaches the unconditional model too

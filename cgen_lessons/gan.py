@@ -139,23 +139,33 @@ class GAN(nn.Module):
             return self.G(z)  # (n, ...)
 
 
+def _check_logits(**logits) -> None:
+    """Discriminator outputs: non-empty floating-point tensors of any shape."""
+    for name, value in logits.items():
+        checks.tensor(value, name, kind="float")
+
+
 def d_loss_bce(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
     """−V(D, G) = −E log D(x) − E log(1 − D(G(z))) = E softplus(−l_real) + E softplus(l_fake)."""
+    _check_logits(real_logits=real_logits, fake_logits=fake_logits)
     return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
 
 
 def g_loss_minimax(fake_logits: torch.Tensor) -> torch.Tensor:
     """The original generator objective E log(1 − D(G(z))) = −E softplus(l_fake), minimised."""
+    _check_logits(fake_logits=fake_logits)
     return -F.softplus(fake_logits).mean()
 
 
 def g_loss_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
     """−E log D(G(z)) = E softplus(−l_fake): strong gradients when D rejects the fakes."""
+    _check_logits(fake_logits=fake_logits)
     return F.softplus(-fake_logits).mean()
 
 
 def lsgan_losses(real_logits, fake_logits, for_generator: bool):
     """Least-squares GAN with targets 1 (real) and 0 (fake)."""
+    _check_logits(fake_logits=fake_logits, **({} if for_generator else {"real_logits": real_logits}))
     if for_generator:
         return 0.5 * ((fake_logits - 1) ** 2).mean()
     return 0.5 * ((real_logits - 1) ** 2).mean() + 0.5 * (fake_logits**2).mean()
@@ -165,8 +175,9 @@ def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                      generator: torch.Generator | None = None) -> torch.Tensor:
     """E_x̂ (‖∇_x̂ f(x̂)‖₂ − 1)² on random interpolates x̂ = ε real + (1 − ε) fake, taken w.r.t. x̂ (the data
     space), never w.r.t. z."""
-    if real.shape != fake.shape:
-        raise ValueError(f"real and fake must have the same shape, got {tuple(real.shape)} and {tuple(fake.shape)}")
+    checks.tensor(real, "real", kind="float")
+    checks.tensor(fake, "fake", kind="float")
+    checks.same_shape(real, fake, "real and fake")
     eps = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), generator=generator).to(real.device)
     x_hat = (eps * real + (1 - eps) * fake.detach()).requires_grad_(True)
     scores = critic(x_hat)
@@ -230,13 +241,13 @@ def mode_coverage(samples: torch.Tensor, modes: torch.Tensor, std: float,
     "capture" every mode while almost none of its samples are any good. Returns (modes captured,
     fraction of high-quality samples, high-quality count per mode).
     """
-    if samples.dim() != 2 or modes.dim() != 2 or samples.shape[1] != modes.shape[1]:
-        raise ValueError("samples (N, d) and modes (K, d) must be 2-D with the same d")
-    if not std > 0:
-        raise ValueError(f"std must be positive, got {std!r}")
+    checks.tensor(samples, "samples", dims=2, kind="float", finite=True)
+    checks.tensor(modes, "modes", dims=2, kind="float", finite=True)
+    if samples.shape[1] != modes.shape[1]:
+        raise ValueError(f"samples (N, d) and modes (K, d) must have the same d, "
+                         f"got {samples.shape[1]} and {modes.shape[1]}")
+    checks.number(std, "std", low=0, low_open=True)
     min_count = check_positive_int(min_count, "min_count")
-    if not torch.isfinite(samples).all():
-        raise ValueError("samples contain NaN or infinite values")
     dist, nearest = torch.cdist(samples.float(), modes.float()).min(dim=1)  # (N,), (N,)
     good = dist <= 3 * std
     per_mode = torch.bincount(nearest[good], minlength=len(modes))  # (K,) high-quality samples per mode

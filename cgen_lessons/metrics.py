@@ -22,7 +22,7 @@ def perplexity(cross_entropy_nats) -> float:
     Returns ``math.inf`` when exp(CE) exceeds the float range (CE above about 709 nats)."""
     if isinstance(cross_entropy_nats, torch.Tensor) and cross_entropy_nats.numel() == 1:
         cross_entropy_nats = cross_entropy_nats.item()
-    ce = checks.number(cross_entropy_nats, "cross-entropy (nats)", low=0)
+    ce = checks.number(cross_entropy_nats, "cross_entropy_nats", low=0)
     return math.exp(ce) if ce < 709.0 else math.inf
 
 
@@ -165,12 +165,7 @@ def word_error_rate(hypotheses: list, references: list) -> float:
 def frechet_distance(feats_a: torch.Tensor, feats_b: torch.Tensor) -> float:
     """Fréchet distance between Gaussians fitted to two feature sets (the FID formula,
     Heusel et al. 2017): ‖μ_a − μ_b‖² + tr(Σ_a + Σ_b − 2 (Σ_a^{1/2} Σ_b Σ_a^{1/2})^{1/2})."""
-    if feats_a.dim() != 2 or feats_b.dim() != 2 or feats_a.shape[1] != feats_b.shape[1]:
-        raise ValueError("feature sets must be (N, d) and (M, d) with the same d")
-    if min(len(feats_a), len(feats_b)) < 2:
-        raise ValueError("each feature set needs at least 2 samples")
-    if not (torch.isfinite(feats_a).all() and torch.isfinite(feats_b).all()):
-        raise ValueError("feature sets contain NaN or infinite values (e.g. from a diverged generator)")
+    _check_two_samples(feats_a, feats_b, ("feats_a", "feats_b"))
     a, b = feats_a.double(), feats_b.double()
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = torch.cov(a.T).reshape(a.shape[1], -1), torch.cov(b.T).reshape(b.shape[1], -1)
@@ -190,8 +185,7 @@ def mmd2(x: torch.Tensor, y: torch.Tensor, bandwidth: float) -> float:
     Zero in expectation when both samples come from the same distribution (so it can be slightly
     negative), positive otherwise."""
     _check_two_samples(x, y)
-    if not isinstance(bandwidth, (int, float)) or not bandwidth > 0:
-        raise ValueError(f"bandwidth must be a positive number, got {bandwidth!r}")
+    checks.number(bandwidth, "bandwidth", low=0, low_open=True)
     x, y = x.double().cpu(), y.double().cpu()
 
     def kernel(a, b):
@@ -200,11 +194,15 @@ def mmd2(x: torch.Tensor, y: torch.Tensor, bandwidth: float) -> float:
     return _unbiased_mmd2(kernel(x, x), kernel(y, y), kernel(x, y))
 
 
-def _check_two_samples(x: torch.Tensor, y: torch.Tensor) -> None:
-    if x.dim() != 2 or y.dim() != 2 or x.shape[1] != y.shape[1]:
-        raise ValueError("samples must be (N, d) and (M, d) with the same d")
-    if min(len(x), len(y)) < 2:
-        raise ValueError("each sample needs at least 2 points")
+def _check_two_samples(x: torch.Tensor, y: torch.Tensor, names=("x", "y")) -> None:
+    """Two samples (N, d) and (M, d) of real, finite numbers with the same d and N, M >= 2."""
+    for name, t in zip(names, (x, y)):
+        checks.tensor(t, name, dims=2, kind="real", finite=True)
+        if len(t) < 2:
+            raise ValueError(f"{name} needs at least 2 points, got {len(t)}")
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(f"{names[0]} (N, d) and {names[1]} (M, d) must have the same d, "
+                         f"got {x.shape[1]} and {y.shape[1]}")
 
 
 def _unbiased_mmd2(k_xx: torch.Tensor, k_yy: torch.Tensor, k_xy: torch.Tensor) -> float:
@@ -219,7 +217,7 @@ def kernel_inception_distance(feats_a: torch.Tensor, feats_b: torch.Tensor, degr
     """KID (Bińkowski et al. 2018): the unbiased MMD² between feature sets (N, d) and (M, d) with
     the polynomial kernel k(a, b) = (a·b / d + 1)^degree. Unlike the Fréchet distance, its
     estimate has expectation equal to the population value at every sample size."""
-    _check_two_samples(feats_a, feats_b)
+    _check_two_samples(feats_a, feats_b, ("feats_a", "feats_b"))
     degree = check_positive_int(degree, "degree")
     a, b = feats_a.double().cpu(), feats_b.double().cpu()
 
@@ -260,7 +258,8 @@ def _check_bleu_inputs(hypotheses, references, max_n):
         raise ValueError("hypotheses must be a non-empty list of sentences")
     refs = [[_tokens(r)] if isinstance(r, str) else [_tokens(x) for x in r] for r in references]
     if len(refs) != len(hypotheses):
-        raise ValueError(f"{len(hypotheses)} hypotheses but {len(refs)} reference entries")
+        raise ValueError(f"references must hold one entry per hypothesis: {len(hypotheses)} hypotheses, "
+                         f"{len(refs)} reference entries")
     if any(not r or any(len(x) == 0 for x in r) for r in refs):
         raise ValueError("every hypothesis needs at least one non-empty reference")
     return [_tokens(h) for h in hypotheses], refs, max_n
@@ -329,8 +328,7 @@ def self_bleu(samples, max_n: int = 4) -> float:
 
 # --------------------------------------------------------------------------- chapter 09: sample-based metrics
 def _check_probs(probs: torch.Tensor) -> torch.Tensor:
-    if not isinstance(probs, torch.Tensor) or probs.dim() != 2 or probs.shape[0] == 0:
-        raise ValueError("probs must be a non-empty (N, C) tensor of class probabilities")
+    checks.tensor(probs, "probs", dims=2, kind="float", finite=True)
     p = probs.double()
     if (p < 0).any() or not torch.allclose(p.sum(1), torch.ones(len(p), dtype=p.dtype), atol=1e-4):
         raise ValueError("each row of probs must be a probability distribution (non-negative, sums to 1)")
@@ -356,10 +354,7 @@ def _kth_neighbour_radii(x: torch.Tensor, k: int) -> torch.Tensor:
 def _check_feature_sets(real, fake, k):
     k = check_positive_int(k, "k")
     for name, t in (("real", real), ("fake", fake)):
-        if not isinstance(t, torch.Tensor) or t.dim() != 2:
-            raise ValueError(f"{name} features must be an (N, D) tensor")
-        if not torch.isfinite(t).all():
-            raise ValueError(f"{name} features contain NaN or infinite values")
+        checks.tensor(t, name, dims=2, kind="real", finite=True)
     if real.shape[1] != fake.shape[1]:
         raise ValueError(f"feature dimensions differ: {real.shape[1]} vs {fake.shape[1]}")
     if min(len(real), len(fake)) <= k:
@@ -390,14 +385,21 @@ def density_coverage(real: torch.Tensor, fake: torch.Tensor, k: int = 5) -> tupl
 
 
 # --------------------------------------------------------------------------- chapter 09: two-sample tests
+def _sample_1d(t, name: str) -> torch.Tensor:
+    if isinstance(t, (str, bytes)):
+        raise TypeError(f"{name} must be a 1-D sample of numbers, got a string")
+    t = checks.tensor(torch.as_tensor(t), name, kind="real", finite=True)
+    if t.dim() != 1:
+        raise ValueError(f"the KS test compares two 1-D samples, got {name} of shape {tuple(t.shape)} (for images, "
+                         "test each coordinate or use a multivariate test such as MMD)")
+    return t.double()
+
+
 def ks_2samp(a: torch.Tensor, b: torch.Tensor) -> tuple[float, float]:
     """Two-sample Kolmogorov–Smirnov test for *one-dimensional* samples: D = sup_x |F_a(x) − F_b(x)|
     and its asymptotic p-value Q_KS(λ) = 2 Σ_{j≥1} (−1)^{j−1} exp(−2 j² λ²), λ = (√n_e + 0.12 +
     0.11/√n_e) D, n_e = n m / (n + m) (Stephens' correction). Returns (D, p)."""
-    a, b = (torch.as_tensor(t, dtype=torch.float64) for t in (a, b))
-    if a.dim() != 1 or b.dim() != 1 or len(a) == 0 or len(b) == 0:
-        raise ValueError("the KS test compares two non-empty 1-D samples (for images, test each coordinate "
-                         "or use a multivariate test such as MMD)")
+    a, b = _sample_1d(a, "a"), _sample_1d(b, "b")
     values = torch.cat([a, b]).sort().values
     cdf_a = torch.searchsorted(a.sort().values, values, right=True).double() / len(a)
     cdf_b = torch.searchsorted(b.sort().values, values, right=True).double() / len(b)

@@ -23,6 +23,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from . import checks
 from .decoding import generate
 from .rnn import CELLS, RecurrentLM
 from .utils import check_positive_int, check_token_ids, eval_mode
@@ -42,8 +43,7 @@ def kl_weight(step: int, schedule: str = "constant", total: int = 1, n_cycles: i
         raise ValueError(f"schedule must be 'constant', 'linear' or 'cyclical', got {schedule!r}")
     step, total = check_positive_int(step, "step"), check_positive_int(total, "total")
     n_cycles = check_positive_int(n_cycles, "n_cycles")
-    if not 0.0 < ramp <= 1.0:
-        raise ValueError(f"ramp must be in (0, 1], got {ramp!r}")
+    checks.probability(ramp, "ramp", allow_zero=False)
     if schedule == "constant":
         return 1.0
     if schedule == "linear":

@@ -38,6 +38,13 @@ __all__ = ["gumbel_noise", "gumbel_max_sample", "gumbel_softmax", "exact_gradien
            "TextGAN"]
 
 
+def _check_logits(logits) -> None:
+    """Logits (..., K): floating point, no NaN or +inf (−inf marks an impossible category)."""
+    checks.tensor(logits, "logits", kind="float")
+    if torch.isnan(logits).any() or torch.isposinf(logits).any():
+        raise ValueError("logits contain NaN or +inf; only −inf (an impossible category) is allowed")
+
+
 def _check_tau(tau) -> float:
     if not isinstance(tau, (int, float)) or isinstance(tau, bool) or not tau > 0 or not math.isfinite(tau):
         raise ValueError(f"temperature tau must be a positive number, got {tau!r}")
@@ -59,6 +66,7 @@ def gumbel_softmax(logits: torch.Tensor, tau: float, hard: bool = False,
                    generator: torch.Generator | None = None) -> torch.Tensor:
     """y = softmax((θ + g)/τ) (..., K); with ``hard`` the straight-through version e_argmax − sg(y) + y."""
     tau = _check_tau(tau)
+    _check_logits(logits)
     y = ((logits + gumbel_noise(logits.shape, generator, logits.device)) / tau).softmax(-1)  # (..., K)
     if not hard:
         return y
@@ -144,7 +152,7 @@ def mle_loss(lm, seqs: torch.Tensor, start_id: int = 0) -> torch.Tensor:
 
 def sequence_nll(lm, seqs: torch.Tensor, start_id: int = 0, temperature: float = 1.0) -> torch.Tensor:
     """Per-token NLL of each sequence under ``lm`` at a temperature τ (B,): −(1/T) Σ_t log softmax(z_t/τ)[y_t], nats."""
-    checks.tensor(seqs, "seqs", dims=2, kind="int")
+    checks.token_ids(checks.tensor(seqs, "seqs", dims=2, kind="int"), lm.vocab_size, "seqs")
     ids = torch.cat([torch.full_like(seqs[:, :1], start_id), seqs], dim=1)  # (B, 1 + T): the start token first
     return -token_logprobs(lm, ids, temperature).mean(dim=1).float()  # (B,)
 

@@ -406,10 +406,11 @@ def warmup_cosine_factor(step: int, warmup: int, total: int, min_ratio: float = 
 
     with W = ``warmup``, S = ``total`` and r = ``min_ratio`` (the floor reached at the end).
     """
-    if not (isinstance(warmup, int) and isinstance(total, int) and 0 <= warmup < total):
-        raise ValueError(f"need integers 0 <= warmup < total, got warmup={warmup!r}, total={total!r}")
-    if not (isinstance(min_ratio, (int, float)) and 0.0 <= min_ratio <= 1.0):
-        raise ValueError(f"min_ratio must be a number in [0, 1], got {min_ratio!r}")
+    step, warmup = checks.nonneg_int(step, "step"), checks.nonneg_int(warmup, "warmup")
+    total = checks.positive_int(total, "total")
+    if warmup >= total:
+        raise ValueError(f"need warmup < total, got warmup={warmup!r}, total={total!r}")
+    checks.probability(min_ratio, "min_ratio")
     if step < warmup:
         return (step + 1) / warmup
     progress = min(1.0, (step - warmup) / (total - warmup))

@@ -35,7 +35,7 @@ def causal_mask(T: int, device=None) -> torch.Tensor:
 
 def _check_attention(q, k, v, mask, causal, fast, return_weights, dropout_p) -> None:
     for name, x in (("q", q), ("k", k), ("v", v)):
-        checks.tensor(x, name, kind="float", nonempty=False)
+        checks.tensor(x, name, kind="float")
     if q.dim() < 2 or k.dim() != q.dim() or v.dim() != q.dim():
         raise ValueError("q, k, v must have the same number of dimensions (..., T, d), got shapes "
                          f"{tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}")
@@ -46,6 +46,11 @@ def _check_attention(q, k, v, mask, causal, fast, return_weights, dropout_p) -> 
     if mask is not None and (not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool):
         raise ValueError("mask must be a boolean tensor (True = may attend); a float 0/1 mask would be "
                          f"added to the scores instead of applied, got {getattr(mask, 'dtype', type(mask).__name__)}")
+    try:
+        torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    except RuntimeError:
+        raise ValueError("the leading (batch, head) dimensions of q, k, v do not broadcast: "
+                         f"{tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}") from None
     if causal and q.shape[-2] != k.shape[-2]:
         raise ValueError(f"causal attention needs as many queries as keys, got {q.shape[-2]} and {k.shape[-2]}")
     checks.probability(dropout_p, "dropout_p", allow_one=False)
@@ -193,7 +198,8 @@ class GPT(nn.Module):
             raise ValueError(f"positions must be 'learned' or 'sinusoidal', got {positions!r}")
         self.vocab_size = check_positive_int(vocab_size, "vocab_size")
         self.block_size = self.context_size = check_positive_int(block_size, "block_size")
-        n_layers = check_positive_int(n_layers, "n_layers")
+        n_layers, d_model = check_positive_int(n_layers, "n_layers"), check_positive_int(d_model, "d_model")
+        checks.probability(dropout, "dropout", allow_one=False)
         self.tok_emb = nn.Embedding(vocab_size, d_model)
         self.emb_scale = 1.0 if positions == "learned" else math.sqrt(d_model)
         if positions == "learned":

@@ -29,17 +29,21 @@ from .utils import check_positive_int
 __all__ = ["gaussian_kl", "reparameterize", "VAE", "importance_log_likelihood"]
 
 
+def _check_gaussian(mu, logvar) -> None:
+    checks.tensor(mu, "mu", kind="float")
+    checks.tensor(logvar, "logvar", kind="float")
+    checks.same_shape(mu, logvar, "mu and logvar")
+
+
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(μ, diag e^logvar) ‖ N(0, I)) per sample: ½ Σ_j (μ² + e^logvar − logvar − 1); shape (N,)."""
-    if mu.shape != logvar.shape:
-        raise ValueError(f"mu and logvar must have the same shape, got {tuple(mu.shape)} and {tuple(logvar.shape)}")
+    _check_gaussian(mu, logvar)
     return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1.0).sum(dim=-1)
 
 
 def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """z = μ + σ ⊙ ε with σ = exp(½ logvar) and ε ~ N(0, I): differentiable in μ and logvar."""
-    if mu.shape != logvar.shape:
-        raise ValueError(f"mu and logvar must have the same shape, got {tuple(mu.shape)} and {tuple(logvar.shape)}")
+    _check_gaussian(mu, logvar)
     eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype).to(mu.device)
     return mu + torch.exp(0.5 * logvar) * eps
 

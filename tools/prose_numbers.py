@@ -81,7 +81,7 @@ class ProseNumber:
     decimals: int
     percent: bool
     context: str
-    spread: "ProseNumber | None" = None  # the b of "a ± b": both must come from one printed "a ± b"
+    spread: ProseNumber | None = None  # the b of "a ± b": both must come from one printed "a ± b"
     offset: int = 0      # where in the cell's source it stands
     approx: bool = False  # "about 25,000": an integer rounded to its last non-zero digit
 
@@ -115,7 +115,7 @@ def prose_numbers(chapter: str, cells: list[dict]) -> list[ProseNumber]:
         math_spans = []
 
         def keep_math(match: re.Match) -> str:
-            math_spans.append((match.start(), match.group(0)))
+            math_spans.append((match.start(), match.group(0)))  # noqa: B023 - called within this iteration
             return " " * len(match.group(0))
 
         text = re.sub(r"\$\$.*?\$\$|\$[^$]*\$", keep_math, text, flags=re.S)
@@ -124,7 +124,8 @@ def prose_numbers(chapter: str, cells: list[dict]) -> list[ProseNumber]:
         def add(number: str, value: float, percent: bool, where: int, source: str, start: int = 0, **fields) -> None:
             """Record a number found at ``where`` in ``source`` (a math span starts at ``start`` of the cell)."""
             context = source[max(0, where - 40): where + len(number) + 30].replace("\n", " ")
-            found.append(ProseNumber(chapter, index, number + ("%" if percent else ""), value, _decimals(number),
+            found.append(ProseNumber(chapter, index, number + ("%" if percent else ""),  # noqa: B023 - same iteration
+                                     value, _decimals(number),
                                      percent, context.strip(), offset=start + where, **fields))
 
         matches = list(PROSE_NUMBER.finditer(text))
@@ -158,7 +159,7 @@ def prose_numbers(chapter: str, cells: list[dict]) -> list[ProseNumber]:
 class Source:
     value: float
     decimals: int  # as printed (an exact-format match needs the same)
-    spread: "Source | None" = None  # the b of a printed "a ± b"
+    spread: Source | None = None  # the b of a printed "a ± b"
 
 
 def _numbers_in(text: str) -> list[Source]:
@@ -243,7 +244,10 @@ def _matches(number: ProseNumber, source: Source, exact_format: bool = False) ->
                 return True
         else:
             digits = number.text.replace(",", "").rstrip("%").strip()
-            unit = 10.0 ** (len(digits) - len(digits.rstrip("0"))) if number.approx and target else 10.0 ** -number.decimals
+            if number.approx and target:  # "about 25,000": rounded at its last non-zero digit
+                unit = 10.0 ** (len(digits) - len(digits.rstrip("0")))
+            else:
+                unit = 10.0 ** -number.decimals
             if abs(value - target) <= 0.5 * unit * (1 + 1e-9) + 1e-12:
                 return True
     return False
@@ -277,7 +281,7 @@ class Chapter:
     results: dict[int, list[Source]]  # section -> numbers of the saved results its code reads
 
     @classmethod
-    def load(cls, path: Path) -> "Chapter":
+    def load(cls, path: Path) -> Chapter:
         cells = load_cells(path)
         section = section_of(cells)
         files = {f: _json_numbers(json.loads(f.read_text())) for f in results_read_by(cells)}

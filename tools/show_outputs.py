@@ -1,4 +1,7 @@
-"""Print the text outputs of an executed notebook (a reviewing aid): python tools/show_outputs.py notebooks/01_foundations.ipynb"""
+"""Print the text outputs of an executed notebook (a reviewing aid):
+
+    python tools/show_outputs.py notebooks/01_foundations.ipynb
+"""
 
 import sys
 
