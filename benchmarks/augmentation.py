@@ -11,13 +11,13 @@ benchmarks/results/augmentation.json.
 """
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import torch
 
 from cgen_lessons import data, recipes
+from cgen_lessons.results import save as save_result
 
 
 def classifier_accuracy(x, y, digits, seed):
@@ -59,7 +59,7 @@ def main():
                "seconds": time.perf_counter() - start}
         out["runs"].append(row)
         print(row, flush=True)
-        Path(args.out).write_text(json.dumps(out, indent=1))
+        save_result(args.out, out, config=vars(args))
 
 
 if __name__ == "__main__":

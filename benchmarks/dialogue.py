@@ -15,7 +15,6 @@ diversity (distinct-n, share of the most frequent reply) and turn-specificity (r
 
 import argparse
 import copy
-import json
 import math
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ import torch
 
 from cgen_lessons import apps, recipes
 from cgen_lessons.apps import dialogue_corpus
+from cgen_lessons.results import save as save_result
 
 SETUP = dict(vocab=2000, p_unconditional=0.2, block=64, batch=64, steps=4000, eval_every=250, d_model=128,
              n_layers=2, n_eval=500, n_candidates=8, lam=0.5)
@@ -78,7 +78,7 @@ def main():
            "sizes": {k: len(corpus[k]) for k in ("train", "test")}, "reply_perplexity": ppl, "rows": rows,
            "threads": args.threads, "torch": torch.__version__, "total_seconds": round(time.perf_counter() - t0, 1)}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
+    save_result(args.out, out, config=vars(args))
     print("wrote", args.out)
 
 

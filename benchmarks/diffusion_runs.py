@@ -16,7 +16,6 @@
 """
 
 import argparse
-import json
 from pathlib import Path
 
 import torch
@@ -24,6 +23,8 @@ import torch
 from cgen_lessons import data, recipes
 from cgen_lessons.gan import mode_coverage
 from cgen_lessons.metrics import mmd2
+from cgen_lessons.results import load as load_result
+from cgen_lessons.results import save as save_result
 from cgen_lessons.utils import timer
 
 SAMPLERS = [("DDPM", None, 1.0), ("DDPM", 50, 1.0), ("DDIM", 50, 0.0), ("DDIM", 20, 0.0), ("DDIM", 10, 0.0)]
@@ -106,21 +107,21 @@ def main():
     out = {"threads": args.threads, "device": "cpu", "mmd_bandwidth": BANDWIDTH, "baselines": {}, "digits": [],
            "toy": []}
     if args.append and Path(args.out).exists():
-        out = json.loads(Path(args.out).read_text())
+        out = load_result(args.out)
     scorer = recipes.DigitScorer(progress=False)
     if "toy" in parts:
         torch.set_num_threads(1)  # chapter 07 trains its 2-D model on one thread
         out["toy"] = []
         toy_runs([int(s) for s in args.toy_steps.split(",")], out)
-        Path(args.out).write_text(json.dumps(out, indent=1))
+        save_result(args.out, out, config=vars(args))
     if "baselines" in parts:
         out["baselines"] = {}
         baseline_runs(scorer, out)
-        Path(args.out).write_text(json.dumps(out, indent=1))
+        save_result(args.out, out, config=vars(args))
     if "digits" in parts:
         out["digits"] = []
         digits_runs(scorer, [int(s) for s in args.digit_steps.split(",")], args.threads, out)
-        Path(args.out).write_text(json.dumps(out, indent=1))
+        save_result(args.out, out, config=vars(args))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ seed 0), next to the same statistics for 20 windows of the test plays.
 """
 
 import argparse
-import json
 import math
 import platform
 import time
@@ -32,6 +31,7 @@ from cgen_lessons.metrics import (
     self_bleu,
     stream_nll,
 )
+from cgen_lessons.results import save as save_result
 
 
 def image_rows(scorer, digits):
@@ -109,7 +109,7 @@ def main():
                                 torch=torch.__version__, python=platform.python_version(),
                                 image_samples=1000, text_samples=20, text_chars=300, seed=0)}
     results["settings"]["seconds"] = time.perf_counter() - start
-    Path(args.out).write_text(json.dumps(results, indent=1))
+    save_result(args.out, results, config=vars(args))
     print(f"written to {args.out} in {results['settings']['seconds']:.0f} s")
 
 

@@ -12,13 +12,13 @@ with 5 different sampling seeds.
 """
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import torch
 
 from cgen_lessons import data, recipes
+from cgen_lessons.results import save as save_result
 
 
 def g(seed=0):
@@ -74,7 +74,7 @@ def main():
             out["runs"].append(row)
             print(row, flush=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=1))
+    save_result(args.out, out, config=vars(args))
     print("wrote", args.out)
 
 

@@ -18,6 +18,8 @@ import torch
 
 from cgen_lessons import apps
 from cgen_lessons.data import random_rows
+from cgen_lessons.results import load as load_result
+from cgen_lessons.results import save as save_result
 from cgen_lessons.train import fit, warmup_cosine
 from cgen_lessons.transformer import Seq2SeqTransformer
 
@@ -86,7 +88,7 @@ def main():
     sizes = {k: {"words": len(v), "pronunciations": len(task.pairs[k])} for k, v in task.words.items()}
     out = {"setup": s, "sizes": sizes, "threads": args.threads, "torch": torch.__version__}
     if args.baseline_only:
-        out = json.loads(Path(args.out).read_text())
+        out = load_result(args.out)
         out["baseline"] = baseline(task, s)
         print(json.dumps(out["baseline"]["test"]), flush=True)
     else:
@@ -95,7 +97,7 @@ def main():
         out["transformer"] = transformer(task, s, args.seed)
         print(json.dumps({k: out["transformer"][k] for k in ("test_greedy", f"test_first_{s['n_beam']}")}), flush=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
+    save_result(args.out, out, config=vars(args))
     print("wrote", args.out)
 
 

@@ -31,7 +31,6 @@ without packing (results/gan_modes_<dataset>_maxout.json; ring 20,000 steps, gri
 """
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -39,6 +38,8 @@ import torch
 
 from cgen_lessons import data
 from cgen_lessons.gan import GAN, MLPDiscriminator, MLPGenerator, make_gan_step, mode_coverage
+from cgen_lessons.results import load as load_result
+from cgen_lessons.results import save as save_result
 from cgen_lessons.train import fit
 
 # name: (loss, n_critic, pack, lr, betas, spectral_norm[, setup]); setup overrides the networks and the batch
@@ -126,7 +127,7 @@ def main():
                 "captured = at least 20 high-quality samples")
     results = {"steps": args.steps, "protocol": protocol, "runs": []}
     if args.append and Path(args.out).exists():
-        results = json.loads(Path(args.out).read_text())
+        results = load_result(args.out)
         if results["steps"] != args.steps:
             parser.error(f"{args.out} holds {results['steps']}-step runs; --steps must match to append")
     for name in args.datasets.split(","):
@@ -142,7 +143,7 @@ def main():
                     row["curve"] = curve  # {"step": [...], "modes": [...], "high_quality": [...]}
                 results["runs"].append(row)
                 print(row, flush=True)
-                Path(args.out).write_text(json.dumps(results, indent=1))
+                save_result(args.out, results, config=vars(args))
 
 
 if __name__ == "__main__":

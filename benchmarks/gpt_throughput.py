@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from cgen_lessons.recipes import GPT_SETTINGS, char_lm_splits
+from cgen_lessons.results import save as save_result
 from cgen_lessons.transformer import GPT
 
 
@@ -65,7 +66,7 @@ def main():
               "step_seconds": seconds, "tokens_per_s": tokens_per_s, "achieved_gflops": achieved,
               "matmul_peak_gflops": peak, "fraction_of_peak": achieved / peak}
     print(json.dumps(result, indent=1))
-    Path(args.out).write_text(json.dumps(result, indent=1))
+    save_result(args.out, result, config=vars(args))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ return identical tokens (checked). Writes benchmarks/results/kv_cache.json.
 """
 
 import argparse
-import json
 import platform
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ import torch
 
 from cgen_lessons.decoding import generate
 from cgen_lessons.recipes import GPT_SETTINGS, char_lm_splits
+from cgen_lessons.results import save as save_result
 from cgen_lessons.transformer import GPT
 
 
@@ -46,8 +46,8 @@ def main():
                    "identical_tokens": bool(torch.equal(outputs[False], outputs[True]))}
             rows.append(row)
             print(row, flush=True)
-    Path(args.out).write_text(json.dumps({"threads": args.threads, "torch": torch.__version__,
-                                          "machine": platform.machine(), "block_size": block, "rows": rows}, indent=1))
+    save_result(args.out, {"threads": args.threads, "torch": torch.__version__, "machine": platform.machine(),
+                           "block_size": block, "rows": rows}, config=vars(args))
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import torch
 from cgen_lessons.classic import NGramLM
 from cgen_lessons.metrics import stream_nll
 from cgen_lessons.recipes import GPT_SETTINGS, RNN_SETTINGS, char_lm_splits, train_char_lm
+from cgen_lessons.results import save as save_result
 from cgen_lessons.utils import timer
 
 LN2 = math.log(2)
@@ -91,7 +92,7 @@ def main():
         print(f"{name:6} best validation {run['best_val_nll']:.4f} nats/char; test {run['test_nll']:.4f} nats/char = "
               f"{run['test_bpc']:.3f} bits/char, perplexity {math.exp(run['test_nll']):.2f} "
               f"({run['train_seconds'] / 60:.1f} min)", flush=True)
-        out.write_text(json.dumps(results, indent=1))
+        save_result(out, results, config=vars(args))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import torch
 
 from cgen_lessons.metrics import stream_nll
 from cgen_lessons.recipes import GPT_SETTINGS, RNN_SETTINGS, char_lm_splits, train_char_lm
+from cgen_lessons.results import save as save_result
 from cgen_lessons.utils import timer
 
 GRID = {
@@ -53,7 +54,7 @@ def main():
                 print(f"{name:5} {schedule:9} lr {lr:.4g}: validation {val_nll:.4f} nats/char ({t['seconds']:.0f} s)",
                       flush=True)
         results["runs"][name] = sorted(runs, key=lambda r: (r["schedule"], r["lr"]))
-        out.write_text(json.dumps(results, indent=1))
+        save_result(out, results, config=vars(args))
 
 
 if __name__ == "__main__":

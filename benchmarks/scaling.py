@@ -10,7 +10,6 @@ loss of both and the largest weight difference. Writes benchmarks/results/scalin
 """
 
 import argparse
-import json
 import platform
 import statistics
 import tempfile
@@ -19,6 +18,7 @@ from pathlib import Path
 import torch
 
 from cgen_lessons import distributed, metrics, recipes
+from cgen_lessons.results import save as save_result
 from cgen_lessons.transformer import GPT
 
 
@@ -57,9 +57,9 @@ def main():
               "seconds_2_processes": full[2]["seconds"], "seconds_1_process": full[1]["seconds"],
               "max_weight_difference": diff}
     print(recipe, flush=True)
-    Path(args.out).write_text(json.dumps({"torch": torch.__version__, "machine": platform.machine(),
-                                          "cpu_threads": torch.get_num_threads(), "steps": args.steps,
-                                          "throughput": rows, "allreduce": comm, "recipe": recipe}, indent=1))
+    save_result(args.out, {"torch": torch.__version__, "machine": platform.machine(),
+                           "cpu_threads": torch.get_num_threads(), "steps": args.steps,
+                           "throughput": rows, "allreduce": comm, "recipe": recipe}, config=vars(args))
 
 
 if __name__ == "__main__":

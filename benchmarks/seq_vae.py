@@ -17,13 +17,13 @@ NLL with K = 100 (all in nats per word).
 """
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import torch
 
 from cgen_lessons import data
+from cgen_lessons.results import save as save_result
 from cgen_lessons.seqvae import SeqVAE, active_units, importance_nll, make_seqvae_step
 from cgen_lessons.train import fit
 
@@ -104,7 +104,7 @@ def main():
     out = {"setup": dict(SETUP, steps=args.steps), "n_test_words": SETUP["n_eval"], "runs": runs,
            "threads": args.threads, "torch": torch.__version__}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=1))
+    save_result(args.out, out, config=vars(args))
     print("wrote", args.out)
 
 

@@ -13,13 +13,13 @@ of sampling temperatures (Caccia et al. 2020), the NLL_oracle learning curve, an
 """
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import torch
 
 from cgen_lessons.data import random_rows
+from cgen_lessons.results import save as save_result
 from cgen_lessons.rnn import RecurrentLM
 from cgen_lessons.textgan import (
     SeqDiscriminator,
@@ -135,7 +135,7 @@ def main():
     out = {"setup": s, "oracle_nll_of_test_data": entropy, "temperatures": TEMPERATURES, "runs": runs,
            "threads": args.threads, "torch": torch.__version__}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=1))
+    save_result(args.out, out, config=vars(args))
     print("wrote", args.out)
 
 

@@ -11,13 +11,13 @@ of generated five-character lines that occur verbatim in the training poems (mem
 """
 
 import argparse
-import json
 import re
 from pathlib import Path
 
 import torch
 
 from cgen_lessons import apps, data, recipes
+from cgen_lessons.results import save as save_result
 
 FORM = "_____，_____。\n_____，_____。"
 EXCLUDE = "，。？！；：、,.?!;:\n「」『』（）《》"
@@ -53,7 +53,7 @@ def main():
     out = {"form": FORM, "samples": args.samples, "temperature": 0.8, "rows": rows, "threads": args.threads,
            "torch": torch.__version__}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, ensure_ascii=False, indent=1) + "\n")
+    save_result(args.out, out, config=vars(args))
     print("wrote", args.out)
 
 

@@ -11,16 +11,14 @@
 # cells (LSTM, GRU) were needed: gradients through time.
 
 # %%
-import json
 import math
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 
-from cgen_lessons import data, viz
+from cgen_lessons import data, results, viz
 from cgen_lessons.utils import max_error, seed_everything, show_source
 
 chapter_start = time.perf_counter()
@@ -179,13 +177,13 @@ for cell in ["rnn", "lstm", "gru"]:
 
 # %%
 ngram = NGramLM(tok.vocab_size, **NGRAM_SETTINGS).fit(train_ids)  # chapter 01's choice on validation
-results = {f"{NGRAM_SETTINGS['n']}-gram (chapter 01)": (ngram.nll(test_ids), None, 0)}
+test_nll = {f"{NGRAM_SETTINGS['n']}-gram (chapter 01)": (ngram.nll(test_ids), None, 0)}
 for cell, model in models.items():
     n_params = sum(p.numel() for p in model.parameters())
-    results[cell.upper()] = (stream_nll(model, test_ids), seconds[cell], n_params)
+    test_nll[cell.upper()] = (stream_nll(model, test_ids), seconds[cell], n_params)
 print(f"{'model':<20}{'test NLL (nats/char)':>22}{'bits/char':>11}"
       f"{'perplexity':>12}{'train time':>12}{'parameters':>12}")
-for name, (nll, sec, n_params) in results.items():
+for name, (nll, sec, n_params) in test_nll.items():
     sec_text = f"{sec:.0f} s" if sec is not None else "counting"
     print(f"{name:<20}{nll:>22.3f}{nll / math.log(2):>11.3f}{math.exp(nll):>12.2f}{sec_text:>12}{n_params:>12,}")
 viz.loss_curves({c.upper(): h for c, h in histories.items()}, smooth=20, ylabel="train cross-entropy (nats/char)")
@@ -204,12 +202,8 @@ plt.show()
 # best on validation. Its saved results:
 
 # %%
-long_run_file = Path("..") / "benchmarks" / "results" / "lm_long_run.json"
-if long_run_file.exists():
-    viz.lm_benchmark(json.loads(long_run_file.read_text()), ["ngram", "rnn", "lstm", "gru"])
-    plt.show()
-else:
-    print("run `python benchmarks/lm_long_run.py` to produce", long_run_file)
+viz.lm_benchmark(results.load("lm_long_run"), ["ngram", "rnn", "lstm", "gru"])
+plt.show()
 
 # %% [markdown]
 # With six minutes each instead of seconds, the gated cells improve a lot — the LSTM to 1.670

@@ -11,16 +11,14 @@
 # chapters 01–02, and trains the encoder–decoder on a real sequence-to-sequence task.
 
 # %%
-import json
 import math
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 
-from cgen_lessons import data, viz
+from cgen_lessons import data, results, viz
 from cgen_lessons.utils import max_error, seed_everything, show_source
 
 chapter_start = time.perf_counter()
@@ -455,22 +453,18 @@ print(f"validation NLL after {STEPS} steps: warmup + cosine {gpt_val_nll:.3f}, "
 viz.loss_curves({"warmup + cosine": gpt_hist, "constant": constant_hist}, smooth=20,
                 ylabel="train cross-entropy (nats/char)")
 plt.show()
-sweep_file = Path("..") / "benchmarks" / "results" / "lm_lr_sweep.json"
-if sweep_file.exists():
-    sweep = json.loads(sweep_file.read_text())["runs"]
-    print("validation NLL (nats/char) after the notebooks' step counts, by schedule and peak learning rate "
-          "(benchmarks/lm_lr_sweep.py):")
-    for name, runs in sweep.items():
-        for schedule_name in ("constant", "cosine"):
-            cells = [f"{r['lr']:.4g}: {r['val_nll']:.3f}" for r in runs if r["schedule"] == schedule_name]
-            print(f"  {name.upper():5}{schedule_name:>9}   " + "   ".join(cells))
-    print("each schedule at its own best peak rate:")
-    for name, runs in sweep.items():
-        best = {s: min(r["val_nll"] for r in runs if r["schedule"] == s) for s in ("constant", "cosine")}
-        print(f"  {name.upper():5} constant {best['constant']:.3f}, warmup + cosine {best['cosine']:.3f}: "
-              f"the schedule gains {best['constant'] - best['cosine']:.2f} nats/char")
-else:
-    print("run `python benchmarks/lm_lr_sweep.py` to produce", sweep_file)
+sweep = results.load("lm_lr_sweep")["runs"]
+print("validation NLL (nats/char) after the notebooks' step counts, by schedule and peak learning rate "
+      "(benchmarks/lm_lr_sweep.py):")
+for name, runs in sweep.items():
+    for schedule_name in ("constant", "cosine"):
+        cells = [f"{r['lr']:.4g}: {r['val_nll']:.3f}" for r in runs if r["schedule"] == schedule_name]
+        print(f"  {name.upper():5}{schedule_name:>9}   " + "   ".join(cells))
+print("each schedule at its own best peak rate:")
+for name, runs in sweep.items():
+    best = {s: min(r["val_nll"] for r in runs if r["schedule"] == s) for s in ("constant", "cosine")}
+    print(f"  {name.upper():5} constant {best['constant']:.3f}, warmup + cosine {best['cosine']:.3f}: "
+          f"the schedule gains {best['constant'] - best['cosine']:.2f} nats/char")
 
 # %% [markdown]
 # At the recipe's peak rate, $8\cdot10^{-3}$, the constant schedule fails (2.571 against 1.836
@@ -519,12 +513,8 @@ for name, nll in ((f"{NGRAM_SETTINGS['n']}-gram, β = {NGRAM_SETTINGS['beta']} (
 # The saved curves are plotted; nothing is re-trained here.
 
 # %%
-long_run_file = Path("..") / "benchmarks" / "results" / "lm_long_run.json"
-if long_run_file.exists():
-    viz.lm_benchmark(json.loads(long_run_file.read_text()))
-    plt.show()
-else:
-    print("run `python benchmarks/lm_long_run.py` to produce", long_run_file)
+viz.lm_benchmark(results.load("lm_long_run"))
+plt.show()
 
 # %% [markdown]
 # Given equal time the ranking changes: the GPT is the best neural model (1.565 nats/char =
@@ -537,19 +527,15 @@ else:
 # ≈ 6N + 6·L·T·d with N the non-embedding parameters; the peak is a measured large matrix product):
 
 # %%
-throughput_file = Path("..") / "benchmarks" / "results" / "gpt_throughput.json"
-if throughput_file.exists():
-    tp = json.loads(throughput_file.read_text())
-    print(f"{tp['tokens_per_s']:,.0f} training tokens/s on {tp['threads']} threads "
-          f"= {tp['achieved_gflops']:.0f} GFLOP/s, "
-          f"{tp['fraction_of_peak']:.0%} of the measured fp32 matmul peak ({tp['matmul_peak_gflops']:.0f} GFLOP/s)")
-else:
-    print("run `python benchmarks/gpt_throughput.py` to produce", throughput_file)
+tp = results.load("gpt_throughput")
+print(f"{tp['tokens_per_s']:,.0f} training tokens/s on {tp['threads']} threads "
+      f"= {tp['achieved_gflops']:.0f} GFLOP/s, "
+      f"{tp['fraction_of_peak']:.0%} of the measured fp32 matmul peak ({tp['matmul_peak_gflops']:.0f} GFLOP/s)")
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print("the saved throughput was measured on this chapter's GPT (same parameter count):",
-      throughput_file.exists() and tp["params_total"] == sum(p.numel() for p in gpt.parameters()))
+      tp["params_total"] == sum(p.numel() for p in gpt.parameters()))
 
 # %%
 out = sample(gpt, tok.encode("ROMEO:\n")[None], 250, generator=torch.Generator().manual_seed(0), temperature=0.8)

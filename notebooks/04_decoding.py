@@ -11,14 +11,12 @@
 # faster with a KV cache.
 
 # %%
-import json
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import torch
 
-from cgen_lessons import viz
+from cgen_lessons import results, viz
 from cgen_lessons.utils import max_error, seed_everything, show_source
 
 chapter_start = time.perf_counter()
@@ -338,18 +336,14 @@ show_source(type(gpt).forward_cached)
 # tokens fit). Its saved results:
 
 # %%
-kv_file = Path("..") / "benchmarks" / "results" / "kv_cache.json"
-if kv_file.exists():
-    kv = json.loads(kv_file.read_text())
-    print(f"context {kv['block_size']} tokens, {kv['threads']} threads")
-    print(f"{'batch':>5}{'new tokens':>12}{'uncached tok/s':>16}{'cached tok/s':>14}{'speed-up':>10}{'identical':>11}")
-    for r in kv["rows"]:
-        print(f"{r['batch']:>5}{r['new_tokens']:>12}"
-              f"{r['uncached_tokens_per_s']:>16,.0f}{r['cached_tokens_per_s']:>14,.0f}"
-              f"{r['speedup']:>9.1f}×{str(r['identical_tokens']):>11}")
-    print(f"({kv['threads']} CPU threads, torch {kv['torch']})")
-else:
-    print("run `python benchmarks/kv_cache.py` to produce", kv_file)
+kv = results.load("kv_cache")
+print(f"context {kv['block_size']} tokens, {kv['threads']} threads")
+print(f"{'batch':>5}{'new tokens':>12}{'uncached tok/s':>16}{'cached tok/s':>14}{'speed-up':>10}{'identical':>11}")
+for r in kv["rows"]:
+    print(f"{r['batch']:>5}{r['new_tokens']:>12}"
+          f"{r['uncached_tokens_per_s']:>16,.0f}{r['cached_tokens_per_s']:>14,.0f}"
+          f"{r['speedup']:>9.1f}×{str(r['identical_tokens']):>11}")
+print(f"({kv['threads']} CPU threads, torch {kv['torch']})")
 
 # %% [markdown]
 # The gain grows with the length generated, as the analysis predicts: the uncached cost per

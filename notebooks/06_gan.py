@@ -12,10 +12,8 @@
 # in code — why the articles' GAN code cannot work.
 
 # %%
-import json
 import math
 import time
-from pathlib import Path
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -23,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from cgen_lessons import data, viz
+from cgen_lessons import data, results, viz
 from cgen_lessons.utils import max_error, seed_everything, show_source
 
 chapter_start = time.perf_counter()
@@ -279,14 +277,9 @@ def mode_table(suffix):
     "_ablation" or "_maxout"), one row per method; "≥ 1 good" counts modes with at least one high-quality sample."""
     rows, steps = [], {}
     for name in ("8gaussians", "25gaussians"):
-        f = Path("..") / "benchmarks" / "results" / f"gan_modes_{name}{suffix}.json"
-        if f.exists():
-            saved = json.loads(f.read_text())
-            rows += saved["runs"]
-            steps[name] = saved["steps"]
-    if not rows:
-        print("run benchmarks/gan_modes.py to produce the comparison")
-        return
+        saved = results.load(f"gan_modes_{name}{suffix}")
+        rows += saved["runs"]
+        steps[name] = saved["steps"]
     print(f"{'data set':<13}{'method':<32}{'steps':>7}{'modes captured':>18}{'≥ 1 good':>12}{'high quality':>16}"
           f"{'weakest mode':>14}{'seeds':>7}{'min/run':>9}")
     for name in ("8gaussians", "25gaussians"):
@@ -423,8 +416,8 @@ mode_table("_maxout")
 # %%
 def runs_of(suffix, dataset, method):
     """The saved runs of one method on one data set from benchmarks/results/gan_modes_<dataset><suffix>.json."""
-    f = Path("..") / "benchmarks" / "results" / f"gan_modes_{dataset}{suffix}.json"
-    return [r for r in json.loads(f.read_text())["runs"] if r["dataset"] == dataset and r["method"] == method]
+    runs = results.load(f"gan_modes_{dataset}{suffix}")["runs"]
+    return [r for r in runs if r["dataset"] == dataset and r["method"] == method]
 
 
 maxout_methods = {"GAN": "GAN, ours + maxout D",
@@ -586,7 +579,7 @@ print("real training digits remain closer than any generator (both GANs and the 
 # metric's own noise by scoring one model with five sampling seeds:
 
 # %%
-seeds_bench = json.loads((Path("..") / "benchmarks" / "results" / "fd_seeds.json").read_text())
+seeds_bench = results.load("fd_seeds")
 print(recipes.fd_seed_report(seeds_bench))
 fd_seeds = recipes.fd_seed_stats(seeds_bench)
 ns, ls_ = fd_seeds["DCGAN non-saturating"], fd_seeds["DCGAN least-squares"]

@@ -16,15 +16,13 @@
 # (classifier-free guidance) and inpainting.
 
 # %%
-import json
 import math
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import torch
 
-from cgen_lessons import data, diffusion, recipes, viz
+from cgen_lessons import data, diffusion, recipes, results, viz
 from cgen_lessons.utils import seed_everything, show_source
 
 chapter_start = time.perf_counter()
@@ -394,7 +392,7 @@ display(viz.controls(show_step, t=widgets.IntSlider(min=0, max=toy_model.T, step
 # high-quality samples). Its saved results:
 
 # %%
-bench = json.loads(Path("../benchmarks/results/diffusion.json").read_text())
+bench = results.load("diffusion")
 for row in bench["toy"]:
     extra = (f", modes {row['modes']}/8, high quality {100 * row['high_quality']:.0f}%, "
              f"high-quality samples per mode {min(row['per_mode'])}–{max(row['per_mode'])}"
@@ -520,7 +518,7 @@ print("real training digits remain closer than any model:", table[0][1] < min(v 
 # DDIM's 20):
 
 # %%
-seeds_bench = json.loads(Path("../benchmarks/results/fd_seeds.json").read_text())
+seeds_bench = results.load("fd_seeds")
 print(recipes.fd_seed_report(seeds_bench))
 fd_seeds = recipes.fd_seed_stats(seeds_bench)
 print(f"this run against the benchmark's seed 0 (DDPM, 200 steps): {fd_by[('DDPM', 200)]:.2f} vs "
@@ -621,8 +619,7 @@ print("w = 4 has a worse Fréchet distance than w = 1 (less diverse samples):", 
 # classifier), and on the samples alone. Its saved results (test accuracy):
 
 # %%
-aug_file = Path("../benchmarks/results/augmentation.json")
-aug = json.loads(aug_file.read_text())
+aug = results.load("augmentation")
 print(f"{'seed':>4} {'100 real':>9} {'100 real + 1,000 generated':>27} {'generated only':>15} {'all 1,437 real':>15}")
 for r in aug["runs"]:
     print(f"{r['seed']:>4} {100 * r['real_only']:>8.1f}% {100 * r['real_plus_generated']:>26.1f}% "

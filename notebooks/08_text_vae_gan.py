@@ -17,16 +17,14 @@
 # plain maximum likelihood with a temperature is hard to beat.
 
 # %%
-import json
 import math
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 
-from cgen_lessons import data
+from cgen_lessons import data, results
 from cgen_lessons.utils import max_error, seed_everything, show_source
 
 chapter_start = time.perf_counter()
@@ -358,7 +356,7 @@ print("free bits trade reconstruction for KL: lower reconstruction loss than the
 # — chapter 02's model on the same data.
 
 # %%
-bench_vae = json.loads((Path("..") / "benchmarks" / "results" / "seq_vae.json").read_text())
+bench_vae = results.load("seq_vae")
 variants = list(dict.fromkeys(r["variant"] for r in bench_vae["runs"]))
 vae_table = {}
 print(f"{'variant':24s} {'reconstruction':>15s} {'KL':>12s} {'active units':>13s} {'−log p(x), K=100':>18s}")
@@ -503,7 +501,7 @@ print("NLL_oracle of 20,000 own samples vs exact entropy rate: within 4 standard
 # NLL$_\text{oracle}$ and a terrible NLL$_\text{test}$.
 
 # %%
-bench_gan = json.loads((Path("..") / "benchmarks" / "results" / "seqgan_oracle.json").read_text())
+bench_gan = results.load("seqgan_oracle")
 methods = ["pretrained (MLE)", "MLE", "SeqGAN", "Gumbel GAN"]
 gan_table = {}
 print("oracle entropy rate (NLL_oracle of held-out oracle data): "

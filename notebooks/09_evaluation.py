@@ -16,15 +16,13 @@
 # copying ten images, and a test that cannot see what it was not built to see.
 
 # %%
-import json
 import math
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import torch
 
-from cgen_lessons import data, recipes, viz
+from cgen_lessons import data, recipes, results, viz
 from cgen_lessons.utils import seed_everything, show_source
 
 chapter_start = time.perf_counter()
@@ -613,7 +611,7 @@ print("no test's type-I error exceeds 0.05 by more than two standard errors anyw
 # and self-BLEU over words). Its saved results:
 
 # %%
-table = json.loads((Path("..") / "benchmarks" / "results" / "eval_table.json").read_text())
+table = results.load("eval_table")
 columns = ["fd", "inception_score", "precision", "recall", "density", "coverage", "mmd2"]
 print(f"{'image generator':<52}"
       + "".join(f"{c:>10}" for c in ["FD", "IS", "precision", "recall", "density", "coverage", "MMD²"]))

@@ -37,20 +37,17 @@
 # published systems are far larger: each section says how far apart they are.
 
 # %%
-import json
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import torch
 
-from cgen_lessons import apps, data, metrics, recipes, viz
+from cgen_lessons import apps, data, metrics, recipes, results, viz
 from cgen_lessons.utils import seed_everything, show_source
 
 chapter_start = time.perf_counter()
 torch.set_num_threads(2)
 seed_everything(0)
-RESULTS = Path("../benchmarks/results")
 
 # %% [markdown]
 # ## 1 · Background: what makes an application
@@ -268,7 +265,7 @@ print("hardest:", ", ".join(f"{c} {rates[c]:.0%}" for c in order[:5]), "· easie
 # dropout 0.1) for 8,000 steps on one core, then scores the **test** split once:
 
 # %%
-bench = json.loads((RESULTS / "g2p.json").read_text())
+bench = results.load("g2p")
 tr = bench["transformer"]
 beam_key = next(k for k in tr if k.startswith("test_first_"))
 rows = [(f"context baseline (±{bench['baseline']['chosen_context']} letters), full training split",
@@ -420,7 +417,7 @@ print("top-p sampling has more distinct word pairs than greedy and beam search:"
 # 500 test turns:
 
 # %%
-dbench = json.loads((RESULTS / "dialogue.json").read_text())
+dbench = results.load("dialogue")
 vc = dbench["val_curve"]
 print(f"benchmark: {dbench['setup']['steps']:,d} steps "
       f"({dbench['train_seconds'] / 60:.0f} min, {dbench['threads']} thread); "
@@ -556,7 +553,7 @@ print("without the mask, some samples break the form:", verse[False]["ok"] < 1.0
 # stage (the Tang corpus):
 
 # %%
-vb = json.loads((RESULTS / "verse_form.json").read_text())
+vb = results.load("verse_form")
 print(f"{'steps':>6s} {'train loss':>10s} {'in form, free':>14s} {'draws per poem':>15s} {'NLL free':>9s} "
       f"{'NLL masked':>11s} {'lines copied (free)':>20s}")
 for r in vb["rows"]:
@@ -636,7 +633,7 @@ print("values inside (−1, 1):", bool((out.abs() < 1).all()),
 # `benchmarks/kv_cache.py` measured what it buys for chapter 03's GPT on this machine:
 
 # %%
-kv = json.loads((RESULTS / "kv_cache.json").read_text())
+kv = results.load("kv_cache")
 print(f"{'batch':>5s} {'new tokens':>10s} {'tokens/s, no cache':>19s} {'with cache':>11s} {'speed-up':>9s}")
 for r in kv["rows"]:
     print(f"{r['batch']:5d} {r['new_tokens']:10d} {r['uncached_tokens_per_s']:19.0f} {r['cached_tokens_per_s']:11.0f} "

@@ -30,7 +30,6 @@
 # the memory arithmetic of sharded training (FSDP) for models too large for one device.
 
 # %%
-import json
 import math
 import tempfile
 import time
@@ -39,7 +38,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import torch
 
-from cgen_lessons import data, distributed, metrics, recipes, train
+from cgen_lessons import data, distributed, metrics, recipes, results, train
 from cgen_lessons.utils import seed_everything, show_source
 
 chapter_start = time.perf_counter()
@@ -307,7 +306,7 @@ for nproc, threads in ((1, 1), (1, 2), (2, 1)):
     live[(nproc, threads)] = r["tokens_per_s"]
     print(f"{nproc} process(es) × {threads} thread(s): {r['tokens_per_s']:8,.0f} tokens/s")
 
-bench = json.loads(Path("../benchmarks/results/scaling.json").read_text())
+bench = results.load("scaling")
 print(f"\nbenchmark ({bench['steps']} steps, median of 3):")
 print("| processes × threads | fp32 tokens/s | bf16 tokens/s |\n|---|---|---|")
 for nproc, threads in ((1, 1), (1, 2), (2, 1)):
