@@ -17,16 +17,34 @@ import argparse
 import copy
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from cgen_lessons import apps, recipes
 from cgen_lessons.apps import dialogue_corpus
+from cgen_lessons.config import Settings, add_set_argument
 from cgen_lessons.results import save as save_result
 
-SETUP = dict(vocab=2000, p_unconditional=0.2, block=64, batch=64, steps=4000, eval_every=250, d_model=128,
-             n_layers=2, n_eval=500, n_candidates=8, lam=0.5)
+
+@dataclass(frozen=True)
+class DialogueSetup(Settings):
+    """The settings of this benchmark (change them with --set name=value)."""
+    vocab: int = 2000
+    p_unconditional: float = 0.2
+    block: int = 64
+    batch: int = 64
+    steps: int = 4000
+    eval_every: int = 250
+    d_model: int = 128
+    n_layers: int = 2
+    n_eval: int = 500
+    n_candidates: int = 8
+    lam: float = 0.5
+
+
+SETUP = DialogueSetup()
 METHODS = ["greedy", "beam", "sample", "top-p", "likelihood", "mmi"]
 
 
@@ -34,18 +52,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--set", nargs="*", default=[], help="override a setting, e.g. steps=200")
+    add_set_argument(parser)
     parser.add_argument("--out", default="benchmarks/results/dialogue.json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    s = dict(SETUP)
-    for item in args.set:
-        key, value = item.split("=")
-        s[key] = type(SETUP[key])(value)
-    corpus = dialogue_corpus(s["vocab"], s["p_unconditional"])
+    s = SETUP.override(args.set)
+    corpus = dialogue_corpus(s.vocab, s.p_unconditional)
     tok = corpus["tok"]
     t0 = time.perf_counter()
-    val = corpus["val"][: s["n_eval"]]
+    val = corpus["val"][: s.n_eval]
     best = {"val_ppl": math.inf, "state": None}
 
     def eval_fn(m):  # early stopping: keep the weights with the lowest validation reply perplexity
@@ -54,26 +69,27 @@ def main():
             best.update(val_ppl=ppl, state=copy.deepcopy(m.state_dict()))
         return {"val_ppl": ppl}
 
-    model, hist, seconds = recipes.train_gpt(corpus["train_ids"], tok.vocab_size, seed=args.seed, block=s["block"],
-                                             batch=s["batch"], steps=s["steps"], d_model=s["d_model"],
-                                             n_layers=s["n_layers"], eval_fn=eval_fn, eval_every=s["eval_every"])
+    model, hist, seconds = recipes.train_gpt(corpus["train_ids"], tok.vocab_size, seed=args.seed, block=s.block,
+                                             batch=s.batch, steps=s.steps, d_model=s.d_model,
+                                             n_layers=s.n_layers, eval_fn=eval_fn, eval_every=s.eval_every)
     chosen_step = hist.eval["step"][hist.eval["val_ppl"].index(min(hist.eval["val_ppl"]))]
     model.load_state_dict(best["state"])
-    test = corpus["test"][: s["n_eval"]]
+    test = corpus["test"][: s.n_eval]
     turns, truth = [t for t, _ in test], [r for _, r in test]
     ppl = apps.reply_perplexity(model, tok, turns, truth)
     rows = [{"method": "true replies", **apps.reply_diversity(tok, truth),
              "retrieval": apps.retrieval_accuracy(model, tok, turns, truth)}]
     for method in METHODS:
         t1 = time.perf_counter()
-        replies = apps.generate_replies(model, tok, turns, method, n_candidates=s["n_candidates"], lam=s["lam"],
+        replies = apps.generate_replies(model, tok, turns, method, n_candidates=s.n_candidates, lam=s.lam,
                                         seed=args.seed)
         rows.append({"method": method, **apps.reply_diversity(tok, replies),
                      "retrieval": apps.retrieval_accuracy(model, tok, turns, replies),
                      "examples": [[a, b] for a, b in zip(turns[:8], replies[:8])],
                      "seconds": round(time.perf_counter() - t1, 1)})
         print({k: v for k, v in rows[-1].items() if k != "examples"}, flush=True)
-    out = {"setup": s, "seed": args.seed, "train_seconds": round(seconds, 1), "final_train_loss": hist.last("loss"),
+    out = {"setup": s.as_dict(), "seed": args.seed, "train_seconds": round(seconds, 1),
+           "final_train_loss": hist.last("loss"),
            "val_curve": {"step": hist.eval["step"], "val_ppl": hist.eval["val_ppl"]}, "chosen_step": chosen_step,
            "sizes": {k: len(corpus[k]) for k in ("train", "test")}, "reply_perplexity": ppl, "rows": rows,
            "threads": args.threads, "torch": torch.__version__, "total_seconds": round(time.perf_counter() - t0, 1)}

@@ -12,31 +12,52 @@ is scored once, at the end.
 import argparse
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from cgen_lessons import apps
+from cgen_lessons.config import Settings, add_set_argument
 from cgen_lessons.data import random_rows
 from cgen_lessons.results import load as load_result
 from cgen_lessons.results import save as save_result
 from cgen_lessons.train import fit, warmup_cosine
 from cgen_lessons.transformer import Seq2SeqTransformer
 
-SETUP = dict(d_model=128, n_heads=4, n_layers=3, dropout=0.1, batch=128, lr=1e-3, steps=8_000, warmup=500,
-             eval_every=1000, n_val_eval=2000, n_beam=1000, beam_width=5, contexts=[2, 3, 4, 5], em_iterations=5)
+
+@dataclass(frozen=True)
+class G2PSetup(Settings):
+    """The settings of this benchmark (change them with --set name=value)."""
+    d_model: int = 128
+    n_heads: int = 4
+    n_layers: int = 3
+    dropout: float = 0.1
+    batch: int = 128
+    lr: float = 0.001
+    steps: int = 8000
+    warmup: int = 500
+    eval_every: int = 1000
+    n_val_eval: int = 2000
+    n_beam: int = 1000
+    beam_width: int = 5
+    contexts: tuple = (2, 3, 4, 5)
+    em_iterations: int = 5
+
+
+SETUP = G2PSetup()
 
 
 def baseline(task, s):
     rows = []
-    for c in s["contexts"]:
+    for c in s.contexts:
         t0 = time.perf_counter()
-        b = apps.ContextG2P(context=c, iterations=s["em_iterations"]).fit(task.pairs["train"])
+        b = apps.ContextG2P(context=c, iterations=s.em_iterations).fit(task.pairs["train"])
         val = apps.g2p_scores([b.predict(w) for w in task.words["val"]], task.words["val"], task.refs["val"])
         rows.append({"context": c, **val, "seconds": round(time.perf_counter() - t0, 1)})
         print("baseline", rows[-1], flush=True)
     best = min(rows, key=lambda r: r["per"])
-    b = apps.ContextG2P(context=best["context"], iterations=s["em_iterations"]).fit(task.pairs["train"])
+    b = apps.ContextG2P(context=best["context"], iterations=s.em_iterations).fit(task.pairs["train"])
     test = apps.g2p_scores([b.predict(w) for w in task.words["test"]], task.words["test"], task.refs["test"])
     return {"validation": rows, "chosen_context": best["context"], "test": test}
 
@@ -44,26 +65,26 @@ def baseline(task, s):
 def transformer(task, s, seed):
     torch.manual_seed(seed)
     pad = task.tok.stoi["\x00"]
-    model = Seq2SeqTransformer(task.tok.vocab_size, task.tok.vocab_size, task.max_len, d_model=s["d_model"],
-                               n_heads=s["n_heads"], n_layers=s["n_layers"], pad_id=pad, dropout=s["dropout"])
-    opt = torch.optim.AdamW(model.parameters(), lr=s["lr"], weight_decay=0.01)
-    rows = random_rows(*task.tensors("train"), batch_size=s["batch"])
-    val_words = task.words["val"][: s["n_val_eval"]]
+    model = Seq2SeqTransformer(task.tok.vocab_size, task.tok.vocab_size, task.max_len, d_model=s.d_model,
+                               n_heads=s.n_heads, n_layers=s.n_layers, pad_id=pad, dropout=s.dropout)
+    opt = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=0.01)
+    rows = random_rows(*task.tensors("train"), batch_size=s.batch)
+    val_words = task.words["val"][: s.n_val_eval]
 
     def eval_fn(m):
         return apps.g2p_scores(apps.g2p_predict(m, task, val_words), val_words, task.refs["val"])
 
     t0 = time.perf_counter()
-    hist = fit(model, opt, lambda g: apps.trim_batch(rows(g), pad), steps=s["steps"], eval_fn=eval_fn,
-               eval_every=s["eval_every"], scheduler=warmup_cosine(opt, s["warmup"], s["steps"]), seed=seed,
+    hist = fit(model, opt, lambda g: apps.trim_batch(rows(g), pad), steps=s.steps, eval_fn=eval_fn,
+               eval_every=s.eval_every, scheduler=warmup_cosine(opt, s.warmup, s.steps), seed=seed,
                grad_clip=1.0, desc="G2P transformer")
     seconds = time.perf_counter() - t0
     model.eval()
     test_words = task.words["test"]
     greedy = apps.g2p_scores(apps.g2p_predict(model, task, test_words), test_words, task.refs["test"])
-    sub = test_words[: s["n_beam"]]
+    sub = test_words[: s.n_beam]
     beam = {f"beam{k}": apps.g2p_scores(apps.g2p_predict(model, task, sub, beam_width=k), sub, task.refs["test"])
-            for k in (1, s["beam_width"])}
+            for k in (1, s.beam_width)}
     return {"seed": seed, "params": sum(p.numel() for p in model.parameters()), "train_seconds": round(seconds, 1),
             "curve": {"step": hist.eval["step"], "val_per": hist.eval["per"], "val_wer": hist.eval["wer"]},
             "test_greedy": greedy, f"test_first_{s['n_beam']}": beam}
@@ -73,20 +94,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--set", nargs="*", default=[], help="override a setting, e.g. steps=200")
+    add_set_argument(parser)
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--baseline-only", action="store_true",
                         help="re-run only the baseline and update it in an existing --out file")
     parser.add_argument("--out", default="benchmarks/results/g2p.json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    s = dict(SETUP)
-    for item in args.set:
-        key, value = item.split("=")
-        s[key] = type(SETUP[key])(value)
+    s = SETUP.override(args.set)
     task = apps.G2PTask.build()
     sizes = {k: {"words": len(v), "pronunciations": len(task.pairs[k])} for k, v in task.words.items()}
-    out = {"setup": s, "sizes": sizes, "threads": args.threads, "torch": torch.__version__}
+    out = {"setup": s.as_dict(), "sizes": sizes, "threads": args.threads, "torch": torch.__version__}
     if args.baseline_only:
         out = load_result(args.out)
         out["baseline"] = baseline(task, s)

@@ -40,7 +40,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     V = char_lm_splits()[0].vocab_size  # chapter 03's model and batch, from its recipe
-    T, d, h, L, B = (GPT_SETTINGS[k] for k in ("block", "d_model", "n_heads", "n_layers", "batch"))
+    T, d, h, L, B = (getattr(GPT_SETTINGS, k) for k in ("block", "d_model", "n_heads", "n_layers", "batch"))
     torch.manual_seed(0)
     model = GPT(V, T, d, h, L)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)

@@ -30,7 +30,7 @@ def main():
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     V, block = char_lm_splits()[0].vocab_size, 512  # chapter 03's vocabulary, width and depth; a longer context
-    model = GPT(V, block, *(GPT_SETTINGS[k] for k in ("d_model", "n_heads", "n_layers"))).eval()
+    model = GPT(V, block, *(getattr(GPT_SETTINGS, k) for k in ("d_model", "n_heads", "n_layers"))).eval()
     rows = []
     for B in map(int, args.batches.split(",")):
         for n in map(int, args.lengths.split(",")):

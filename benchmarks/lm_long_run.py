@@ -81,7 +81,7 @@ def main():
     tok, train_ids, val_ids, test_ids = char_lm_splits()
     out = Path(args.out)
     results = json.loads(out.read_text()) if out.exists() else {"runs": {}}
-    results["settings"] = dict(rnn=RNN_SETTINGS, gpt=GPT_SETTINGS, minutes=args.minutes, torch=torch.__version__,
+    results["settings"] = dict(rnn=RNN_SETTINGS.as_dict(), gpt=GPT_SETTINGS.as_dict(), minutes=args.minutes, torch=torch.__version__,
                                machine=platform.machine(), python=platform.python_version(), threads=args.threads)
     for name in args.models.split(","):
         if name == "ngram":

@@ -38,7 +38,7 @@ def main():
     tok, train_ids, val_ids, _ = char_lm_splits()
     out = Path(args.out)
     results = json.loads(out.read_text()) if out.exists() else {"runs": {}}
-    results["settings"] = dict(rnn=RNN_SETTINGS, gpt=GPT_SETTINGS, torch=torch.__version__, machine=platform.machine(),
+    results["settings"] = dict(rnn=RNN_SETTINGS.as_dict(), gpt=GPT_SETTINGS.as_dict(), torch=torch.__version__, machine=platform.machine(),
                                python=platform.python_version())
     for name in args.models.split(","):
         runs = results["runs"].get(name, [])  # points already measured are kept, not re-run

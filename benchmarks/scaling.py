@@ -46,14 +46,14 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for nproc, threads in ((2, 1), (1, 2)):
             path = Path(tmp) / f"w{nproc}.pt"
-            run = distributed.launch(["train", "--steps", str(s["steps"]), "--save", str(path)], nproc=nproc,
+            run = distributed.launch(["train", "--steps", str(s.steps), "--save", str(path)], nproc=nproc,
                                      threads=threads, timeout_s=900)
-            model = GPT(tok.vocab_size, s["block"], s["d_model"], s["n_heads"], s["n_layers"])
+            model = GPT(tok.vocab_size, s.block, s.d_model, s.n_heads, s.n_layers)
             model.load_state_dict(torch.load(path, weights_only=True)["weights"])
             full[nproc] = {"weights": model.state_dict(), "seconds": run["seconds"],
                            "val_nll": metrics.stream_nll(model.eval(), val_ids[:100_000])}
     diff = max((full[2]["weights"][k] - w).abs().max().item() for k, w in full[1]["weights"].items())
-    recipe = {"steps": s["steps"], "val_nll_2_processes": full[2]["val_nll"], "val_nll_1_process": full[1]["val_nll"],
+    recipe = {"steps": s.steps, "val_nll_2_processes": full[2]["val_nll"], "val_nll_1_process": full[1]["val_nll"],
               "seconds_2_processes": full[2]["seconds"], "seconds_1_process": full[1]["seconds"],
               "max_weight_difference": diff}
     print(recipe, flush=True)

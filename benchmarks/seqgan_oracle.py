@@ -14,10 +14,12 @@ of sampling temperatures (Caccia et al. 2020), the NLL_oracle learning curve, an
 
 import argparse
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from cgen_lessons.config import Settings, add_set_argument
 from cgen_lessons.data import random_rows
 from cgen_lessons.results import save as save_result
 from cgen_lessons.rnn import RecurrentLM
@@ -34,23 +36,43 @@ from cgen_lessons.textgan import (
 )
 from cgen_lessons.train import fit
 
-SETUP = dict(vocab=32, length=20, hidden=32, n_train=10_000, n_test=2_000, batch=64, pretrain_steps=1500,
-             pretrain_lr=5e-3, adv_steps=300, adv_lr=1e-3, d_pretrain_steps=200, d_lr=1e-3, n_rollouts=8,
-             gumbel_tau=1.0, eval_every=50, n_eval=2_000)
+
+@dataclass(frozen=True)
+class OracleSetup(Settings):
+    """The settings of this benchmark (change them with --set name=value)."""
+    vocab: int = 32
+    length: int = 20
+    hidden: int = 32
+    n_train: int = 10_000
+    n_test: int = 2000
+    batch: int = 64
+    pretrain_steps: int = 1500
+    pretrain_lr: float = 0.005
+    adv_steps: int = 300
+    adv_lr: float = 0.001
+    d_pretrain_steps: int = 200
+    d_lr: float = 0.001
+    n_rollouts: int = 8
+    gumbel_tau: float = 1.0
+    eval_every: int = 50
+    n_eval: int = 2000
+
+
+SETUP = OracleSetup()
 TEMPERATURES = [0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.4]
 
 
 def oracle_data(s):
-    oracle = make_oracle(s["vocab"], s["hidden"], s["hidden"], seed=0)
+    oracle = make_oracle(s.vocab, s.hidden, s.hidden, seed=0)
     g = torch.Generator().manual_seed(12345)
-    train = sample_sequences(oracle, s["n_train"], s["length"], generator=g)
-    test = sample_sequences(oracle, s["n_test"], s["length"], generator=g)
+    train = sample_sequences(oracle, s.n_train, s.length, generator=g)
+    test = sample_sequences(oracle, s.n_test, s.length, generator=g)
     return oracle, train, test
 
 
 @torch.no_grad()
 def nll_oracle(oracle, G, s, temperature=1.0, seed=999):
-    fake = sample_sequences(G, s["n_eval"], s["length"], temperature=temperature,
+    fake = sample_sequences(G, s.n_eval, s.length, temperature=temperature,
                             generator=torch.Generator().manual_seed(seed))
     return sequence_nll(oracle, fake).mean().item()
 
@@ -62,37 +84,37 @@ def nll_test(G, test, temperature=1.0):
 
 def pretrain(s, train, seed):
     torch.manual_seed(seed)
-    G = RecurrentLM(s["vocab"], "lstm", s["hidden"], s["hidden"])
-    fit(G, torch.optim.Adam(G.parameters(), s["pretrain_lr"]), random_rows(train, batch_size=s["batch"]),
-        steps=s["pretrain_steps"],
+    G = RecurrentLM(s.vocab, "lstm", s.hidden, s.hidden)
+    fit(G, torch.optim.Adam(G.parameters(), s.pretrain_lr), random_rows(train, batch_size=s.batch),
+        steps=s.pretrain_steps,
         loss_fn=mle_loss, seed=seed, progress=False)
     return G
 
 
 def run(method, G0, s, oracle, train, test, seed):
     torch.manual_seed(seed)
-    G = RecurrentLM(s["vocab"], "lstm", s["hidden"], s["hidden"])
+    G = RecurrentLM(s.vocab, "lstm", s.hidden, s.hidden)
     G.load_state_dict(G0.state_dict())
     curve = {"step": [0], "nll_oracle": [nll_oracle(oracle, G, s)]}
     eval_fn = lambda m: {"nll_oracle": nll_oracle(oracle, m.G if isinstance(m, TextGAN) else m, s)}
     t0 = time.perf_counter()
     if method == "MLE":
-        h = fit(G, torch.optim.Adam(G.parameters(), s["adv_lr"]), random_rows(train, batch_size=s["batch"]),
-                steps=s["adv_steps"],
-                loss_fn=mle_loss, eval_fn=eval_fn, eval_every=s["eval_every"], seed=seed, progress=False)
+        h = fit(G, torch.optim.Adam(G.parameters(), s.adv_lr), random_rows(train, batch_size=s.batch),
+                steps=s.adv_steps,
+                loss_fn=mle_loss, eval_fn=eval_fn, eval_every=s.eval_every, seed=seed, progress=False)
     else:
-        model = TextGAN(G, SeqDiscriminator(s["vocab"]))
-        opts = {"G": torch.optim.Adam(G.parameters(), s["adv_lr"]),
-                "D": torch.optim.Adam(model.D.parameters(), s["d_lr"])}
+        model = TextGAN(G, SeqDiscriminator(s.vocab))
+        opts = {"G": torch.optim.Adam(G.parameters(), s.adv_lr),
+                "D": torch.optim.Adam(model.D.parameters(), s.d_lr)}
         # the discriminator first learns to tell G's samples from data
-        pretrain_discriminator(model, opts["D"], random_rows(train, batch_size=s["batch"]), s["d_pretrain_steps"],
-                               s["length"],
+        pretrain_discriminator(model, opts["D"], random_rows(train, batch_size=s.batch), s.d_pretrain_steps,
+                               s.length,
                                generator=torch.Generator().manual_seed(seed), one_hot=method != "SeqGAN")
-        step = (make_seqgan_step(s["length"], s["n_rollouts"]) if method == "SeqGAN"
-                else make_gumbel_gan_step(s["length"], s["gumbel_tau"]))
-        h = fit(model, opts, random_rows(train, batch_size=s["batch"]), steps=s["adv_steps"], step_fn=step,
+        step = (make_seqgan_step(s.length, s.n_rollouts) if method == "SeqGAN"
+                else make_gumbel_gan_step(s.length, s.gumbel_tau))
+        h = fit(model, opts, random_rows(train, batch_size=s.batch), steps=s.adv_steps, step_fn=step,
                 eval_fn=eval_fn,
-                eval_every=s["eval_every"], seed=seed, progress=False)
+                eval_every=s.eval_every, seed=seed, progress=False)
     seconds = time.perf_counter() - t0
     curve["step"] += h.eval["step"]
     curve["nll_oracle"] += h.eval["nll_oracle"]
@@ -109,14 +131,11 @@ def main():
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--methods", default="MLE,SeqGAN,Gumbel GAN")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--set", nargs="*", default=[], help="override a setting, e.g. adv_steps=20")
+    add_set_argument(parser)
     parser.add_argument("--out", default="benchmarks/results/seqgan_oracle.json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    s = dict(SETUP)
-    for item in args.set:
-        key, value = item.split("=")
-        s[key] = type(SETUP[key])(value)
+    s = SETUP.override(args.set)
     oracle, train, test = oracle_data(s)
     with torch.no_grad():
         entropy = sequence_nll(oracle, test).mean().item()
@@ -132,7 +151,7 @@ def main():
             r = run(method, G0, s, oracle, train, test, seed)
             runs.append(r)
             print({k: r[k] for k in ("method", "seed", "nll_oracle", "nll_test", "seconds")}, flush=True)
-    out = {"setup": s, "oracle_nll_of_test_data": entropy, "temperatures": TEMPERATURES, "runs": runs,
+    out = {"setup": s.as_dict(), "oracle_nll_of_test_data": entropy, "temperatures": TEMPERATURES, "runs": runs,
            "threads": args.threads, "torch": torch.__version__}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     save_result(args.out, out, config=vars(args))

@@ -14,11 +14,14 @@ from __future__ import annotations
 import functools
 import math
 import time
+from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 
 from . import data
+from .config import Settings
 from .diffusion import Diffusion, MLPDenoiser, NoiseSchedule, UNetDenoiser
 from .gan import GAN, ConvDiscriminator, ConvGenerator, make_gan_step
 from .metrics import frechet_distance
@@ -28,20 +31,68 @@ from .transformer import GPT
 from .utils import check_positive_int, seed_everything
 from .vae import VAE
 
-__all__ = ["NGRAM_SETTINGS", "RNN_SETTINGS", "GPT_SETTINGS", "char_lm_splits", "train_recurrent_lm", "train_gpt",
+__all__ = ["NGramSettings", "RNNSettings", "GPTSettings", "DiffusionSettings", "NGRAM_SETTINGS", "RNN_SETTINGS",
+           "GPT_SETTINGS", "char_lm_splits", "train_recurrent_lm", "train_gpt",
            "train_char_lm", "DigitScorer", "train_dcgan", "train_digit_vae", "DIFFUSION_SETTINGS",
            "train_digit_diffusion", "train_toy_diffusion"]
 
-DIFFUSION_SETTINGS = dict(width=16, T=200, schedule="cosine", p_uncond=0.1, lr=2e-3, batch=128, steps=1500)  # ch. 07
+@dataclass(frozen=True)
+class NGramSettings(Settings):
+    """Chapter 01's choice on the validation plays (its notebook checks it)."""
+    n: int = 9
+    beta: float = 100.0
 
-NGRAM_SETTINGS = dict(n=9, beta=100.0)  # chapter 01's choice on the validation plays (its notebook checks it)
-# Peak learning rates chosen on the validation plays by benchmarks/lm_lr_sweep.py (cosine schedule).
-RNN_SETTINGS = dict(d_embed=64, d_hidden=128, block=64, batch=32, lr=dict(rnn=2.4e-2, lstm=2.4e-2, gru=1.2e-2),
-                    steps=400, clip=1.0, schedule="cosine", warmup=0.1, min_lr_ratio=0.1, dropout=0.0)  # chapter 02
-GPT_SETTINGS = dict(d_model=128, n_heads=4, n_layers=2, block=64, batch=32, lr=8e-3, weight_decay=0.1,
-                    steps=500, clip=1.0, schedule="cosine", warmup=0.1, min_lr_ratio=0.1, dropout=0.0)  # chapter 03
-# "schedule": "cosine" = linear warmup over the first ``warmup`` fraction of the steps, then cosine
-# decay to ``min_lr_ratio`` × lr (train.warmup_cosine); "constant" = the same lr throughout.
+
+@dataclass(frozen=True)
+class LMSettings(Settings):
+    """A character LM's training recipe. ``schedule="cosine"``: linear warmup over the first ``warmup``
+    fraction of the steps, then cosine decay to ``min_lr_ratio`` × lr (``train.warmup_cosine``);
+    ``"constant"``: the same lr throughout."""
+    block: int = 64
+    batch: int = 32
+    steps: int = 500
+    clip: float = 1.0
+    schedule: Literal["cosine", "constant"] = "cosine"
+    warmup: float = 0.1
+    min_lr_ratio: float = 0.1
+    dropout: float = 0.0
+
+
+@dataclass(frozen=True)
+class RNNSettings(LMSettings):
+    """Chapter 02. Peak learning rates per cell chosen on the validation plays by benchmarks/lm_lr_sweep.py."""
+    d_embed: int = 64
+    d_hidden: int = 128
+    steps: int = 400
+    lr: dict | float = field(default_factory=lambda: {"rnn": 2.4e-2, "lstm": 2.4e-2, "gru": 1.2e-2})
+
+
+@dataclass(frozen=True)
+class GPTSettings(LMSettings):
+    """Chapter 03."""
+    d_model: int = 128
+    n_heads: int = 4
+    n_layers: int = 2
+    lr: float = 8e-3
+    weight_decay: float = 0.1
+
+
+@dataclass(frozen=True)
+class DiffusionSettings(Settings):
+    """Chapter 07's digit U-Net."""
+    width: int = 16
+    T: int = 200
+    schedule: Literal["cosine", "linear"] = "cosine"
+    p_uncond: float = 0.1
+    lr: float = 2e-3
+    batch: int = 128
+    steps: int = 1500
+
+
+NGRAM_SETTINGS = NGramSettings()
+RNN_SETTINGS = RNNSettings()
+GPT_SETTINGS = GPTSettings()
+DIFFUSION_SETTINGS = DiffusionSettings()
 
 
 @functools.lru_cache(maxsize=1)
@@ -53,21 +104,19 @@ def char_lm_splits():
     return tok, tok.encode(splits["train"]), tok.encode(splits["val"]), tok.encode(splits["test"])
 
 
-def _settings(defaults: dict, overrides: dict):
-    """Split ``overrides`` into recipe settings and keyword arguments for ``fit``."""
-    settings = {**defaults, **{k: v for k, v in overrides.items() if k in defaults}}
-    if settings["schedule"] not in ("cosine", "constant"):
-        raise ValueError(f"schedule must be 'cosine' or 'constant', got {settings['schedule']!r}")
-    return settings, {k: v for k, v in overrides.items() if k not in defaults}
+def _settings(defaults: Settings, overrides: dict):
+    """Split ``overrides`` into changed recipe settings and keyword arguments for ``fit``."""
+    changes = {k: v for k, v in overrides.items() if k in defaults.keys()}
+    return defaults.replace(**changes), {k: v for k, v in overrides.items() if k not in changes}
 
 
 def _train(model, opt, train_ids, s, seed, desc, **fit_kwargs):
     scheduler = None
-    if s["schedule"] == "cosine":
-        scheduler = warmup_cosine(opt, round(s["warmup"] * s["steps"]), s["steps"], s["min_lr_ratio"])
+    if s.schedule == "cosine":
+        scheduler = warmup_cosine(opt, round(s.warmup * s.steps), s.steps, s.min_lr_ratio)
     start = time.perf_counter()
-    history = fit(model, opt, lambda g: data.lm_batch(train_ids, s["block"], s["batch"], g), steps=s["steps"],
-                  grad_clip=s["clip"], scheduler=scheduler, desc=desc, seed=seed, **fit_kwargs)
+    history = fit(model, opt, lambda g: data.lm_batch(train_ids, s.block, s.batch, g), steps=s.steps,
+                  grad_clip=s.clip, scheduler=scheduler, desc=desc, seed=seed, **fit_kwargs)
     return model, history, time.perf_counter() - start
 
 
@@ -78,8 +127,8 @@ def train_recurrent_lm(cell: str, train_ids: torch.Tensor, vocab_size: int, *, s
     ``progress`` to ``fit``."""
     s, fit_kwargs = _settings(RNN_SETTINGS, overrides)
     seed_everything(seed)
-    model = RecurrentLM(vocab_size, cell, s["d_embed"], s["d_hidden"], dropout=s["dropout"])
-    lr = s["lr"][cell] if isinstance(s["lr"], dict) else s["lr"]  # per-cell default, or one overriding value
+    model = RecurrentLM(vocab_size, cell, s.d_embed, s.d_hidden, dropout=s.dropout)
+    lr = s.lr[cell] if isinstance(s.lr, dict) else s.lr  # per-cell default, or one overriding value
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     return _train(model, opt, train_ids, s, seed, f"{cell} LM", **fit_kwargs)
 
@@ -90,8 +139,8 @@ def train_gpt(train_ids: torch.Tensor, vocab_size: int, *, seed: int = 0, **over
     ``overrides`` as in ``train_recurrent_lm``."""
     s, fit_kwargs = _settings(GPT_SETTINGS, overrides)
     seed_everything(seed)
-    model = GPT(vocab_size, s["block"], s["d_model"], s["n_heads"], s["n_layers"], dropout=s["dropout"])
-    opt = torch.optim.AdamW(decay_groups(model, s["weight_decay"]), lr=s["lr"])
+    model = GPT(vocab_size, s.block, s.d_model, s.n_heads, s.n_layers, dropout=s.dropout)
+    opt = torch.optim.AdamW(decay_groups(model, s.weight_decay), lr=s.lr)
     return _train(model, opt, train_ids, s, seed, "GPT", **fit_kwargs)
 
 
@@ -203,17 +252,14 @@ def train_digit_diffusion(x: torch.Tensor, y: torch.Tensor | None = None, *, see
     with the simple loss, Adam and a one-cycle learning rate; class-conditional with label dropout
     (classifier-free guidance) when labels ``y`` are given. ``overrides`` may change any key of
     ``DIFFUSION_SETTINGS``. Returns (model in eval mode, history)."""
-    unknown = set(overrides) - set(DIFFUSION_SETTINGS)
-    if unknown:
-        raise ValueError(f"unknown settings {sorted(unknown)}; choose from {sorted(DIFFUSION_SETTINGS)}")
-    s = {**DIFFUSION_SETTINGS, **overrides}
+    s = DIFFUSION_SETTINGS.replace(**overrides)
     seed_everything(seed)
     n_classes = 10 if y is not None else 0
-    model = Diffusion(UNetDenoiser(x.shape[1], s["width"], n_classes=n_classes), NoiseSchedule(s["T"], s["schedule"]),
-                      p_uncond=s["p_uncond"] if n_classes else 0.0)
-    opt = torch.optim.Adam(model.parameters(), lr=s["lr"])
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, s["lr"], total_steps=s["steps"], pct_start=0.1)
-    hist = fit(model, opt, _random_rows(x, y, s["batch"]), steps=s["steps"], scheduler=sched, seed=seed,
+    model = Diffusion(UNetDenoiser(x.shape[1], s.width, n_classes=n_classes), NoiseSchedule(s.T, s.schedule),
+                      p_uncond=s.p_uncond if n_classes else 0.0)
+    opt = torch.optim.Adam(model.parameters(), lr=s.lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, s.lr, total_steps=s.steps, pct_start=0.1)
+    hist = fit(model, opt, _random_rows(x, y, s.batch), steps=s.steps, scheduler=sched, seed=seed,
                progress=progress, desc="diffusion U-Net", loss_fn=_loss_fn(y is not None))
     return model.eval(), hist
 

@@ -36,7 +36,7 @@ def _gpt_and_data(seed: int):
     tok, train_ids, _, _ = recipes.char_lm_splits()
     s = recipes.GPT_SETTINGS
     seed_everything(seed)
-    model = GPT(tok.vocab_size, s["block"], s["d_model"], s["n_heads"], s["n_layers"])
+    model = GPT(tok.vocab_size, s.block, s.d_model, s.n_heads, s.n_layers)
     return model, train_ids, tok.vocab_size, s
 
 
@@ -59,11 +59,11 @@ def run_train(args, world) -> dict:
             return {}
         overrides.update(eval_fn=eval_fn, eval_every=1)
     model, history, seconds = recipes.train_gpt(train_ids, tok.vocab_size, seed=args.seed, **overrides)
-    s = {**recipes.GPT_SETTINGS, **{k: v for k, v in overrides.items() if k in recipes.GPT_SETTINGS}}
+    s = recipes.GPT_SETTINGS.replace(**{k: v for k, v in overrides.items() if k in recipes.GPT_SETTINGS.keys()})
     if world.main and args.save:  # the weights, and the (clipped, all-reduced) gradients of the last step
         torch.save({"weights": model.state_dict(), "grads": {n: q.grad for n, q in model.named_parameters()}},
                    args.save)
-    tokens = s["batch"] * s["block"] * args.accumulate
+    tokens = s.batch * s.block * args.accumulate
     return {"world_size": world.size, "threads": torch.get_num_threads(), "steps": args.steps, "seconds": seconds,
             "tokens_per_step": tokens, "tokens_per_s": tokens * args.steps / seconds, "loss": history.train["loss"],
             "first_step": history.train["step"][0]}
@@ -74,7 +74,7 @@ def run_allreduce(args, world) -> dict:
     model, train_ids, _, s = _gpt_and_data(args.seed)
     n = sum(p.numel() for p in model.parameters())
     buffer = torch.randn(n)  # (N,)  as many floats as the gradients
-    x, y = data.lm_batch(train_ids, s["block"], s["batch"] // world.size, torch.Generator().manual_seed(0))
+    x, y = data.lm_batch(train_ids, s.block, s.batch // world.size, torch.Generator().manual_seed(0))
     compute, comm = [], []
     for _ in range(args.repeats + 2):  # the first two are warm-up
         t = time.perf_counter()
@@ -89,7 +89,7 @@ def run_allreduce(args, world) -> dict:
         comm.append(time.perf_counter() - t)
     median = lambda v: sorted(v[2:])[len(v[2:]) // 2]  # noqa: E731
     return {"world_size": world.size, "n_params": n, "megabytes": 4 * n / 2**20, "allreduce_s": median(comm),
-            "compute_s": median(compute), "shard_rows": s["batch"] // world.size}
+            "compute_s": median(compute), "shard_rows": s.batch // world.size}
 
 
 def run_fsdp(args, world) -> dict:
@@ -102,8 +102,8 @@ def run_fsdp(args, world) -> dict:
         fully_shard(block)
     fully_shard(model)
     local = sum(p.to_local().numel() for p in model.parameters())
-    opt = torch.optim.AdamW(decay_groups(model, s["weight_decay"]), lr=s["lr"])
-    x, y = data.lm_batch(train_ids, s["block"], s["batch"], torch.Generator().manual_seed(args.seed))
+    opt = torch.optim.AdamW(decay_groups(model, s.weight_decay), lr=s.lr)
+    x, y = data.lm_batch(train_ids, s.block, s.batch, torch.Generator().manual_seed(args.seed))
     x, y = distributed.shard((x, y), world.rank, world.size)
     for _ in range(args.steps):
         opt.zero_grad()

@@ -333,7 +333,7 @@ show_source(NGramLM.probs)
 # which looks up only the probability of each actual next character).
 
 # %%
-from cgen_lessons.recipes import NGRAM_SETTINGS, char_lm_splits
+from cgen_lessons.recipes import NGRAM_SETTINGS, NGramSettings, char_lm_splits
 
 tok, train_ids, val_ids, test_ids = char_lm_splits()
 english = data.shakespeare_splits()["train"]
@@ -379,7 +379,7 @@ print("with β = 0.3 the best order is an interior one (perplexity rises after i
 print("stronger smoothing moves the best order up:", best_order[100.0] > best_order[0.3])
 print("the chosen β is an interior point of the grid:", betas[0] < best_beta < betas[-1])
 print("the choice equals the recipe setting the later chapters use (recipes.NGRAM_SETTINGS):",
-      dict(n=best_n, beta=best_beta) == NGRAM_SETTINGS)
+      NGramSettings(n=best_n, beta=best_beta) == NGRAM_SETTINGS)
 print("test perplexity of the chosen n-gram below the unigram's:",
       ngram_test_ppl < math.exp(NGramLM(tok.vocab_size, 1).fit(train_ids).nll(test_ids)))
 

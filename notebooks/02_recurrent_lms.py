@@ -177,7 +177,7 @@ for cell in ["rnn", "lstm", "gru"]:
 
 # %%
 ngram = NGramLM(tok.vocab_size, **NGRAM_SETTINGS).fit(train_ids)  # chapter 01's choice on validation
-test_nll = {f"{NGRAM_SETTINGS['n']}-gram (chapter 01)": (ngram.nll(test_ids), None, 0)}
+test_nll = {f"{NGRAM_SETTINGS.n}-gram (chapter 01)": (ngram.nll(test_ids), None, 0)}
 for cell, model in models.items():
     n_params = sum(p.numel() for p in model.parameters())
     test_nll[cell.upper()] = (stream_nll(model, test_ids), seconds[cell], n_params)

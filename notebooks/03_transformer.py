@@ -291,8 +291,8 @@ from cgen_lessons.recipes import GPT_SETTINGS, char_lm_splits, train_gpt
 from cgen_lessons.transformer import GPT, Block, gpt_param_count
 
 tok, train_ids, val_ids, test_ids = char_lm_splits()
-V, BLOCK = tok.vocab_size, GPT_SETTINGS["block"]
-D_MODEL, N_HEADS, N_LAYERS = GPT_SETTINGS["d_model"], GPT_SETTINGS["n_heads"], GPT_SETTINGS["n_layers"]
+V, BLOCK = tok.vocab_size, GPT_SETTINGS.block
+D_MODEL, N_HEADS, N_LAYERS = GPT_SETTINGS.d_model, GPT_SETTINGS.n_heads, GPT_SETTINGS.n_layers
 probe = GPT(V, BLOCK, D_MODEL, N_HEADS, N_LAYERS)
 n_params = sum(p.numel() for p in probe.parameters())
 formula_count = gpt_param_count(V, BLOCK, D_MODEL, N_LAYERS)
@@ -384,7 +384,7 @@ print(f"scheduler vs the formula over {S} steps: max |difference| < 1e-15: "
       f"{(torch.tensor(used, dtype=torch.float64) - formula).abs().max().item() < 1e-15}")
 print(f"peak {max(used) / eta:.2f} η at step {used.index(max(used))}; last step {used[-1] / eta:.3f} η (floor r = {r})")
 
-decay, no_decay = decay_groups(probe, GPT_SETTINGS["weight_decay"])
+decay, no_decay = decay_groups(probe, GPT_SETTINGS.weight_decay)
 print(f"decayed: {len(decay['params'])} tensors, all 2-D: {all(p.dim() == 2 for p in decay['params'])}, "
       f"{sum(p.numel() for p in decay['params']):,} weights")
 print(f"not decayed: {len(no_decay['params'])} tensors — biases and LayerNorm gains (1-D): "
@@ -434,7 +434,7 @@ print("with it they stay within a factor 1.5 of each other:", max(growth[True]) 
 from cgen_lessons.decoding import sample
 from cgen_lessons.metrics import stream_nll
 
-STEPS = GPT_SETTINGS["steps"]
+STEPS = GPT_SETTINGS.steps
 print("chapter 03 settings (cgen_lessons.recipes.GPT_SETTINGS):", GPT_SETTINGS)
 gpt, gpt_hist, gpt_seconds = train_gpt(train_ids, tok.vocab_size)
 gpt_val_nll = stream_nll(gpt, val_ids)
@@ -497,7 +497,7 @@ from cgen_lessons.recipes import NGRAM_SETTINGS
 
 ngram = NGramLM(V, **NGRAM_SETTINGS).fit(train_ids)  # chapter 01's choice on validation
 ngram_test_nll = ngram.nll(test_ids)
-for name, nll in ((f"{NGRAM_SETTINGS['n']}-gram, β = {NGRAM_SETTINGS['beta']} (chapter 01)", ngram_test_nll),
+for name, nll in ((f"{NGRAM_SETTINGS.n}-gram, β = {NGRAM_SETTINGS.beta} (chapter 01)", ngram_test_nll),
                   (f"GPT after {STEPS} steps (this chapter)", gpt_test_nll)):
     print(f"{name:<40} test {nll:.3f} nats/char = {nll / math.log(2):.3f} bits/char, perplexity {math.exp(nll):.2f}")
 

@@ -113,9 +113,9 @@ print(f"{result['world_size']} processes; after all_reduce, rank 0 holds {result
 from cgen_lessons.transformer import GPT
 
 s = recipes.GPT_SETTINGS
-x, y = data.lm_batch(train_ids, s["block"], s["batch"], torch.Generator().manual_seed(0))  # (32, 64) each
+x, y = data.lm_batch(train_ids, s.block, s.batch, torch.Generator().manual_seed(0))  # (32, 64) each
 seed_everything(0)
-gpt = GPT(V, s["block"], s["d_model"], s["n_heads"], s["n_layers"])
+gpt = GPT(V, s.block, s.d_model, s.n_heads, s.n_layers)
 
 
 def gradient(model, xb, yb):
@@ -272,7 +272,7 @@ ddp100 = distributed.launch(["train", "--steps", "100", "--save", str(work / "dd
 single100, hist100, _ = recipes.train_gpt(train_ids, V, steps=100, progress=False)
 w100 = torch.load(work / "ddp_100.pt", weights_only=True)["weights"]
 drift = max((w100[n] - w).abs().max().item() for n, w in single100.state_dict().items())
-ddp_model = GPT(V, s["block"], s["d_model"], s["n_heads"], s["n_layers"])
+ddp_model = GPT(V, s.block, s.d_model, s.n_heads, s.n_layers)
 ddp_model.load_state_dict(w100)
 val_nll = {name: metrics.stream_nll(m.eval(), val_ids[:50_000]) for name, m in
            [("2 processes", ddp_model), ("1 process", single100)]}
@@ -515,8 +515,8 @@ for name, n in sizes:
 fsdp = distributed.launch(["fsdp", "--steps", "1", "--save", str(work / "fsdp.pt")], nproc=2)
 fsdp_state = torch.load(work / "fsdp.pt", weights_only=True)
 seed_everything(0)
-reference = GPT(V, s["block"], s["d_model"], s["n_heads"], s["n_layers"])
-opt = torch.optim.AdamW(train.decay_groups(reference, s["weight_decay"]), lr=s["lr"])
+reference = GPT(V, s.block, s.d_model, s.n_heads, s.n_layers)
+opt = torch.optim.AdamW(train.decay_groups(reference, s.weight_decay), lr=s.lr)
 reference(x, y)[1].backward()  # the whole batch of §3.1, in one process
 opt.step()
 fsdp_error = max(((fsdp_state["grads"][n] - p.grad).abs().max() / p.grad.abs().max()).item()

@@ -156,9 +156,9 @@ def test_fsdp_step_shards_the_weights_and_equals_the_single_process_step(tmp_pat
     fsdp = _load(tmp_path / "f.pt")
     s = recipes.GPT_SETTINGS
     seed_everything(0)
-    model = GPT(vocab, s["block"], s["d_model"], s["n_heads"], s["n_layers"])
-    opt = torch.optim.AdamW(decay_groups(model, s["weight_decay"]), lr=s["lr"])
-    x, y = data.lm_batch(train_ids, s["block"], s["batch"], torch.Generator().manual_seed(0))
+    model = GPT(vocab, s.block, s.d_model, s.n_heads, s.n_layers)
+    opt = torch.optim.AdamW(decay_groups(model, s.weight_decay), lr=s.lr)
+    x, y = data.lm_batch(train_ids, s.block, s.batch, torch.Generator().manual_seed(0))
     model(x, y)[1].backward()
     opt.step()
     for name, p in model.named_parameters():

@@ -27,15 +27,15 @@ def test_char_lm_splits_are_the_play_splits(splits):
 
 def test_recipe_schedule_follows_warmup_then_cosine(splits):
     tok, train, _, _ = splits
-    steps, lr = 20, GPT_SETTINGS["lr"]
+    steps, lr = 20, GPT_SETTINGS.lr
     _, hist, _ = train_gpt(train, tok.vocab_size, steps=steps, progress=False, d_model=16, n_heads=2, block=8)
-    W = round(GPT_SETTINGS["warmup"] * steps)
+    W = round(GPT_SETTINGS.warmup * steps)
     assert W == 2
-    used = [lr * warmup_cosine_factor(s, W, steps, GPT_SETTINGS["min_lr_ratio"]) for s in range(steps)]
+    used = [lr * warmup_cosine_factor(s, W, steps, GPT_SETTINGS.min_lr_ratio) for s in range(steps)]
     assert used[0] == pytest.approx(lr / 2) and used[1] == pytest.approx(lr)
-    assert used[2] == pytest.approx(lr) and used[-1] > lr * GPT_SETTINGS["min_lr_ratio"]
+    assert used[2] == pytest.approx(lr) and used[-1] > lr * GPT_SETTINGS.min_lr_ratio
     mid = W + (steps - W) // 2  # half-way through the decay: (1 + r) / 2 of the peak
-    assert used[mid] == pytest.approx(lr * (1 + GPT_SETTINGS["min_lr_ratio"]) / 2)
+    assert used[mid] == pytest.approx(lr * (1 + GPT_SETTINGS.min_lr_ratio) / 2)
     assert hist.train["lr"] == pytest.approx(used)  # what fit logged is what the formula says
 
 
@@ -64,12 +64,12 @@ def test_recipes_build_the_chapter_models_and_are_repeatable(splits):
     tok, train, _, _ = splits
     a, hist, seconds = train_recurrent_lm("gru", train, tok.vocab_size, steps=3, progress=False)
     b, _, _ = train_recurrent_lm("gru", train, tok.vocab_size, steps=3, progress=False)
-    assert isinstance(a, RecurrentLM) and a.cells[0].hidden_size == RNN_SETTINGS["d_hidden"]
+    assert isinstance(a, RecurrentLM) and a.cells[0].hidden_size == RNN_SETTINGS.d_hidden
     assert len(hist.train["loss"]) == 3 and seconds > 0
     for p, q in zip(a.parameters(), b.parameters()):
         torch.testing.assert_close(p, q)
     g, _, _ = train_gpt(train, tok.vocab_size, steps=2, progress=False, d_model=32)
-    assert isinstance(g, GPT) and g.tok_emb.weight.shape[1] == 32 and g.block_size == GPT_SETTINGS["block"]
+    assert isinstance(g, GPT) and g.tok_emb.weight.shape[1] == 32 and g.block_size == GPT_SETTINGS.block
 
 
 def test_digit_recipes_are_repeatable_and_check_their_inputs():
@@ -86,7 +86,7 @@ def test_digit_recipes_are_repeatable_and_check_their_inputs():
     x, y = 2 * digits.x_train[:64] - 1, digits.y_train[:64]
     a, hist = recipes.train_digit_diffusion(x, y, steps=3, width=8, progress=False)
     b, _ = recipes.train_digit_diffusion(x, y, steps=3, width=8, progress=False)
-    assert isinstance(a, Diffusion) and a.n_classes == 10 and a.T == recipes.DIFFUSION_SETTINGS["T"]
+    assert isinstance(a, Diffusion) and a.n_classes == 10 and a.T == recipes.DIFFUSION_SETTINGS.T
     assert len(hist.train["loss"]) == 3
     for p, q in zip(a.parameters(), b.parameters()):
         torch.testing.assert_close(p, q)
