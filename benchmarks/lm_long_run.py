@@ -14,7 +14,6 @@ benchmarks/results/lm_long_run.json, which chapters 02 and 03 plot.
 
 import argparse
 import copy
-import json
 import math
 import platform
 import time
@@ -25,6 +24,7 @@ import torch
 from cgen_lessons.classic import NGramLM
 from cgen_lessons.metrics import stream_nll
 from cgen_lessons.recipes import GPT_SETTINGS, RNN_SETTINGS, char_lm_splits, train_char_lm
+from cgen_lessons.results import load as load_result
 from cgen_lessons.results import save as save_result
 from cgen_lessons.utils import timer
 
@@ -80,9 +80,10 @@ def main():
 
     tok, train_ids, val_ids, test_ids = char_lm_splits()
     out = Path(args.out)
-    results = json.loads(out.read_text()) if out.exists() else {"runs": {}}
-    results["settings"] = dict(rnn=RNN_SETTINGS.as_dict(), gpt=GPT_SETTINGS.as_dict(), minutes=args.minutes, torch=torch.__version__,
-                               machine=platform.machine(), python=platform.python_version(), threads=args.threads)
+    results = load_result(out) if out.exists() else {"runs": {}}
+    results["settings"] = dict(rnn=RNN_SETTINGS.as_dict(), gpt=GPT_SETTINGS.as_dict(), minutes=args.minutes,
+                               torch=torch.__version__, machine=platform.machine(), python=platform.python_version(),
+                               threads=args.threads)
     for name in args.models.split(","):
         if name == "ngram":
             run = run_ngram(tok, train_ids, val_ids, test_ids)

@@ -10,7 +10,6 @@ recipe settings take the best cosine learning rate found here.
 """
 
 import argparse
-import json
 import platform
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import torch
 
 from cgen_lessons.metrics import stream_nll
 from cgen_lessons.recipes import GPT_SETTINGS, RNN_SETTINGS, char_lm_splits, train_char_lm
+from cgen_lessons.results import load as load_result
 from cgen_lessons.results import save as save_result
 from cgen_lessons.utils import timer
 
@@ -37,9 +37,9 @@ def main():
     torch.set_num_threads(args.threads)
     tok, train_ids, val_ids, _ = char_lm_splits()
     out = Path(args.out)
-    results = json.loads(out.read_text()) if out.exists() else {"runs": {}}
-    results["settings"] = dict(rnn=RNN_SETTINGS.as_dict(), gpt=GPT_SETTINGS.as_dict(), torch=torch.__version__, machine=platform.machine(),
-                               python=platform.python_version())
+    results = load_result(out) if out.exists() else {"runs": {}}
+    results["settings"] = dict(rnn=RNN_SETTINGS.as_dict(), gpt=GPT_SETTINGS.as_dict(), torch=torch.__version__,
+                               machine=platform.machine(), python=platform.python_version())
     for name in args.models.split(","):
         runs = results["runs"].get(name, [])  # points already measured are kept, not re-run
         for schedule, lrs in GRID[name].items():
