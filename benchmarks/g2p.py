@@ -19,11 +19,8 @@ import torch
 
 from cgen_lessons import apps
 from cgen_lessons.config import Settings, add_set_argument
-from cgen_lessons.data import random_rows
 from cgen_lessons.results import load as load_result
 from cgen_lessons.results import save as save_result
-from cgen_lessons.train import fit, warmup_cosine
-from cgen_lessons.transformer import Seq2SeqTransformer
 
 
 @dataclass(frozen=True)
@@ -63,21 +60,15 @@ def baseline(task, s):
 
 
 def transformer(task, s, seed):
-    torch.manual_seed(seed)
-    pad = task.tok.stoi["\x00"]
-    model = Seq2SeqTransformer(task.tok.vocab_size, task.tok.vocab_size, task.max_len, d_model=s.d_model,
-                               n_heads=s.n_heads, n_layers=s.n_layers, pad_id=pad, dropout=s.dropout)
-    opt = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=0.01)
-    rows = random_rows(*task.tensors("train"), batch_size=s.batch)
     val_words = task.words["val"][: s.n_val_eval]
 
     def eval_fn(m):
         return apps.g2p_scores(apps.g2p_predict(m, task, val_words), val_words, task.refs["val"])
 
     t0 = time.perf_counter()
-    hist = fit(model, opt, lambda g: apps.trim_batch(rows(g), pad), steps=s.steps, eval_fn=eval_fn,
-               eval_every=s.eval_every, scheduler=warmup_cosine(opt, s.warmup, s.steps), seed=seed,
-               grad_clip=1.0, desc="G2P transformer")
+    model, hist = apps.train_g2p(task, d_model=s.d_model, n_heads=s.n_heads, n_layers=s.n_layers, dropout=s.dropout,
+                                 lr=s.lr, batch=s.batch, steps=s.steps, warmup=s.warmup, seed=seed, eval_fn=eval_fn,
+                                 eval_every=s.eval_every, desc="G2P transformer")
     seconds = time.perf_counter() - t0
     model.eval()
     test_words = task.words["test"]
@@ -87,7 +78,7 @@ def transformer(task, s, seed):
             for k in (1, s.beam_width)}
     return {"seed": seed, "params": sum(p.numel() for p in model.parameters()), "train_seconds": round(seconds, 1),
             "curve": {"step": hist.eval["step"], "val_per": hist.eval["per"], "val_wer": hist.eval["wer"]},
-            "test_greedy": greedy, f"test_first_{s['n_beam']}": beam}
+            "test_greedy": greedy, f"test_first_{s.n_beam}": beam}
 
 
 def main():
@@ -113,7 +104,7 @@ def main():
         if not args.skip_baseline:
             out["baseline"] = baseline(task, s)
         out["transformer"] = transformer(task, s, args.seed)
-        print(json.dumps({k: out["transformer"][k] for k in ("test_greedy", f"test_first_{s['n_beam']}")}), flush=True)
+        print(json.dumps({k: out["transformer"][k] for k in ("test_greedy", f"test_first_{s.n_beam}")}), flush=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     save_result(args.out, out, config=vars(args))
     print("wrote", args.out)

@@ -21,7 +21,9 @@ import torch
 from . import data, metrics
 from .decoding import beam_search, generate
 from .lm import token_logprobs
-from .utils import check_positive_int, eval_mode
+from .train import History, fit, warmup_cosine
+from .transformer import Seq2SeqTransformer
+from .utils import check_positive_int, eval_mode, seed_everything
 
 
 # --------------------------------------------------------------------------- G2P data
@@ -59,6 +61,24 @@ class G2PTask:
         if split not in self.pairs:
             raise ValueError(f"split must be one of {sorted(self.pairs)}, got {split!r}")
         return data.encode_pairs(self.pairs[split], self.tok, self.max_len)
+
+
+def train_g2p(task: G2PTask, *, d_model: int = 64, n_heads: int = 4, n_layers: int = 2, dropout: float = 0.0,
+              lr: float = 3e-3, batch: int = 128, steps: int = 800, warmup: int = 50, seed: int = 0,
+              **fit_kwargs) -> tuple[Seq2SeqTransformer, History]:
+    """Chapter 10's G2P encoder–decoder (and ``benchmarks/g2p.py``'s, with larger settings): AdamW
+    (weight decay 0.01), linear warmup then cosine decay, gradient clipping at 1, batches of
+    ``batch`` random training pairs cut to their longest row; ``fit_kwargs`` go to ``fit``."""
+    seed_everything(seed)
+    pad = task.tok.stoi[data.PAD]
+    V = task.tok.vocab_size
+    model = Seq2SeqTransformer(V, V, task.max_len, d_model=d_model, n_heads=n_heads, n_layers=n_layers,
+                               pad_id=pad, dropout=dropout)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    rows = data.random_rows(*task.tensors("train"), batch_size=batch)
+    hist = fit(model, opt, lambda g: trim_batch(rows(g), pad), steps=steps, grad_clip=1.0,
+               scheduler=warmup_cosine(opt, warmup, steps), seed=seed, **fit_kwargs)
+    return model, hist
 
 
 def trim_batch(batch, pad_id: int = 0):

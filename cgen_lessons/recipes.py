@@ -157,9 +157,11 @@ def _random_rows(x: torch.Tensor, y: torch.Tensor | None, batch: int):
     return data.random_rows(x, batch_size=batch) if y is None else data.random_rows(x, y, batch_size=batch)
 
 
-def _loss_fn(conditional: bool):
+def _loss_fn(conditional: bool, **loss_kwargs):
     """loss_fn for ``fit`` on batches from ``_random_rows``: model.loss(x), or model.loss(x, y)."""
-    return (lambda m, b: m.loss(b[0], b[1])) if conditional else (lambda m, b: m.loss(b))
+    if conditional:
+        return lambda m, b: m.loss(b[0], b[1], **loss_kwargs)
+    return lambda m, b: m.loss(b, **loss_kwargs)
 
 
 class DigitScorer:
@@ -234,15 +236,17 @@ def train_dcgan(loss: str, x: torch.Tensor, *, steps: int = 1500, seed: int = 0,
 
 
 def train_digit_vae(x: torch.Tensor, *, y: torch.Tensor | None = None, z_dim: int = 8, likelihood: str = "gaussian",
-                    steps: int = 2000, seed: int = 0, progress: bool = True):
-    """A chapter-05 VAE (hidden 256, Adam 1e-3, batch 128) on flattened digits; conditional when
-    labels ``y`` are given. ``likelihood="gaussian"`` suits the continuous [0, 1] digits of
-    chapters 06–07. Returns (model in eval mode, history)."""
+                    beta: float = 1.0, loss_fn=None, steps: int = 2000, seed: int = 0, progress: bool = True,
+                    desc: str | None = None):
+    """Chapter 05's VAE (hidden 256, Adam 1e-3, batch 128) on flattened digits, minimising
+    recon + β · KL (β = 1: the negative ELBO) unless ``loss_fn(model, batch)`` replaces it; conditional
+    when labels ``y`` are given. ``likelihood="bernoulli"`` for binarised digits (chapter 05),
+    ``"gaussian"`` for the continuous [0, 1] digits of chapters 06–07. Returns (model in eval mode, history)."""
     seed_everything(seed)
     model = VAE(64, z_dim, 256, likelihood=likelihood, n_classes=10 if y is not None else 0)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    hist = fit(model, opt, _random_rows(x.flatten(1), y, 128), steps=steps, desc=f"VAE ({likelihood})", seed=seed,
-               progress=progress, loss_fn=_loss_fn(y is not None))
+    hist = fit(model, opt, _random_rows(x.flatten(1), y, 128), steps=steps, desc=desc or f"VAE ({likelihood})",
+               seed=seed, progress=progress, loss_fn=loss_fn or _loss_fn(y is not None, beta=beta))
     return model.eval(), hist
 
 

@@ -163,11 +163,20 @@ class Block(nn.Module):
         x = x + a
         return x + self.mlp(self.ln2(x)), cache
 
-    def forward(self, x, causal=True, memory=None, self_mask=None, memory_mask=None):
+    def forward(self, x, causal=True, memory=None, self_mask=None, memory_mask=None, return_weights=False):
+        """x + attention, (+ cross-attention to ``memory``), + MLP, each on a layer-normed input; with
+        ``return_weights`` also the cross-attention weights (B, h, T, S)."""
         x = x + self.attn(self.ln1(x), mask=self_mask, causal=causal)  # (B, T, d)
+        weights = None
         if self.cross is not None:
-            x = x + self.cross(self.ln_cross(x), memory, memory, mask=memory_mask)
-        return x + self.mlp(self.ln2(x))
+            h = self.ln_cross(x)
+            if return_weights:
+                c, weights = self.cross(h, memory, memory, mask=memory_mask, return_weights=True)
+            else:
+                c = self.cross(h, memory, memory, mask=memory_mask)
+            x = x + c  # (B, T, d)
+        x = x + self.mlp(self.ln2(x))
+        return (x, weights) if return_weights else x
 
 
 def sinusoidal_positions(T: int, d: int) -> torch.Tensor:
@@ -324,6 +333,18 @@ class Seq2SeqTransformer(nn.Module):
         if tgt_out is not None:
             loss = F.cross_entropy(logits.flatten(0, 1), tgt_out.flatten(), ignore_index=self.pad_id)
         return logits, loss
+
+    @torch.no_grad()
+    def cross_attention(self, src: torch.Tensor, tgt_in: torch.Tensor) -> list[torch.Tensor]:
+        """The cross-attention weights of every decoder block, each (B, h, T, S): row t shows which
+        source positions the decoder reads when, given ``tgt_in[:, :t + 1]``, it predicts token t + 1."""
+        memory, key_ok = self.encode(src)
+        y = self.tgt_emb(tgt_in) + self.tgt_pos[: tgt_in.shape[1]]  # (B, T, d)
+        weights = []
+        for block in self.decoder:
+            y, w = block(y, causal=True, memory=memory, memory_mask=key_ok, return_weights=True)
+            weights.append(w)
+        return weights
 
     def conditioned(self, src: torch.Tensor) -> ConditionedDecoder:
         """The decoder given one source (1, S) as a language model ``lm(idx) -> (logits, None)``,

@@ -622,14 +622,7 @@ fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
 for ax, (s, t) in zip(axes, examples):
     s_ids, t_in, _ = data.encode_pairs([(s, t)], date_tok, MAX_LEN)
     s_ids, t_in = s_ids[:, : len(s)], t_in[:, : len(t) + 1]
-    with torch.no_grad():
-        memory, key_ok = s2s.encode(s_ids)
-        y = s2s.tgt_emb(t_in) + s2s.tgt_pos[: t_in.shape[1]]
-        for block in s2s.decoder[:-1]:
-            y = block(y, causal=True, memory=memory, memory_mask=key_ok)
-        last = s2s.decoder[-1]
-        y = y + last.attn(last.ln1(y), causal=True)
-        _, cross_w = last.cross(last.ln_cross(y), memory, memory, mask=key_ok, return_weights=True)
+    cross_w = s2s.cross_attention(s_ids, t_in)[-1]  # (1, h, T, S): the last decoder block's weights
     ax.imshow(cross_w[0].mean(0), cmap="viridis", aspect="auto")
     ax.set_xticks(range(len(s)), list(s), fontsize=7)
     ax.set_yticks(range(len(t) + 1), ["^"] + list(t), fontsize=7)

@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 
-from cgen_lessons import data, viz
+from cgen_lessons import data, recipes, viz
 from cgen_lessons.utils import max_error, seed_everything, show_source
 
 chapter_start = time.perf_counter()
@@ -145,8 +145,6 @@ from cgen_lessons.vae import VAE, importance_log_likelihood, reparameterize
 show_source(VAE.elbo_terms)
 
 # %%
-from cgen_lessons.train import fit
-
 digits = data.load_digits()
 x_train = (digits.x_train.flatten(1) > 0.5).float()  # (1437, 64) binary
 x_test = (digits.x_test.flatten(1) > 0.5).float()  # (360, 64)
@@ -154,18 +152,9 @@ y_train, y_test = digits.y_train, digits.y_test
 print(f"{len(torch.unique(digits.x_train))} grey levels, binarised at 0.5 for the Bernoulli likelihood")
 
 
-def train_vae(z_dim=8, beta=1.0, steps=2000, n_classes=0, x=x_train, y=y_train, seed=0, desc="VAE", loss_fn=None):
-    seed_everything(seed)
-    model = VAE(64, z_dim, 256, n_classes=n_classes)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-
-    def batch(gen):
-        i = torch.randint(0, len(x), (128,), generator=gen)
-        return x[i], y[i]
-
-    loss = loss_fn or (lambda m, bt: m.loss(bt[0], bt[1] if n_classes else None, beta=beta))
-    history = fit(model, opt, batch, steps=steps, loss_fn=loss, desc=desc, seed=seed)
-    return model.eval(), history
+def train_vae(x=x_train, **settings):
+    """Chapter 05's recipe (recipes.train_digit_vae) on binarised digits: Bernoulli likelihood, 2,000 Adam steps."""
+    return recipes.train_digit_vae(x, likelihood="bernoulli", **settings)
 
 
 vae, vae_hist = train_vae(z_dim=8, desc="VAE, 8-D latent")
@@ -300,7 +289,7 @@ print("β = 8 has fewer active units than β = 0.5:", sweep[8.0][2] < sweep[0.5]
 # matter of fixing $y$ and drawing $z$.
 
 # %%
-cvae, _ = train_vae(z_dim=8, n_classes=10, desc="conditional VAE")
+cvae, _ = train_vae(z_dim=8, y=y_train, desc="conditional VAE")
 labels = torch.arange(10).repeat_interleave(6)
 with torch.no_grad():
     chosen = cvae.sample(60, y=labels, generator=torch.Generator().manual_seed(0))
@@ -333,7 +322,7 @@ print(f"classifier accuracy on real test digits: {judge.score(x_test.numpy(), y_
 from sklearn.metrics import roc_auc_score
 
 normal = y_train != 9
-vae_0to8, _ = train_vae(z_dim=8, x=x_train[normal], y=y_train[normal], desc="VAE on digits 0–8")
+vae_0to8, _ = train_vae(x_train[normal], z_dim=8, desc="VAE on digits 0–8")
 with torch.no_grad():
     anomaly_score = -torch.stack([vae_0to8.elbo_terms(x_test)["elbo"] for _ in range(20)]).mean(0)  # −ELBO, 20 draws
 auroc = roc_auc_score((y_test == 9).numpy(), anomaly_score.numpy())
@@ -390,8 +379,7 @@ print("with z = μ + σε from the encoder, it does:", bool(grad_correct.abs().s
 # roughly the average digit whatever $z$ is.
 
 # %%
-def article_loss(model, bt):
-    x_b = bt[0]
+def article_loss(model, x_b):
     mu_, logvar_ = model.encode(x_b)
     recon_mean = torch.sigmoid(model.decode(reparameterize(mu_, logvar_)))
     return F.mse_loss(recon_mean, x_b) + gaussian_kl(mu_, logvar_).mean()  # per-pixel mean + summed KL

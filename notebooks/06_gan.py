@@ -536,12 +536,8 @@ print(f"feature classifier test accuracy: {scorer.test_accuracy:.3f}")
 fd_to_test = scorer.fd
 
 
-def train_dcgan(loss, steps=1500, seed=0):
-    return recipes.train_dcgan(loss, digits.x_train, steps=steps, seed=seed)
-
-
-dcgan, dc_hist = train_dcgan("nonsaturating")
-lsgan, _ = train_dcgan("lsgan")
+dcgan, dc_hist = recipes.train_dcgan("nonsaturating", digits.x_train)
+lsgan, _ = recipes.train_dcgan("lsgan", digits.x_train)
 vae, _ = recipes.train_digit_vae(digits.x_train)  # chapter 05's VAE, Gaussian likelihood for these grey levels
 fd = {
     "real: training digits (floor)": fd_to_test(digits.x_train),

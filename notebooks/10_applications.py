@@ -197,18 +197,7 @@ print("its alignment of", word, ":", "  ".join(f"{c}→{data.chars_to_phones(p) 
 # longest row (`apps.trim_batch`), which halves the cost of the padding.
 
 # %%
-from cgen_lessons.train import fit, warmup_cosine
-from cgen_lessons.transformer import Seq2SeqTransformer
-
-seed_everything(0)
-PAD_ID = task.tok.stoi[data.PAD]
-g2p = Seq2SeqTransformer(task.tok.vocab_size, task.tok.vocab_size, task.max_len, d_model=64, n_heads=4, n_layers=2,
-                         pad_id=PAD_ID)
-g2p_opt = torch.optim.AdamW(g2p.parameters(), lr=3e-3, weight_decay=0.01)
-g2p_rows = data.random_rows(*task.tensors("train"), batch_size=128)
-G2P_STEPS = 800
-g2p_hist = fit(g2p, g2p_opt, lambda g: apps.trim_batch(g2p_rows(g), PAD_ID), steps=G2P_STEPS, grad_clip=1.0,
-               scheduler=warmup_cosine(g2p_opt, 50, G2P_STEPS), desc="G2P encoder-decoder")
+g2p, g2p_hist = apps.train_g2p(task, steps=800, desc="G2P encoder-decoder")
 print(f"{sum(p.numel() for p in g2p.parameters()):,d} parameters; final training loss "
       f"{g2p_hist.last('loss'):.3f} nats per phoneme")
 

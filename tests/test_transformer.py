@@ -176,3 +176,22 @@ def test_attention_dropout_is_active_only_in_training():
     assert not torch.allclose(mha(x, causal=True), mha(x, causal=True))
     with pytest.raises(ValueError, match="fast path"):
         attention(x, x, x, dropout_p=0.1)
+
+
+def test_seq2seq_cross_attention_weights_match_the_decoder_by_hand():
+    from cgen_lessons.transformer import Seq2SeqTransformer
+
+    torch.manual_seed(0)
+    model = Seq2SeqTransformer(9, 9, 8, d_model=16, n_heads=2, n_layers=2).eval()
+    src, tgt = torch.randint(1, 9, (2, 5)), torch.randint(1, 9, (2, 4))
+    weights = model.cross_attention(src, tgt)
+    assert len(weights) == 2 and weights[-1].shape == (2, 2, 4, 5)
+    torch.testing.assert_close(weights[-1].sum(-1), torch.ones(2, 2, 4))
+    with torch.no_grad():  # the last block's weights, recomputed from the block's parts
+        memory, key_ok = model.encode(src)
+        y = model.tgt_emb(tgt) + model.tgt_pos[:4]
+        y = model.decoder[0](y, causal=True, memory=memory, memory_mask=key_ok)
+        last = model.decoder[1]
+        y = y + last.attn(last.ln1(y), causal=True)
+        _, expected = last.cross(last.ln_cross(y), memory, memory, mask=key_ok, return_weights=True)
+    torch.testing.assert_close(weights[-1], expected, atol=1e-5, rtol=1e-4)
