@@ -17,7 +17,7 @@ import torch
 from . import checks
 
 __all__ = ["read_csv_table", "seed_everything", "get_device", "show_source", "timer", "check_positive_int",
-           "count_torch_ops", "check_token_ids", "max_error", "eval_mode"]
+           "count_torch_ops", "check_token_ids", "max_error", "eval_mode", "use_threads"]
 
 
 def read_csv_table(path, columns: list[str], what: str = "table") -> list[dict[str, str]]:
@@ -55,6 +55,22 @@ def eval_mode(model):
         yield model
     finally:
         model.train(was_training)
+
+
+def use_threads(n: int) -> int:
+    """Run torch on ``n`` CPU threads — the count a chapter's saved outputs were made with (results
+    can change in their last bits with the thread count) — unless the environment variable
+    ``CGEN_THREADS`` says otherwise. On a laptop where something else keeps a core busy, set
+    ``CGEN_THREADS=1``: two threads competing with another process can make small models 5–10×
+    slower (``python3 tools/course.py doctor`` warns when the machine is busy). Returns the count used."""
+    override = os.environ.get("CGEN_THREADS")
+    if override is not None:
+        if not override.isdigit() or int(override) < 1:
+            raise ValueError(f"CGEN_THREADS must be a positive integer, got {override!r}")
+        n = int(override)
+    n = checks.positive_int(n, "n")
+    torch.set_num_threads(n)
+    return n
 
 
 def seed_everything(seed: int = 0, deterministic: bool = False) -> torch.Generator:

@@ -79,8 +79,9 @@ import platform
 import torch
 
 from cgen_lessons import data
-from cgen_lessons.utils import get_device, seed_everything, show_source
+from cgen_lessons.utils import get_device, seed_everything, show_source, use_threads
 
+threads = use_threads(2)  # every chapter fixes its thread count (CGEN_THREADS=1 overrides it on a busy laptop)
 print(f"Python {platform.python_version()} on {platform.system()} {platform.machine()}")
 for package in ["torch", "numpy", "matplotlib", "scikit-learn", "tqdm",
                 "ipywidgets", "jupyterlab", "jupytext", "nbval"]:
@@ -88,7 +89,7 @@ for package in ["torch", "numpy", "matplotlib", "scikit-learn", "tqdm",
         print(f"  {package:<13} {md.version(package)}")
     except md.PackageNotFoundError:
         print(f"  {package:<13} not installed")
-print("device:", get_device(), "| CUDA available:", torch.cuda.is_available())
+print("device:", get_device(), "| CUDA available:", torch.cuda.is_available(), "| CPU threads:", threads)
 for name, found in data.available_corpora().items():
     print(f"corpus {name!r:<10} {'found' if found else 'not installed (optional)'} — {data.CORPORA[name]}")
 

@@ -19,8 +19,9 @@ import torch
 import torch.nn.functional as F
 
 from cgen_lessons import data, viz
-from cgen_lessons.utils import max_error, seed_everything, show_source, timer
+from cgen_lessons.utils import max_error, seed_everything, show_source, timer, use_threads
 
+use_threads(2)
 chapter_start = time.perf_counter()
 viz.use_cjk_font()
 seed_everything(0);

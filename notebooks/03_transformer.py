@@ -19,8 +19,9 @@ import torch
 import torch.nn.functional as F
 
 from cgen_lessons import data, results, viz
-from cgen_lessons.utils import max_error, seed_everything, show_source
+from cgen_lessons.utils import max_error, seed_everything, show_source, use_threads
 
+use_threads(2)
 chapter_start = time.perf_counter()
 seed_everything(0);
 

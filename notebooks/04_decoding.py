@@ -17,8 +17,9 @@ import matplotlib.pyplot as plt
 import torch
 
 from cgen_lessons import results, viz
-from cgen_lessons.utils import max_error, seed_everything, show_source
+from cgen_lessons.utils import max_error, seed_everything, show_source, use_threads
 
+use_threads(2)
 chapter_start = time.perf_counter()
 seed_everything(0);
 
@@ -90,7 +91,7 @@ print("inline top-p keeps the same tokens as cgen_lessons.decoding.top_p_filter:
 print("kept mass >= p in every row:", bool((kept_mass >= p).all()))
 
 # %%
-show_source(top_p_filter)
+show_source(top_p_filter)  # answer to exercise top_p (student copies hide this output)
 
 # %% [markdown]
 # The unit tests check the defining properties with `hypothesis` on thousands of random logit

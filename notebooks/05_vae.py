@@ -19,10 +19,10 @@ import torch
 import torch.nn.functional as F
 
 from cgen_lessons import data, recipes, viz
-from cgen_lessons.utils import max_error, seed_everything, show_source
+from cgen_lessons.utils import max_error, seed_everything, show_source, use_threads
 
 chapter_start = time.perf_counter()
-torch.set_num_threads(1)  # these small MLPs run faster on one thread
+use_threads(1)  # these small MLPs run faster on one thread
 seed_everything(0);
 
 # %% [markdown]

@@ -23,10 +23,10 @@ import matplotlib.pyplot as plt
 import torch
 
 from cgen_lessons import data, diffusion, recipes, results, viz
-from cgen_lessons.utils import seed_everything, show_source
+from cgen_lessons.utils import seed_everything, show_source, use_threads
 
 chapter_start = time.perf_counter()
-torch.set_num_threads(1)  # the small MLPs of this chapter run faster on one thread
+use_threads(1)  # the small MLPs of this chapter run faster on one thread
 seed_everything(0);
 
 # %% [markdown]
@@ -422,7 +422,7 @@ for row in bench["toy"]:
 # of Adam (one-cycle learning rate) on two CPU cores (the progress bar below shows the time).
 
 # %%
-torch.set_num_threads(2)  # convolutions profit from both cores
+use_threads(2)  # convolutions profit from both cores
 show_source(diffusion.UNetDenoiser)
 
 # %%
@@ -489,7 +489,7 @@ print("DDIM with 20 steps is more than 4× faster than DDPM with all 200:",
 # recipe (chapter 06 computes the same numbers in its own run) and the diffusion model trained 4× longer:
 
 # %%
-torch.set_num_threads(1)  # back to one thread for the MLP VAE
+use_threads(1)  # back to one thread for the MLP VAE
 vae, _ = recipes.train_digit_vae(digits.x_train)
 vae_fd = scorer.fd(vae.sample(1000, generator=torch.Generator().manual_seed(0)).clamp(0, 1).view(-1, 1, 8, 8))
 table = [("real training digits (floor)", scorer.fd(digits.x_train), "here"),

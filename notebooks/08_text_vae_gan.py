@@ -25,10 +25,10 @@ import torch
 import torch.nn.functional as F
 
 from cgen_lessons import data, results
-from cgen_lessons.utils import max_error, seed_everything, show_source
+from cgen_lessons.utils import max_error, seed_everything, show_source, use_threads
 
 chapter_start = time.perf_counter()
-torch.set_num_threads(2)
+use_threads(2)
 seed_everything(0);
 
 # %% [markdown]

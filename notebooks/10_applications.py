@@ -43,10 +43,10 @@ import matplotlib.pyplot as plt
 import torch
 
 from cgen_lessons import apps, data, metrics, recipes, results, viz
-from cgen_lessons.utils import seed_everything, show_source
+from cgen_lessons.utils import seed_everything, show_source, use_threads
 
 chapter_start = time.perf_counter()
-torch.set_num_threads(2)
+use_threads(2)
 seed_everything(0)
 
 # %% [markdown]

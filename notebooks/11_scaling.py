@@ -39,10 +39,10 @@ import matplotlib.pyplot as plt
 import torch
 
 from cgen_lessons import data, distributed, metrics, recipes, results, train
-from cgen_lessons.utils import seed_everything, show_source
+from cgen_lessons.utils import seed_everything, show_source, use_threads
 
 chapter_start = time.perf_counter()
-torch.set_num_threads(2)
+use_threads(2)
 seed_everything(0)
 work = Path(tempfile.mkdtemp(prefix="cgen_ch11_"))  # weights and checkpoints the processes hand back
 tok, train_ids, val_ids, _ = recipes.char_lm_splits()
@@ -225,7 +225,7 @@ print("an illustration (true by construction: one seed, one stream): two identic
 # batches, and a resumed run, do not depend on how many processes there are:
 
 # %%
-show_source(distributed.shard)
+show_source(distributed.shard)  # answer to exercise shard_rows (student copies hide this output)
 
 # %% [markdown]
 # The rest of the distributed logic inside `fit`: progress bars and checkpoint writing on rank 0
@@ -490,7 +490,7 @@ print("the two ranks' saved random streams differ (each rank draws its own dropo
 # (`training_memory(..., precision="fp32")`).
 
 # %%
-show_source(distributed.training_memory)
+show_source(distributed.training_memory)  # answer to exercise memory_per_rank (hidden in student copies)
 
 # %%
 sizes = [("chapter 03's GPT", sum(p.numel() for p in single.parameters())), ("GPT-2 small", 124_000_000),

@@ -52,10 +52,10 @@ import torch.nn.functional as F
 from IPython.display import Markdown, display
 
 from cgen_lessons import errata
-from cgen_lessons.utils import seed_everything, show_source
+from cgen_lessons.utils import seed_everything, show_source, use_threads
 
 chapter_start = time.perf_counter()
-torch.set_num_threads(2)
+use_threads(2)
 seed_everything(0)
 outcome = errata.outcome
 

@@ -68,3 +68,19 @@ def test_count_torch_ops_counts_per_step_work():
     assert count_torch_ops(loop, torch.randn(3, 10)) - count_torch_ops(loop, torch.randn(3, 5)) == 15
     assert count_torch_ops(lambda a: (a @ a.T).relu(), torch.randn(5, 5)) == count_torch_ops(
         lambda a: (a @ a.T).relu(), torch.randn(50, 50))
+
+
+def test_use_threads_takes_the_chapter_count_unless_cgen_threads_overrides_it(monkeypatch):
+    from cgen_lessons.utils import use_threads
+
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.delenv("CGEN_THREADS", raising=False)
+        assert use_threads(1) == 1 == torch.get_num_threads()
+        monkeypatch.setenv("CGEN_THREADS", "2")
+        assert use_threads(1) == 2 == torch.get_num_threads()
+        monkeypatch.setenv("CGEN_THREADS", "two")
+        with pytest.raises(ValueError, match="CGEN_THREADS"):
+            use_threads(1)
+    finally:
+        torch.set_num_threads(before)

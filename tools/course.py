@@ -25,6 +25,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -258,6 +259,9 @@ def execute(py: Path, selectors: list[str]) -> None:
 
 
 SOLUTION_BEGIN, SOLUTION_END = "### BEGIN SOLUTION", "### END SOLUTION"  # nbgrader's markers
+# A cell that displays the course's reference answer to an exercise says so in a comment,
+# `show_source(top_p_filter)  # answer to exercise top_p`; the student copies hide its output.
+ANSWER_MARK = re.compile(r"#\s*answer to exercise (\w+)")
 STUDENT_DIR = ROOT / "student"
 
 
@@ -281,7 +285,8 @@ def _strip_solutions(source: str) -> str:
 def student_notebook(nb: dict) -> dict:
     """A student copy of a chapter: solution regions replaced by a stub, the outputs of the exercise cells
     (solution and check cells) cleared and their nbval check removed, the solution cells unfolded;
-    every other cell, with its outputs, intact."""
+    every other cell, with its outputs, intact — except cells marked as showing an exercise's reference answer,
+    whose output is replaced by a note."""
     nb = json.loads(json.dumps(nb))
     nb.get("metadata", {}).pop("jupytext", None)  # a standalone notebook, not paired with a .py file
     for cell in nb["cells"]:
@@ -289,6 +294,12 @@ def student_notebook(nb: dict) -> dict:
             continue
         source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
         grader = cell.get("metadata", {}).get("nbgrader", {})
+        answer = ANSWER_MARK.search(source)
+        if answer:
+            note = (f"(Hidden in the student copy: this cell shows the course's reference answer to exercise "
+                    f"`{answer.group(1)}`. Run it once you have solved the exercise.)\n")
+            cell["outputs"] = [{"name": "stdout", "output_type": "stream", "text": [note]}]
+            cell["execution_count"] = None
         if SOLUTION_BEGIN in source or grader.get("solution") or grader.get("grade"):
             source = _strip_solutions(source).replace("# NBVAL_CHECK_OUTPUT\n", "")
             cell["source"] = source

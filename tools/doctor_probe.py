@@ -33,6 +33,11 @@ try:
     report("torch forward and backward", bool(ok), f"torch {torch.__version__}, {elapsed_ms:.0f} ms",
            "reinstall PyTorch: python3 tools/course.py setup --cpu")
     report("CPU threads", True, f"{os.cpu_count()} cores, torch uses {torch.get_num_threads()} threads", required=False)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    report("CPU load", load < 0.5 * (os.cpu_count() or 1), f"1-minute load average {load:.1f}",
+           "other programs keep the CPU busy: close them, or run the chapters on one thread "
+           "(CGEN_THREADS=1 python3 tools/course.py lab); two threads competing with another process "
+           "can make the chapters 5-10x slower", required=False)
     report("GPU", True, torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none (the course runs on CPU)",
            required=False)
 except Exception as err:

@@ -152,6 +152,10 @@ def _check(name: str, fn: Callable) -> CheckResult:
     if not callable(fn):
         raise ValueError(f"pass the function itself, got {type(fn).__name__}")
     ex = _REGISTRY[name]
+    module = getattr(fn, "__module__", None) or ""
+    if fn is ex.reference or (module.startswith("cgen_lessons.") and not module.startswith("cgen_lessons.exercises")):
+        return CheckResult(name, False, f"{getattr(fn, '__qualname__', fn)!s} is the course's own implementation; "
+                                        "the exercise asks for yours (write it in the solution cell)")
     cases = ex.cases()
     for description, args in cases:
         expected = ex.reference(*_copy(args))
