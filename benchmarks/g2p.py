@@ -69,8 +69,7 @@ def transformer(task, s, seed):
     model, hist = apps.train_g2p(task, d_model=s.d_model, n_heads=s.n_heads, n_layers=s.n_layers, dropout=s.dropout,
                                  lr=s.lr, batch=s.batch, steps=s.steps, warmup=s.warmup, seed=seed, eval_fn=eval_fn,
                                  eval_every=s.eval_every, desc="G2P transformer")
-    seconds = time.perf_counter() - t0
-    model.eval()
+    seconds = time.perf_counter() - t0  # train_g2p returns the model in eval mode
     test_words = task.words["test"]
     greedy = apps.g2p_scores(apps.g2p_predict(model, task, test_words), test_words, task.refs["test"])
     sub = test_words[: s.n_beam]

@@ -78,7 +78,7 @@ def train_g2p(task: G2PTask, *, d_model: int = 64, n_heads: int = 4, n_layers: i
     rows = data.random_rows(*task.tensors("train"), batch_size=batch)
     hist = fit(model, opt, lambda g: trim_batch(rows(g), pad), steps=steps, grad_clip=1.0,
                scheduler=warmup_cosine(opt, warmup, steps), seed=seed, **fit_kwargs)
-    return model, hist
+    return model.eval(), hist
 
 
 def trim_batch(batch, pad_id: int = 0):
@@ -294,7 +294,6 @@ def dialogue_text(pairs: list[tuple[str, str]], p_unconditional: float = 0.0, se
     return "".join(("" if d else s) + TURN_SEP + r + REPLY_END for (s, r), d in zip(pairs, drop.tolist()))
 
 
-@torch.no_grad()
 @torch.no_grad()
 def reply_logprob(model, tok, turns: list[str], replies: list[str], batch_size: int = 256) -> torch.Tensor:
     """log p(reply + NEWLINE | NEWLINE + turn + TAB) in nats under a language model, one per pair (N,).

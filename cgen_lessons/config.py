@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import numbers
 import types
 import typing
 from typing import Literal
@@ -82,10 +83,10 @@ def _fits(value, hint) -> bool:
     if hint is type(None):
         return value is None
     origin = typing.get_origin(hint) or hint
-    if origin is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if origin is float:  # numbers.Real also admits numpy floats and ints
+        return isinstance(value, numbers.Real) and not isinstance(value, bool)
     if origin is int:
-        return isinstance(value, int) and not isinstance(value, bool)
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
     return isinstance(value, origin)
 
 
@@ -103,7 +104,7 @@ def _parse(name: str, text: str, hint):
                 return {"true": True, "false": False}[text.lower()]
             value = json.loads(text)
             return tuple(value) if origin is tuple else value
-        except (ValueError, KeyError, StopIteration, json.JSONDecodeError):
+        except (ValueError, TypeError, KeyError, StopIteration, json.JSONDecodeError):
             continue
     raise ValueError(f"--set {name}={text}: cannot read {text!r} as {hint}")
 

@@ -302,8 +302,10 @@ class Diffusion(nn.Module):
         """E_{t ~ U{1..T}, ε} ‖ε − ε_θ(√ᾱ_t x_0 + √(1 − ᾱ_t) ε, t)‖², averaged over elements."""
         checks.tensor(x0, "x0", kind="float", finite=True)
         n = x0.shape[0]
+        if y is not None and self.n_classes == 0:
+            raise ValueError("y was given, but this model is unconditional (n_classes=0); pass y=None")
         if y is not None:
-            checks.class_ids(y, max(self.n_classes, 1), "y", n=n)
+            checks.class_ids(y, self.n_classes, "y", n=n)
         t = torch.randint(1, self.T + 1, (n,), generator=generator).to(x0.device)  # (N,)
         xt, eps = q_sample(self.schedule, x0, t, generator=generator)
         if y is not None and self.p_uncond > 0:  # label dropout teaches the unconditional model too

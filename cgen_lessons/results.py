@@ -95,6 +95,16 @@ def _commit() -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+def _plain(obj):
+    """JSON for the few non-JSON values results hold: paths as text, numpy/torch scalars as numbers."""
+    if isinstance(obj, Path):
+        return str(obj)
+    if getattr(obj, "ndim", None) == 0 and hasattr(obj, "item"):  # numpy scalar or 0-d tensor
+        return obj.item()
+    raise TypeError(f"results.save cannot store {type(obj).__name__} {obj!r:.80}; convert it to a number, "
+                    "string, list or dict")
+
+
 def save(name, result: dict, config: dict | None = None) -> Path:
     """Write ``result`` (a JSON-serialisable dict) to ``path(name)``, with ``"_meta"``: the ``config``
     that produced it, the git commit, torch and Python versions and the date. Written atomically."""
@@ -105,6 +115,6 @@ def save(name, result: dict, config: dict | None = None) -> Path:
     file = path(name)
     file.parent.mkdir(parents=True, exist_ok=True)
     tmp = file.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({**result, "_meta": meta}, indent=1, default=str) + "\n", encoding="utf-8")
+    tmp.write_text(json.dumps({**result, "_meta": meta}, indent=1, default=_plain) + "\n", encoding="utf-8")
     tmp.replace(file)
     return file

@@ -243,8 +243,10 @@ def fit(
     The loop below is the whole algorithm; ``_Training`` holds the machinery around it (device,
     DDP, resume, the update with accumulation and mixed precision, evaluation, checkpoints).
     """
-    run = _Training(model, optimizer, batch_fn, steps, loss_fn, step_fn, eval_fn, eval_every, checkpoint,
-                    checkpoint_every, resume, scheduler, grad_clip, accumulate, precision, seed, device, history)
+    run = _Training(model, optimizer, batch_fn, steps=steps, loss_fn=loss_fn, step_fn=step_fn, eval_fn=eval_fn,
+                    eval_every=eval_every, checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume=resume,
+                    scheduler=scheduler, grad_clip=grad_clip, accumulate=accumulate, precision=precision, seed=seed,
+                    device=device, history=history)
     bar = _progress_bar(total=steps, initial=run.start, desc=desc, disable=not (progress and run.world.main))
     model.train()
     for step in range(run.start + 1, steps + 1):
@@ -269,7 +271,7 @@ class _Training:
     the update (gradient accumulation, mixed precision, gradient clipping, data-parallel sharding),
     evaluation and checkpoints."""
 
-    def __init__(self, model, optimizer, batch_fn, steps, loss_fn, step_fn, eval_fn, eval_every, checkpoint,
+    def __init__(self, model, optimizer, batch_fn, *, steps, loss_fn, step_fn, eval_fn, eval_every, checkpoint,
                  checkpoint_every, resume, scheduler, grad_clip, accumulate, precision, seed, device, history):
         self.steps = check_positive_int(steps, "steps")
         device = get_device() if device is None else checks.device_available(device)

@@ -21,7 +21,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import checks
-from .utils import check_positive_int, check_token_ids
+from .utils import check_positive_int, check_token_ids, eval_mode
 
 __all__ = ["attention", "causal_mask", "MultiHeadAttention", "Block", "GPT", "gpt_param_count",
            "sinusoidal_positions", "Seq2SeqTransformer"]
@@ -335,15 +335,18 @@ class Seq2SeqTransformer(nn.Module):
         return logits, loss
 
     @torch.no_grad()
+    @torch.no_grad()
     def cross_attention(self, src: torch.Tensor, tgt_in: torch.Tensor) -> list[torch.Tensor]:
         """The cross-attention weights of every decoder block, each (B, h, T, S): row t shows which
-        source positions the decoder reads when, given ``tgt_in[:, :t + 1]``, it predicts token t + 1."""
-        memory, key_ok = self.encode(src)
-        y = self.tgt_emb(tgt_in) + self.tgt_pos[: tgt_in.shape[1]]  # (B, T, d)
-        weights = []
-        for block in self.decoder:
-            y, w = block(y, causal=True, memory=memory, memory_mask=key_ok, return_weights=True)
-            weights.append(w)
+        source positions the decoder reads when, given ``tgt_in[:, :t + 1]``, it predicts token t + 1
+        (in eval mode: no dropout on the weights)."""
+        with eval_mode(self):
+            memory, key_ok = self.encode(src)
+            y = self.tgt_emb(tgt_in) + self.tgt_pos[: tgt_in.shape[1]]  # (B, T, d)
+            weights = []
+            for block in self.decoder:
+                y, w = block(y, causal=True, memory=memory, memory_mask=key_ok, return_weights=True)
+                weights.append(w)
         return weights
 
     def conditioned(self, src: torch.Tensor) -> ConditionedDecoder:

@@ -272,17 +272,17 @@ plt.show()
 # `benchmarks/gan_modes.py` ran it; its saved results:
 
 # %%
-def mode_table(suffix):
-    """The saved runs of benchmarks/gan_modes.py for both data sets (file suffix "", "_20k", "_lin2018",
-    "_ablation" or "_maxout"), one row per method; "≥ 1 good" counts modes with at least one high-quality sample."""
+def mode_table(suffix, datasets=("8gaussians", "25gaussians")):
+    """The saved runs of benchmarks/gan_modes.py (file suffix "", "_20k", "_lin2018", "_ablation", "_maxout"
+    or "_long"), one row per data set and method; "≥ 1 good" counts modes with at least one high-quality sample."""
     rows, steps = [], {}
-    for name in ("8gaussians", "25gaussians"):
+    for name in datasets:
         saved = results.load(f"gan_modes_{name}{suffix}")
         rows += saved["runs"]
         steps[name] = saved["steps"]
     print(f"{'data set':<13}{'method':<32}{'steps':>7}{'modes captured':>18}{'≥ 1 good':>12}{'high quality':>16}"
           f"{'weakest mode':>14}{'seeds':>7}{'min/run':>9}")
-    for name in ("8gaussians", "25gaussians"):
+    for name in datasets:
         for method in dict.fromkeys(r["method"] for r in rows):
             rs = [r for r in rows if r["dataset"] == name and r["method"] == method]
             if not rs:
@@ -453,7 +453,7 @@ plt.show()
 # %%
 long_runs = runs_of("_long", "25gaussians", "PacGAN2, ours + maxout D")
 print("grid, PacGAN2 with a maxout discriminator, trained twice as long")
-mode_table("_long")
+mode_table("_long", datasets=("25gaussians",))
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
 long_pac4 = runs_of("_long", "25gaussians", "PacGAN4, ours + maxout D")
 for method, style, rs in (("PacGAN2", {}, long_runs), ("PacGAN4", {"color": "black", "ls": "--"}, long_pac4)):

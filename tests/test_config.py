@@ -48,3 +48,12 @@ def test_benchmarks_read_settings_one_way():
     for script in sorted((ROOT / "benchmarks").glob("*.py")):
         text = script.read_text()
         assert not re.search(r"SETUP = dict\(|item\.split\(\"=\"\)|add_argument\(\"--set\"", text), script.name
+
+
+def test_replace_accepts_numpy_numbers_but_not_bools():
+    import numpy as np
+
+    assert GPT_SETTINGS.replace(steps=np.int64(9)).steps == 9
+    assert GPT_SETTINGS.replace(lr=np.float32(0.5)).lr == 0.5
+    with pytest.raises(ValueError):
+        GPT_SETTINGS.replace(steps=True)

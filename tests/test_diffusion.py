@@ -234,3 +234,9 @@ def test_chapter07_checkers():
     assert exercises.check("ddpm_step", via_package).passed
     wrong_sigma = lambda xt, e, z, b, ab, abp: (xt - b / math.sqrt(1 - ab) * e) / math.sqrt(1 - b) + math.sqrt(b) * z  # noqa: E731
     assert not exercises.check("ddpm_step", wrong_sigma).passed
+
+
+def test_loss_with_labels_on_an_unconditional_model_says_it_is_unconditional():
+    model = D.Diffusion(D.MLPDenoiser(2, 8, 1), D.NoiseSchedule(10))
+    with pytest.raises(ValueError, match="unconditional"):
+        model.loss(torch.zeros(4, 2), y=torch.zeros(4, dtype=torch.long))

@@ -56,3 +56,13 @@ def test_save_records_config_commit_and_versions_and_load_reads_it_back(tmp_path
 def test_load_works_from_any_working_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert "runs" in results.load("lm_lr_sweep")
+
+
+def test_save_stores_numpy_and_tensor_scalars_as_numbers_and_rejects_other_objects(tmp_path):
+    import numpy as np
+    import torch
+
+    data = results.load(results.save(tmp_path / "s.json", {"a": np.float32(0.5), "b": torch.tensor(3)}))
+    assert data["a"] == 0.5 and data["b"] == 3
+    with pytest.raises(TypeError, match="cannot store Tensor"):
+        results.save(tmp_path / "t.json", {"c": torch.ones(2)})

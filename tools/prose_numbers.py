@@ -200,8 +200,8 @@ def _json_numbers(obj) -> list[Source]:
         return []
     if isinstance(obj, (int, float)):
         return [Source(float(obj), 99)] if math.isfinite(obj) else []
-    if isinstance(obj, dict):
-        return [v for item in obj.values() for v in _json_numbers(item)]
+    if isinstance(obj, dict):  # "_meta" (commit, versions, date) is provenance, not a result
+        return [v for key, item in obj.items() if key != "_meta" for v in _json_numbers(item)]
     if isinstance(obj, list):
         return [v for item in obj for v in _json_numbers(item)]
     if isinstance(obj, str):
@@ -214,8 +214,10 @@ def results_read_by(cells: list[dict]) -> list[Path]:
     code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
     patterns = [re.escape(f.name) for f in RESULTS.glob("*.json") if f.name in code]
     patterns += [re.escape(f"{stem}.json") for stem in re.findall(r"[\"']([\w-]+)[\"']", code)]
-    for literal in re.findall(r"f[\"']([^\"']*\.json)[\"']", code):
-        patterns.append(".*".join(re.escape(part) for part in re.split(r"\{[^}]*\}", literal.split("/")[-1])))
+    for literal in re.findall(r"f[\"']([^\"']*)[\"']", code):  # f"gan_modes_{name}{suffix}" (.json optional)
+        stem = literal.split("/")[-1].removesuffix(".json")
+        if "{" in stem and re.sub(r"\{[^}]*\}", "", stem):
+            patterns.append(".*".join(re.escape(part) for part in re.split(r"\{[^}]*\}", stem)) + r"\.json")
     return [f for f in sorted(RESULTS.glob("*.json")) if any(re.fullmatch(p, f.name) for p in patterns)]
 
 
