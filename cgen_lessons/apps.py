@@ -7,7 +7,8 @@
   on "turn TAB reply NEWLINE" lines; ``mmi_scores`` ranks candidates by log p(T|S) − λ log p(T)
   (Li et al. 2016).
 - Verse: ``FormatConstraint`` — a template of fixed characters and content slots, enforced at
-  decoding time by masking the logits that would break it (``decoding.generate(..., allowed=...)``).
+  decoding time by masking the logits that would break it
+  (``decoding.generate(..., processors=[decoding.constrain(form.allowed)])``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from . import data, metrics
-from .decoding import beam_search, generate
+from .decoding import beam_search, constrain, generate
 from .lm import token_logprobs
 from .train import History, fit, warmup_cosine
 from .transformer import Seq2SeqTransformer
@@ -361,7 +362,7 @@ def reply_perplexity(model, tok, turns: list[str], replies: list[str]) -> dict[s
 
 
 def ban_tokens(vocab_size: int, banned_ids: list[int]):
-    """An ``allowed`` callable for ``decoding.generate`` that forbids ``banned_ids`` everywhere."""
+    """A mask function for ``decoding.constrain`` that forbids ``banned_ids`` everywhere."""
     ok = torch.ones(vocab_size, dtype=torch.bool)
     ok[list(banned_ids)] = False
     return lambda idx, step: ok.to(idx.device).expand(idx.shape[0], -1)  # (B, V)
@@ -379,19 +380,19 @@ def generate_replies(model, tok, turns: list[str], method: str = "greedy", *, ma
         raise ValueError(f"method must be one of {methods}, got {method!r}")
     end = tok.stoi[REPLY_END]
     banned = [tok.stoi[TURN_SEP]] + ([tok.stoi[tok.UNK]] if hasattr(tok, "UNK") else [])
-    allowed = ban_tokens(tok.vocab_size, banned)
+    no_banned = [constrain(ban_tokens(tok.vocab_size, banned))]
     generator = torch.Generator().manual_seed(seed)
     replies = []
     for turn in turns:
         prompt = tok.encode(REPLY_END + turn + TURN_SEP)[None]  # (1, C)
         if method == "beam":
-            best = beam_search(model, prompt, beam_width, max_tokens, eos_id=end, allowed=allowed)[0][0].tolist()
+            best = beam_search(model, prompt, beam_width, max_tokens, eos_id=end, processors=no_banned)[0][0].tolist()
             replies.append(tok.decode([i for i in best if i != end]))
             continue
         n = n_candidates if method in ("mmi", "likelihood") else 1
         out = generate(model, prompt.expand(n, -1), max_tokens, greedy=method == "greedy", eos_id=end,
                        top_p=top_p if method != "sample" and method != "greedy" else None, use_cache=True,
-                       generator=generator, allowed=allowed)[:, prompt.shape[1]:]  # (n, ≤ max_tokens)
+                       generator=generator, processors=no_banned)[:, prompt.shape[1]:]  # (n, ≤ max_tokens)
         cands = [tok.decode([i for i in row.tolist() if i != end]) for row in out]
         if n > 1:
             cands = [c if c else "." for c in cands]
@@ -489,6 +490,6 @@ def sample_verse(model, tok, form: FormatConstraint, n: int, prompt: str, *, con
     n = check_positive_int(n, "n")
     start = tok.encode(prompt)[None].expand(n, -1)  # (n, P)
     out = generate(model, start, len(form), temperature=temperature, generator=torch.Generator().manual_seed(seed),
-                   use_cache=True, allowed=form.allowed if constrained else None)  # (n, P + len(form))
+                   use_cache=True, processors=[constrain(form.allowed)] if constrained else [])  # (n, P + len(form))
     texts = [tok.decode(row[start.shape[1]:]) for row in out]
     return texts, continuation_logprob(model, out, start.shape[1])

@@ -126,8 +126,12 @@ def _next_logits(model, idx, cache, use_cache):
     return logits[:, -1], None
 
 
-def _constrain(allowed):
-    """A logit processor from a mask function ``allowed(idx, step) -> (B, V) bool``: others get −∞."""
+def constrain(allowed):
+    """A logit processor from a mask function ``allowed(idx, step) -> (B, V) bool`` (constrained
+    decoding, e.g. ``apps.FormatConstraint.allowed``): tokens not allowed get logit −∞."""
+    if not callable(allowed):
+        raise TypeError(f"allowed must be a function (idx, step) -> (B, V) boolean mask, got {type(allowed).__name__}")
+
     def process(logits, idx, step):
         mask = allowed(idx, step)  # (B, V) bool
         if not isinstance(mask, torch.Tensor) or mask.shape != logits.shape or mask.dtype != torch.bool \
@@ -139,7 +143,7 @@ def _constrain(allowed):
 
 
 def _check_generate(model, idx, max_new_tokens, greedy, temperature, top_k, top_p, repetition_penalty, eos_id,
-                    use_cache, state, allowed) -> None:
+                    use_cache, state, processors) -> None:
     if not isinstance(model, LanguageModel):
         raise TypeError(f"model must follow the course LM interface (lm.LanguageModel), got {type(model).__name__}")
     checks.positive_int(max_new_tokens, "max_new_tokens")
@@ -166,15 +170,21 @@ def _check_generate(model, idx, max_new_tokens, greedy, temperature, top_k, top_
         checks.number(repetition_penalty, "repetition_penalty", low=0, low_open=True)
     if eos_id is not None and not 0 <= checks.nonneg_int(eos_id, "eos_id") < model.vocab_size:
         raise ValueError(f"eos_id must be a token id in [0, {model.vocab_size}), got {eos_id}")
-    if allowed is not None and not callable(allowed):
-        raise TypeError(f"allowed must be a function (idx, step) -> (B, V) boolean mask, got {type(allowed).__name__}")
+    _check_processors(processors)
+
+
+def _check_processors(processors) -> None:
+    if isinstance(processors, (str, bytes)) or not hasattr(processors, "__iter__") \
+            or not all(callable(f) for f in processors):
+        raise TypeError("processors must be a list of functions f(logits, idx, step) -> logits, "
+                        f"got {processors!r:.80}")
 
 
 @torch.no_grad()
 def generate(model, idx: torch.Tensor, max_new_tokens: int, *, greedy: bool = False, temperature: float = 1.0,
              top_k: int | None = None, top_p: float | None = None, repetition_penalty: float | None = None,
              eos_id: int | None = None, generator: torch.Generator | None = None, use_cache: bool = False,
-             state=None, allowed=None) -> torch.Tensor:
+             state=None, processors=()) -> torch.Tensor:
     """Extend each row of ``idx`` (B, T) by up to ``max_new_tokens`` tokens.
 
     Greedy: x_{t+1} = argmax z_t. Sampling: x_{t+1} ~ softmax(top_p(top_k(z_t / τ))). Rows that
@@ -182,15 +192,14 @@ def generate(model, idx: torch.Tensor, max_new_tokens: int, *, greedy: bool = Fa
     ``use_cache=True`` reuses the model's KV cache or recurrent state (identical tokens, less work).
     ``state``: a recurrent state that already summarises everything before the last token of
     ``idx`` (e.g. a sequence VAE's decoder state computed from z); only that last token is read.
-    ``allowed(idx, step)``: a (B, V) boolean mask of the tokens permitted as new token number
-    ``step`` (0-based); the others get logit −∞ before any other processing (constrained decoding,
-    e.g. ``apps.FormatConstraint.allowed``).
 
-    Each step runs the model, then a list of logit processors ``f(logits, idx, step) -> logits``.
+    Each step runs the model, then a list of logit processors ``f(logits, idx, step) -> logits``:
+    first the caller's ``processors`` (e.g. ``constrain(mask_fn)`` for constrained decoding; ``step``
+    is the 0-based number of the new token), then repetition penalty, temperature, top-k and top-p.
     """
     _check_generate(model, idx, max_new_tokens, greedy, temperature, top_k, top_p, repetition_penalty, eos_id,
-                    use_cache, state, allowed)
-    processors = [_constrain(allowed)] if allowed is not None else []
+                    use_cache, state, processors)
+    processors = list(processors)
     if repetition_penalty is not None:
         processors.append(lambda z, ids, step: apply_repetition_penalty(z, ids, repetition_penalty))
     if not greedy:
@@ -229,7 +238,7 @@ def sample(model, idx: torch.Tensor, max_new_tokens: int, generator: torch.Gener
 
 @torch.no_grad()
 def beam_search(model, prompt: torch.Tensor, beam_width: int, max_new_tokens: int, *, eos_id: int | None = None,
-                length_penalty: float = 1.0, n_best: int = 1, allowed=None) -> list[tuple[torch.Tensor, float]]:
+                length_penalty: float = 1.0, n_best: int = 1, processors=()) -> list[tuple[torch.Tensor, float]]:
     """Beam search for one prompt (T,) or (1, T); returns the ``n_best`` (new tokens, score) pairs.
 
     Each step extends every live beam by every token and ranks the candidates by cumulative
@@ -239,14 +248,15 @@ def beam_search(model, prompt: torch.Tensor, beam_width: int, max_new_tokens: in
     after ``max_new_tokens`` steps or once ``beam_width`` hypotheses have finished. Finished and
     final beams are ranked by score = Σ log p / new_length ** length_penalty (Wu et al. 2016
     use a smoothed variant; length_penalty = 0 ranks by the raw sum, which favours short outputs).
-    ``allowed(beams, step)``: as in ``generate``, a (n_live, V) mask of the tokens permitted as new
-    token number ``step``; the others get logit −∞ before the log-softmax.
+    ``processors``: as in ``generate``, functions ``f(logits, beams, step) -> logits`` applied to the
+    (n_live, V) logits of new token number ``step`` before the log-softmax (e.g. ``constrain``).
     """
     beam_width = check_positive_int(beam_width, "beam_width")
     max_new_tokens = check_positive_int(max_new_tokens, "max_new_tokens")
     n_best = check_positive_int(n_best, "n_best")
     if n_best > beam_width:
         raise ValueError(f"n_best = {n_best} cannot exceed beam_width = {beam_width}")
+    _check_processors(processors)
     if isinstance(length_penalty, bool) or not isinstance(length_penalty, (int, float)) or length_penalty < 0:
         raise ValueError(f"length_penalty must be a number >= 0, got {length_penalty!r}")
     prompt = prompt.view(1, -1) if prompt.dim() == 1 else prompt
@@ -264,8 +274,8 @@ def beam_search(model, prompt: torch.Tensor, beam_width: int, max_new_tokens: in
         for step in range(1, max_new_tokens + 1):
             window = beams if context is None else beams[:, -max(1, context):]
             logits = model(window)[0][:, -1].double()  # (n_live, V)
-            if allowed is not None:
-                logits = logits.masked_fill(~allowed(beams, step - 1), float("-inf"))
+            for process in processors:
+                logits = process(logits, beams, step - 1)
             logp = torch.log_softmax(logits, dim=-1)  # (n_live, V)
             cand = (sums[:, None] + logp).flatten()  # (n_live · V,)
             top = torch.topk(cand, min(2 * beam_width, cand.numel()))  # at most B of them can end in EOS

@@ -362,8 +362,8 @@ print(f"word GPT: final training loss {dlm_hist.last('loss'):.2f} nats per token
 # is the generator itself, so a decoder that maximises $p(T \mid S)$ (greedy, beam) scores well
 # almost by construction. Compare decoders that choose among the *same* candidates (likelihood
 # vs MMI reranking), and read the true replies' row as what real answers achieve under this model.
-# The unknown-word token is masked out of every decoder (the `allowed` argument of chapter 04's
-# `generate`, used again in §4).
+# The unknown-word token is masked out of every decoder (a `decoding.constrain` logit processor passed
+# to chapter 04's `generate` and `beam_search`, used again in §4).
 
 # %%
 show_source(apps.mmi_scores)

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cgen_lessons import apps, data, metrics
-from cgen_lessons.decoding import beam_search, generate
+from cgen_lessons.decoding import beam_search, constrain, generate
 from cgen_lessons.transformer import GPT, Seq2SeqTransformer
 
 
@@ -203,7 +203,8 @@ def test_the_constraint_mask_never_allows_an_ill_formed_continuation(template, s
     form = apps.FormatConstraint(template, tok, slot="_", exclude=".")
     model = _RandomLM(tok.vocab_size, seed)
     start = torch.full((16, 1), tok.stoi["x"])
-    out = generate(model, start, len(template), allowed=form.allowed, generator=torch.Generator().manual_seed(seed))
+    out = generate(model, start, len(template), processors=[constrain(form.allowed)],
+                   generator=torch.Generator().manual_seed(seed))
     texts = [tok.decode(row[1:]) for row in out]
     assert all(form.matches(t) for t in texts)
     if "_" in template:  # the slots are not all filled with one token
@@ -227,7 +228,11 @@ def test_generate_rejects_a_mask_that_allows_nothing():
     model = _RandomLM(5, 0)
     with pytest.raises(ValueError, match="at least one True per row"):
         generate(model, torch.zeros(2, 1, dtype=torch.long), 3,
-                 allowed=lambda idx, step: torch.zeros(2, 5, dtype=torch.bool))
+                 processors=[constrain(lambda idx, step: torch.zeros(2, 5, dtype=torch.bool))])
     with pytest.raises(ValueError, match="boolean mask"):
         generate(model, torch.zeros(2, 1, dtype=torch.long), 3,
-                 allowed=lambda idx, step: torch.ones(2, 4, dtype=torch.bool))
+                 processors=[constrain(lambda idx, step: torch.ones(2, 4, dtype=torch.bool))])
+    with pytest.raises(TypeError, match="processors must be a list of functions"):
+        generate(model, torch.zeros(2, 1, dtype=torch.long), 3, processors=[None])
+    with pytest.raises(TypeError, match="allowed must be a function"):
+        constrain("abc")
