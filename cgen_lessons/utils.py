@@ -7,6 +7,7 @@ import inspect
 import math
 import os
 import random
+import re
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -132,6 +133,41 @@ def show_source(obj) -> object:
     except ImportError:  # pragma: no cover - IPython is installed with the course
         return _PlainSource(source)
     return Markdown(f"{title}\n\n```python\n{source}```")
+
+
+def table(header: list[str], rows: list[list]) -> object:
+    """A table of already formatted cells: in a notebook or the book it renders as a Markdown table
+    (numeric columns right-aligned; long cells wrap to the page instead of running off it), and
+    as plain text it prints with aligned columns."""
+    if not isinstance(header, (list, tuple)) or not header:
+        raise ValueError("header must be a non-empty list of column names")
+    cells = [[str(c) for c in row] for row in rows]
+    bad = [i for i, row in enumerate(cells) if len(row) != len(header)]
+    if bad:
+        raise ValueError(f"every row needs {len(header)} cells, one per column; row {bad[0]} has {len(cells[bad[0]])}")
+    numeric = [bool(cells) and all(_NUMERIC.match(row[j]) for row in cells) for j in range(len(header))]
+    widths = [max(len(str(h)), *(len(row[j]) for row in cells)) for j, h in enumerate(header)]
+
+    def line(values):
+        return "  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(values, widths, numeric)).rstrip()
+
+    text = "\n".join([line([str(h) for h in header])] + [line(row) for row in cells])
+    markdown = "\n".join(["| " + " | ".join(str(h) for h in header) + " |",
+                          "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
+                         + ["| " + " | ".join(v.replace("|", "\\|") for v in row) + " |" for row in cells])
+    try:
+        from IPython.display import Markdown
+    except ImportError:  # pragma: no cover - IPython is installed with the course
+        return _PlainSource(text)
+
+    class Table(Markdown):
+        def __repr__(self) -> str:
+            return text
+
+    return Table(markdown)
+
+
+_NUMERIC = re.compile(r"^(?:—|[−+\-]?\d[^A-Za-z]*)$")  # "10.1", "6.7 ± 1.5 / 8", "0–122", "—"; not "8gaussians"
 
 
 class _PlainSource(str):

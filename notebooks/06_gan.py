@@ -20,9 +20,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
+from IPython.display import display
 
 from cgen_lessons import data, results, viz
-from cgen_lessons.utils import max_error, seed_everything, show_source, use_threads
+from cgen_lessons.utils import max_error, seed_everything, show_source, table, use_threads
 
 chapter_start = time.perf_counter()
 use_threads(1)  # the small networks of this chapter run faster on one thread
@@ -280,8 +281,7 @@ def mode_table(suffix, datasets=("8gaussians", "25gaussians")):
         saved = results.load(f"gan_modes_{name}{suffix}")
         rows += saved["runs"]
         steps[name] = saved["steps"]
-    print(f"{'data set':<13}{'method':<32}{'steps':>7}{'modes captured':>18}{'≥ 1 good':>12}{'high quality':>16}"
-          f"{'weakest mode':>14}{'seeds':>7}{'min/run':>9}")
+    lines = []
     for name in datasets:
         for method in dict.fromkeys(r["method"] for r in rows):
             rs = [r for r in rows if r["dataset"] == name and r["method"] == method]
@@ -292,10 +292,11 @@ def mode_table(suffix, datasets=("8gaussians", "25gaussians")):
             hq = torch.tensor([r["high_quality"] for r in rs]) * 100
             sd = lambda t: t.std().item() if len(t) > 1 else 0.0
             weakest = [min(r["per_mode"]) for r in rs]  # high-quality samples on the least-covered mode, per seed
-            print(f"{name:<13}{method:<32}{steps[name]:>7,}"
-                  f"{m.mean():>8.1f} ± {sd(m):3.1f} / {rs[0]['n_modes']:<2}{m_any.mean():>7.1f} ± {sd(m_any):3.1f}"
-                  f"{hq.mean():>9.0f} ± {sd(hq):3.0f} %{f'{min(weakest)}–{max(weakest)}':>14}{len(rs):>7}"
-                  f"{sum(r['seconds'] for r in rs) / len(rs) / 60:>9.1f}")
+            lines.append([name, method, f"{steps[name]:,}", f"{m.mean():.1f} ± {sd(m):.1f} / {rs[0]['n_modes']}",
+                          f"{m_any.mean():.1f} ± {sd(m_any):.1f}", f"{hq.mean():.0f} ± {sd(hq):.0f} %",
+                          f"{min(weakest)}–{max(weakest)}", len(rs), f"{sum(r['seconds'] for r in rs) / len(rs) / 60:.1f}"])
+    display(table(["data set", "method", "steps", "modes captured", "≥ 1 good", "high quality", "weakest mode",
+                   "seeds", "min/run"], lines))
 
 
 print("5,000 steps, 3 seeds")

@@ -21,9 +21,10 @@ import time
 
 import matplotlib.pyplot as plt
 import torch
+from IPython.display import display
 
 from cgen_lessons import data, recipes, results, viz
-from cgen_lessons.utils import seed_everything, show_source, use_threads
+from cgen_lessons.utils import seed_everything, show_source, table, use_threads
 
 chapter_start = time.perf_counter()
 use_threads(2)
@@ -611,17 +612,14 @@ print("no test's type-I error exceeds 0.05 by more than two standard errors anyw
 # and self-BLEU over words). Its saved results:
 
 # %%
-table = results.load("eval_table")
+saved = results.load("eval_table")
 columns = ["fd", "inception_score", "precision", "recall", "density", "coverage", "mmd2"]
-print(f"{'image generator':<52}"
-      + "".join(f"{c:>10}" for c in ["FD", "IS", "precision", "recall", "density", "coverage", "MMD²"]))
-for name, row in table["images"].items():
-    print(f"{name:<52}" + "".join(f"{row[c]:10.3f}" for c in columns))
-print(f"\n{'text generator':<26}{'perplexity/char':>17}{'distinct-2':>12}{'self-BLEU':>11}")
-for name, row in table["text"].items():
-    ppl = "—" if row["perplexity"] is None else f"{row['perplexity']:.2f}"
-    print(f"{name:<26}{ppl:>17}{row['distinct_2']:12.3f}{row['self_bleu']:11.3f}")
-print("\nsettings:", table["settings"])
+display(table(["image generator", "FD", "IS", "precision", "recall", "density", "coverage", "MMD²"],
+              [[name] + [f"{row[c]:.3f}" for c in columns] for name, row in saved["images"].items()]))
+display(table(["text generator", "perplexity/char", "distinct-2", "self-BLEU"],
+              [[name, "—" if row["perplexity"] is None else f"{row['perplexity']:.2f}", f"{row['distinct_2']:.3f}",
+                f"{row['self_bleu']:.3f}"] for name, row in saved["text"].items()]))
+print("settings:", saved["settings"])
 
 # %% [markdown]
 # Read across the columns, the table tells more than any one of them. The diffusion model

@@ -3,8 +3,9 @@
 For every page (``book.check_page``): every request answers (no 4xx/5xx, none failed), no console
 errors, every image loaded with a non-zero size (at least as many as the chapter has figures),
 every formula typeset by MathJax and no raw TeX left in the text, internal links and their
-#anchors resolve; one screenshot per page is saved under build/book-test/screenshots. The search
-box finds each chapter by a word of its title. The checker itself is shown failing on a
+#anchors resolve, no output block is wider than the text column; one screenshot per page is saved
+under build/book-test/screenshots. The search box finds each chapter by a word of its title, and
+the glossary by English and Chinese terms. The checker itself is shown failing on a
 deliberately broken copy of a page (a deleted figure, a script error, a dead link, raw TeX).
 
 Needs the [book] extra (``python3 tools/course.py test`` installs it) and Debian's Chromium
@@ -92,6 +93,20 @@ def test_search_box_finds_each_chapter(site, browser, stem):
     assert any(f"{stem}.html" in h for h in hits), f"searching {term!r} did not find {stem}: {hits[:8]}"
 
 
+def test_ci_markers_are_not_shown_to_readers(site):
+    pages = sorted((site["html"] / "chapters").glob("*.html"))
+    marker = 'class="c1"># NBVAL_CHECK_OUTPUT'  # the comment in a code cell (the prose may still name it)
+    assert pages and not [p.name for p in pages if marker in p.read_text(encoding="utf-8")]
+
+
+@pytest.mark.parametrize("term", ["perplexity", "交叉熵", "生成模型", "扩散模型", "困惑度"])
+def test_search_finds_the_glossary_by_an_english_or_chinese_term(site, browser, term):
+    """The glossary's table cells are separate words in the index, and Chinese text is cut into
+    words by jieba with the glossary's terms kept whole."""
+    hits = site["book"].search_hits(browser, site["url"], term)
+    assert any("glossary.html" in h for h in hits), f"searching {term!r} did not find the glossary: {hits[:8]}"
+
+
 def test_checker_catches_a_deliberately_broken_copy(site, browser, tmp_path):
     """A copy of the site in which one chapter page lost a figure, gained a script error, a dead
     link and an untypeset formula: the checker must report each; the intact page stays clean."""
@@ -103,7 +118,9 @@ def test_checker_catches_a_deliberately_broken_copy(site, browser, tmp_path):
     image = re.search(r'<img[^>]+src="([^"]+)"', html).group(1)
     (copy / "chapters" / image).unlink()  # a figure file goes missing
     html = html.replace("</article>", '<p>raw $\\alpha + \\beta$ here</p><a href="nowhere.html">dead</a>'
-                                      '<script>console.error("deliberate error")</script></article>', 1)
+                                      '<script>console.error("deliberate error")</script>'
+                                      '<div class="cell_output"><pre style="white-space: pre">' + "wide " * 400
+                                      + '</pre></div></article>', 1)
     (copy / page).write_text(html, encoding="utf-8")
     server, url = book.serve(copy)
     try:
@@ -116,4 +133,5 @@ def test_checker_catches_a_deliberately_broken_copy(site, browser, tmp_path):
     assert "deliberate error" in report, report
     assert "broken link (404)" in report and "nowhere.html" in report, report
     assert "raw TeX" in report, report
+    assert "output wider than the column" in report, report
     assert clean == [], clean

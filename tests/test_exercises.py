@@ -65,3 +65,15 @@ def test_the_course_s_own_function_is_not_an_answer():
     for fn in (top_k_filter, core._REGISTRY["top_k"].reference):
         result = exercises.check("top_k", fn)
         assert not result.passed and "course's own implementation" in result.message, result.message
+
+
+def test_readme_states_the_number_of_checked_exercises():
+    import re
+    from pathlib import Path
+
+    from cgen_lessons.exercises import list_exercises
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    stated = int(re.search(r"the (\d+) checked exercises", readme).group(1))
+    actual = len(list_exercises())
+    assert stated == actual, f"README says {stated} checked exercises, the course has {actual}"

@@ -84,3 +84,16 @@ def test_use_threads_takes_the_chapter_count_unless_cgen_threads_overrides_it(mo
             use_threads(1)
     finally:
         torch.set_num_threads(before)
+
+
+def test_table_renders_markdown_and_prints_aligned_text():
+    from cgen_lessons.utils import table
+
+    t = table(["name", "FD", "modes"], [["8gaussians", "10.1", "6.7 ± 1.5 / 8"], ["a|b", "−2.5", "—"]])
+    assert t.data.splitlines()[1] == "|---|---:|---:|"  # numeric columns right-aligned
+    assert "a\\|b" in t.data  # a pipe in a cell does not split it
+    assert repr(t).splitlines() == ["name          FD          modes",
+                                    "8gaussians  10.1  6.7 ± 1.5 / 8",
+                                    "a|b         −2.5              —"]
+    with pytest.raises(ValueError, match="row 1 has 2"):
+        table(["a", "b", "c"], [[1, 2, 3], [1, 2]])

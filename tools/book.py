@@ -53,7 +53,8 @@ def _text_lines(output: dict) -> int:
 
 def _prepare_notebook(src: Path, dest_dir: Path) -> str:
     """Copy one chapter for the book: a 'run this chapter' note on top, long outputs collapsible,
-    widget outputs replaced by a note (widgets need a live kernel). Returns the chapter's title."""
+    widget outputs replaced by a note (widgets need a live kernel), CI's ``# NBVAL_CHECK_OUTPUT``
+    markers removed. Returns the chapter's title."""
     nb = json.loads(src.read_text(encoding="utf-8"))
     title = _title(nb, src.stem)
     py = src.with_suffix(".py")
@@ -64,6 +65,8 @@ def _prepare_notebook(src: Path, dest_dir: Path) -> str:
     for cell in nb["cells"]:
         if cell["cell_type"] != "code":
             continue
+        source = "".join(cell["source"])  # CI's marker for a checked output: noise to a reader
+        cell["source"] = source.replace("# NBVAL_CHECK_OUTPUT\n", "").replace("# NBVAL_CHECK_OUTPUT", "")
         outputs = []
         for out in cell.get("outputs", []):
             if WIDGET in out.get("data", {}):
@@ -141,13 +144,23 @@ guide
 def _glossary_page() -> str:
     with open(ROOT / "data" / "glossary.csv", encoding="utf-8") as f:
         rows = sorted(csv.DictReader(f), key=lambda r: (r["chapter"], r["term_en"].lower()))
+    # one cell per line: the search indexer strips the tags of raw HTML, and cells written side by side
+    # would run together into one word ("perplexity困惑度01exp")
     body = "\n".join(
-        f"<tr><td>{html.escape(r['term_en'])}</td><td lang=\"zh\">{html.escape(r['term_zh'])}</td>"
-        f"<td>{r['chapter']}</td><td>{html.escape(r['definition'])}</td></tr>" for r in rows)
+        f"<tr>\n<td>{html.escape(r['term_en'])}</td>\n<td lang=\"zh\">{html.escape(r['term_zh'])}</td>\n"
+        f"<td>{r['chapter']}</td>\n<td>{html.escape(r['definition'])}</td>\n</tr>" for r in rows)
     return ("# Glossary · 术语表\n\nEvery term of the course, in English and Chinese, with the chapter that "
             f"introduces it ({len(rows)} terms, from `data/glossary.csv`).\n\n"
             "```{raw} html\n<table class=\"table glossary\"><thead><tr><th>term</th><th>术语</th><th>ch.</th>"
             f"<th>definition</th></tr></thead><tbody>\n{body}\n</tbody></table>\n```\n")
+
+
+def _search_terms() -> str:
+    """jieba's user dictionary for the search index: every Chinese term of the glossary is one word
+    (so that 交叉熵 or 扩散模型 is indexed whole, not cut into 交叉 + 熵)."""
+    with open(ROOT / "data" / "glossary.csv", encoding="utf-8") as f:
+        terms = sorted({r["term_zh"].strip() for r in csv.DictReader(f)} - {""})
+    return "".join(f"{t} 1000 n\n" for t in terms if " " not in t)
 
 
 def build(out: Path) -> Path:
@@ -173,6 +186,7 @@ def build(out: Path) -> Path:
     titles = {p.stem: _prepare_notebook(p, src / "chapters") for p in _chapters()}
     (src / "index.md").write_text(_front_page(titles), encoding="utf-8")
     (src / "glossary.md").write_text(_glossary_page(), encoding="utf-8")
+    (src / "search_terms.txt").write_text(_search_terms(), encoding="utf-8")
     guide = (NOTEBOOKS / "instructor_guide.md").read_text(encoding="utf-8")  # links to the chapters
     (src / "guide.md").write_text(re.sub(r"\]\(([0-9][0-9]_[a-z0-9_]+)\.ipynb\)", r"](chapters/\1.ipynb)", guide),
                                   encoding="utf-8")
@@ -220,7 +234,9 @@ def check_page(browser, base_url: str, page: str, screenshot: Path | None = None
     Checked: the page and every request it makes answer below 400 and none fails; no console error
     or uncaught exception; every <img> loaded with a non-zero natural size (and at least
     ``min_images`` of them); every formula (class "math") typeset by MathJax and no raw TeX ($$, \\(,
-    or $…\\command…$) left in the prose; every same-site link answers 200 and its #anchor exists.
+    or $…\\command…$) left in the prose; no output block wider than the text column (it would be cut
+    off, or scroll sideways without a visible scrollbar); every same-site link answers 200 and its
+    #anchor exists.
     """
     import urllib.parse
 
@@ -249,6 +265,10 @@ def check_page(browser, base_url: str, page: str, screenshot: Path | None = None
             a.querySelectorAll('pre, code, .cell_input, .cell_output, mjx-container, script').forEach(e => e.remove());
             return a.innerText; }""")
         problems += [f"raw TeX in the text: {raw!r}" for raw in RAW_TEX.findall(prose)[:5]]
+        wide = tab.evaluate("""() => [...document.querySelectorAll('div.cell_output pre, div.cell_output table')]
+            .filter(e => e.scrollWidth > e.clientWidth + 1)
+            .map(e => [e.scrollWidth, e.clientWidth, e.innerText.split('\\n')[0].slice(0, 60)])""")
+        problems += [f"output wider than the column ({w} > {c} px), cut off: {first!r}" for w, c, first in wide]
         pages: dict[str, tuple[int, str]] = {}
         for link in sorted(set(tab.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)"))):
             if not link.startswith(base_url):
