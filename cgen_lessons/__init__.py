@@ -7,7 +7,7 @@ Infrastructure (every chapter):
 - ``checks``    the argument checks every public function makes in one call at its top
 - ``config``    ``Settings``: the frozen, typed dataclasses of the recipes' and benchmarks' settings
 - ``utils``     seeding, thread count, device choice, ``show_source``, ``eval_mode``, timing
-- ``data``      every data set (digits, 2-D toys, Shakespeare, Tang poems, CMUdict, dates, dialogue),
+- ``data``      every data set (digits, MNIST, 2-D toys, Shakespeare, Tang poems, CMUdict, dates, dialogue),
                 tokenizers (character, word) and batch samplers
 - ``train``     the one training loop ``fit`` (resume, accumulation, mixed precision, DDP)
 - ``results``   the benchmarks' saved results: ``load`` and ``save``
@@ -23,6 +23,7 @@ Models and methods, by chapter:
 - ``vae``, ``gan``, ``diffusion``          (05–07) the image-model families
 - ``seqvae``, ``textgan``  (08) the sequence VAE; gradient estimators, the oracle and SeqGAN
 - ``metrics``    (09) evaluation metrics and two-sample tests
+- ``classifier`` (05–07, 09) the MNIST judge: a CNN, separate from every model it scores
 - ``apps``       (10) grapheme-to-phoneme, dialogue, constrained verse
 - ``distributed``, ``scaling``  (11) data-parallel training and the programs torchrun launches
 - ``recipes``    the chapters' shared training recipes (settings, model, optimiser, schedule)

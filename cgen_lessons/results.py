@@ -41,6 +41,8 @@ PRODUCERS = {
     r"kv_cache": "kv_cache.py",
     r"lm_long_run": "lm_long_run.py",
     r"lm_lr_sweep": "lm_lr_sweep.py",
+    r"mnist_classifier": "mnist_classifier.py",
+    r"mnist_vae": "mnist_vae.py",
     r"scaling": "scaling.py",
     r"seq_vae": "seq_vae.py",
     r"seqgan_oracle": "seqgan_oracle.py",

@@ -12,7 +12,13 @@ Closed-form KL to the standard normal, per sample (σ² = exp(logvar)):
 
 Reparameterisation: z = μ + σ ⊙ ε, ε ~ N(0, I), so gradients reach μ and σ (hence the encoder).
 β-VAE (Higgins et al. 2017) weights the KL by β; a conditional VAE (Sohn et al. 2015) feeds a
-one-hot label to encoder and decoder.
+one-hot label to encoder and decoder. The importance-weighted bound (Burda et al. 2016), with
+w_k = p(x, z_k) / q(z_k | x) and z_1..z_k ~ q(z | x),
+
+    L_k(x) = E[log (1/k) Σ_k w_k],   ELBO = L_1 ≤ L_k ≤ L_{k+1} ≤ log p(x),
+
+is the IWAE's training objective (``iwae_loss``) and, with large k, the log-likelihood estimate
+(``importance_log_likelihood``).
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ import torch.nn.functional as F
 from . import checks
 from .utils import check_positive_int
 
-__all__ = ["gaussian_kl", "reparameterize", "VAE", "importance_log_likelihood"]
+__all__ = ["gaussian_kl", "reparameterize", "VAE", "log_importance_weights", "iwae_loss", "importance_log_likelihood",
+           "nll_estimate", "load_vae"]
 
 
 def _check_gaussian(mu, logvar) -> None:
@@ -141,6 +148,31 @@ class VAE(nn.Module):
         return out if mean else out + torch.exp(self.log_scale) * torch.randn(out.shape, generator=generator)
 
 
+def log_importance_weights(model: VAE, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, k: int,
+                           y: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    """log w_k = log p(x | z_k) + log p(z_k) − log q(z_k | x) for k reparameterised draws z_k ~ q(z | x) =
+    N(μ, diag σ²) (``mu``, ``logvar`` from ``model.encode``; gradients flow through them); (k, N)."""
+    std = torch.exp(0.5 * logvar)
+    eps = torch.randn((k,) + mu.shape, generator=generator).to(mu.device)  # (k, N, z)
+    z = mu + std * eps
+    log_q = torch.distributions.Normal(mu, std).log_prob(z).sum(-1)  # (k, N)
+    log_prior = torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1)  # (k, N)
+    out = model.decode(z.flatten(0, 1), None if y is None else y.repeat(k))  # (k · N, x_dim)
+    log_lik = model.log_px_given_z(x.repeat(k, 1), out).view(k, -1)  # (k, N)
+    return log_lik + log_prior - log_q
+
+
+def iwae_loss(model: VAE, x: torch.Tensor, k: int, y: torch.Tensor | None = None,
+              generator: torch.Generator | None = None) -> torch.Tensor:
+    """−(1/N) Σ_n log (1/k) Σ_k w_nk: the negative importance-weighted bound L_k of Burda et al. (2016),
+    the IWAE's training loss; L_1 is the ELBO, and L_k ≤ L_{k+1} ≤ log p(x) in expectation."""
+    k = check_positive_int(k, "k")
+    x = model._check_x(x)
+    mu, logvar = model.encode(x, y)
+    w = log_importance_weights(model, x, mu, logvar, k, y, generator)  # (k, N)
+    return -(torch.logsumexp(w, dim=0) - math.log(k)).mean()
+
+
 @torch.no_grad()
 def importance_log_likelihood(model: VAE, x: torch.Tensor, y: torch.Tensor | None = None, k: int = 500,
                               generator: torch.Generator | None = None, chunk: int = 100) -> torch.Tensor:
@@ -151,16 +183,28 @@ def importance_log_likelihood(model: VAE, x: torch.Tensor, y: torch.Tensor | Non
     k = check_positive_int(k, "k")
     x = model._check_x(x)
     mu, logvar = model.encode(x, y)
-    std = torch.exp(0.5 * logvar)
-    weights = []
-    for start in range(0, k, chunk):
-        kk = min(chunk, k - start)
-        eps = torch.randn((kk,) + mu.shape, generator=generator).to(mu.device)  # (kk, N, z)
-        z = mu + std * eps
-        log_q = torch.distributions.Normal(mu, std).log_prob(z).sum(-1)  # (kk, N)
-        log_prior = torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1)
-        out = model.decode(z.flatten(0, 1), None if y is None else y.repeat(kk))
-        log_lik = model.log_px_given_z(x.repeat(kk, 1), out).view(kk, -1)
-        weights.append(log_lik + log_prior - log_q)
-    w = torch.cat(weights)  # (K, N)
+    w = torch.cat([log_importance_weights(model, x, mu, logvar, min(chunk, k - start), y, generator)
+                   for start in range(0, k, chunk)])  # (K, N)
     return torch.logsumexp(w, dim=0) - math.log(k)
+
+
+def nll_estimate(model: VAE, x: torch.Tensor, k: int, seed: int = 0, batch: int = 100) -> float:
+    """Mean −log p(x) in nats over the images x (N, x_dim), estimated by ``importance_log_likelihood`` with
+    k samples, ``batch`` images at a time, all draws from one generator seeded with ``seed``."""
+    batch = check_positive_int(batch, "batch")
+    g = torch.Generator().manual_seed(seed)
+    return -torch.cat([importance_log_likelihood(model, x[i:i + batch], k=k, generator=g)
+                       for i in range(0, len(x), batch)]).mean().item()
+
+
+def load_vae(path) -> VAE:
+    """A VAE saved as ``{"config": VAE's keyword arguments, "state_dict": ...}`` (as benchmarks/mnist_vae.py
+    writes data/checkpoints/mnist_{vae,iwae}.pt), loaded with ``weights_only=True``, in eval mode."""
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path} is missing: `python benchmarks/mnist_vae.py` writes the MNIST VAE "
+                                "(add `--set objective=iwae` for the IWAE)") from None
+    model = VAE(**saved["config"])
+    model.load_state_dict(saved["state_dict"])
+    return model.eval()

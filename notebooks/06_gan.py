@@ -294,7 +294,8 @@ def mode_table(suffix, datasets=("8gaussians", "25gaussians")):
             weakest = [min(r["per_mode"]) for r in rs]  # high-quality samples on the least-covered mode, per seed
             lines.append([name, method, f"{steps[name]:,}", f"{m.mean():.1f} ± {sd(m):.1f} / {rs[0]['n_modes']}",
                           f"{m_any.mean():.1f} ± {sd(m_any):.1f}", f"{hq.mean():.0f} ± {sd(hq):.0f} %",
-                          f"{min(weakest)}–{max(weakest)}", len(rs), f"{sum(r['seconds'] for r in rs) / len(rs) / 60:.1f}"])
+                          f"{min(weakest)}–{max(weakest)}", len(rs),
+                          f"{sum(r['seconds'] for r in rs) / len(rs) / 60:.1f}"])
     display(table(["data set", "method", "steps", "modes captured", "≥ 1 good", "high quality", "weakest mode",
                    "seeds", "min/run"], lines))
 

@@ -21,7 +21,21 @@ from typing import Any
 
 import torch
 
-from cgen_lessons import classic, decoding, diffusion, gan, metrics, rnn, seqvae, textgan, train, transformer, vae
+from cgen_lessons import (
+    classic,
+    classifier,
+    data,
+    decoding,
+    diffusion,
+    gan,
+    metrics,
+    rnn,
+    seqvae,
+    textgan,
+    train,
+    transformer,
+    vae,
+)
 
 V = 11  # vocabulary of the small language models below
 K = 3  # classes of the conditional models
@@ -71,6 +85,11 @@ def _vae(n_classes=0):
 def _critic():
     torch.manual_seed(0)
     return gan.MLPDiscriminator(2, 8, 2)
+
+
+def _judge():
+    torch.manual_seed(0)
+    return classifier.MnistClassifier(width=2, feature_dim=4)
 
 
 def _fit_call(model, steps, lr, accumulate=1, grad_clip=None, device="cpu"):
@@ -149,6 +168,9 @@ APIS = [
     Api("VAE.sample (conditional)", lambda model, **kw: model.sample(**kw),
         lambda n, dt: dict(model=_vae(K), n=n, y=torch.zeros(n, dtype=torch.long), generator=_g()),
         {"n": "posint", "y": "labels:3"}, float64=False),
+    Api("vae.iwae_loss", lambda model, **kw: vae.iwae_loss(model, **kw),
+        lambda n, dt: dict(model=_vae(), x=torch.rand(n, 4, generator=_g()), k=3, generator=_g()),
+        {"x": "floats:2:finite", "k": "posint"}, float64=False),
     Api("vae.importance_log_likelihood", lambda model, **kw: vae.importance_log_likelihood(model, **kw),
         lambda n, dt: dict(model=_vae(), x=torch.rand(n, 4, generator=_g()), k=4, generator=_g()),
         {"x": "floats:2:finite", "k": "posint"}, float64=False),
@@ -194,6 +216,11 @@ APIS = [
     # ---------------------------------------------------------------- metrics (chapter 09)
     Api("metrics.perplexity", metrics.perplexity, lambda n, dt: dict(cross_entropy_nats=0.5 * n),
         {"cross_entropy_nats": "nonnegnum"}),
+    Api("MnistClassifier.forward", lambda model, **kw: model(**kw),
+        lambda n, dt: dict(model=_judge(), x=torch.rand(n, 1, 28, 28, generator=_g())),
+        {"x": "floats:4:finite"}, float64=False, extra=[("x", torch.zeros(2, 1, 8, 8))]),
+    Api("data.load_mnist", data.load_mnist, lambda n, dt: dict(split="test", n=n),
+        {"split": "choice", "n": "posint"}),
     Api("metrics.frechet_distance", metrics.frechet_distance,
         lambda n, dt: dict(feats_a=_randn(n + 2, 2, dtype=dt), feats_b=_randn(n + 2, 2, dtype=dt, seed=1)),
         {"feats_a": "reals:2:finite", "feats_b": "reals:2:finite"}),

