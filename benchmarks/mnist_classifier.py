@@ -25,7 +25,7 @@ from cgen_lessons import data, results
 from cgen_lessons.classifier import CHECKPOINT, MnistClassifier
 from cgen_lessons.config import Settings, add_set_argument
 from cgen_lessons.results import save as save_result
-from cgen_lessons.train import fit, warmup_cosine
+from cgen_lessons.train import KeepBest, fit, warmup_cosine
 from cgen_lessons.utils import seed_everything
 
 SUBSET = 2_000  # the test images whose accuracy tests/test_classifier.py recomputes from the shipped weights
@@ -83,24 +83,16 @@ def main():
         x, y = rows(g)
         return shifted(x, s.shift, g), y
 
-    best = {"val_accuracy": -1.0}
-
-    def evaluate(m):
-        acc = accuracy(m, x_val, y_val)
-        if acc > best["val_accuracy"]:  # select on validation
-            best.update(val_accuracy=acc, state={k: v.clone() for k, v in m.state_dict().items()})
-        return {"val_accuracy": acc}
-
+    keep = KeepBest(lambda m: accuracy(m, x_val, y_val), "val_accuracy", higher_is_better=True)
     start = time.perf_counter()
     hist = fit(model, opt, batch, steps=s.steps, loss_fn=lambda m, b: F.cross_entropy(m(b[0]), b[1]),
-               scheduler=warmup_cosine(opt, min(s.warmup, s.steps - 1), s.steps), eval_fn=evaluate,
+               scheduler=warmup_cosine(opt, min(s.warmup, s.steps - 1), s.steps), eval_fn=keep,
                eval_every=min(s.eval_every, s.steps), seed=s.seed, desc="MNIST classifier")
     seconds = time.perf_counter() - start
-    model.load_state_dict(best["state"])
-    model.eval()
+    keep.restore(model)
     x_test, y_test = data.load_mnist("test", n=s.test_n)
     torch.save({"config": model.config, "state_dict": model.state_dict()}, args.out)
-    out = {"val_accuracy": best["val_accuracy"], "test_accuracy": accuracy(model, x_test, y_test),
+    out = {"val_accuracy": keep.best, "test_accuracy": accuracy(model, x_test, y_test),
            "test_subset": min(SUBSET, s.test_n),
            "test_subset_accuracy": accuracy(model, x_test[:SUBSET], y_test[:SUBSET]),
            "params": sum(p.numel() for p in model.parameters()), "train_seconds": round(seconds, 1),

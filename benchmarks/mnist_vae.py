@@ -29,7 +29,7 @@ import torch
 from cgen_lessons import data, results
 from cgen_lessons.config import Settings, add_set_argument
 from cgen_lessons.results import save as save_result
-from cgen_lessons.train import fit
+from cgen_lessons.train import KeepBest, fit
 from cgen_lessons.utils import seed_everything
 from cgen_lessons.vae import VAE, iwae_loss, nll_estimate
 
@@ -76,28 +76,20 @@ def run(s: MnistVAESettings, save: bool = True) -> dict:
         loss_fn = lambda m, x: m.loss(x)  # noqa: E731 - the negative ELBO
     else:
         loss_fn = lambda m, x: iwae_loss(m, x, s.k_train)  # noqa: E731 - the negative IWAE bound
-    best = {"val_nll": float("inf")}
-
-    def evaluate(m):
-        value = nll_estimate(m, x_val, s.val_k, seed=3)
-        if value < best["val_nll"]:  # select on validation
-            best.update(val_nll=value, state={k: v.clone() for k, v in m.state_dict().items()})
-        return {"val_nll": value}
-
+    keep = KeepBest(lambda m: nll_estimate(m, x_val, s.val_k, seed=3), "val_nll", higher_is_better=False)
     start = time.perf_counter()
-    hist = fit(model, opt, batch, steps=s.steps, loss_fn=loss_fn, eval_fn=evaluate,
+    hist = fit(model, opt, batch, steps=s.steps, loss_fn=loss_fn, eval_fn=keep,
                eval_every=min(s.eval_every, s.steps), seed=s.seed, desc=f"MNIST {s.objective.upper()}")
     train_seconds = time.perf_counter() - start
-    model.load_state_dict(best["state"])
-    model.eval()
+    keep.restore(model)
     start = time.perf_counter()
     test_nll = nll_estimate(model, x_test, s.test_k, seed=4)
     subset = min(CHECK_SUBSET, s.test_n)  # what tests/test_mnist_vae.py recomputes from the shipped weights
     subset_nll = nll_estimate(model, x_test[:subset], CHECK_K, seed=4)
     with torch.no_grad():
         test_elbo = model.elbo_terms(x_test, generator=torch.Generator().manual_seed(5))["elbo"].mean().item()
-    out = {"objective": s.objective, "best_step": hist.eval["step"][hist.eval["val_nll"].index(best["val_nll"])],
-           "val_nll": best["val_nll"], "test_nll": test_nll, "test_neg_elbo": -test_elbo,
+    out = {"objective": s.objective, "best_step": hist.eval["step"][hist.eval["val_nll"].index(keep.best)],
+           "val_nll": keep.best, "test_nll": test_nll, "test_neg_elbo": -test_elbo,
            "test_n": s.test_n, "test_k": s.test_k,
            "check": {"n": subset, "k": CHECK_K, "nll": subset_nll}, "train_seconds": round(train_seconds, 1),
            "test_seconds": round(time.perf_counter() - start, 1),

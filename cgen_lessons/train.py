@@ -37,7 +37,7 @@ from tqdm.std import tqdm as _TextBar
 from . import checks, distributed
 from .utils import check_positive_int, eval_mode, get_device
 
-__all__ = ["History", "fit", "save_checkpoint", "load_checkpoint", "move_to", "warmup_cosine_factor",
+__all__ = ["History", "fit", "KeepBest", "save_checkpoint", "load_checkpoint", "move_to", "warmup_cosine_factor",
            "warmup_cosine", "decay_groups"]
 
 
@@ -397,6 +397,31 @@ class _Training:
         if self.checkpoint is not None and self.start < self.steps:
             self.save(self.steps)
         return self.history
+
+
+class KeepBest:
+    """Select on validation: an ``eval_fn`` for ``fit`` that logs ``{name: evaluate(model)}`` and keeps a
+    copy of the weights at the best value so far; ``restore(model)`` loads them after training."""
+
+    def __init__(self, evaluate: Callable[[torch.nn.Module], float], name: str, higher_is_better: bool):
+        if not callable(evaluate):
+            raise TypeError(f"evaluate must be a function model -> float, got {type(evaluate).__name__}")
+        self.evaluate, self.name, self.sign = evaluate, name, 1.0 if higher_is_better else -1.0
+        self.best: float | None = None
+        self.state: dict | None = None
+
+    def __call__(self, model: torch.nn.Module) -> dict:
+        value = float(self.evaluate(model))
+        if self.best is None or self.sign * value > self.sign * self.best:
+            self.best, self.state = value, {k: v.detach().clone() for k, v in model.state_dict().items()}
+        return {self.name: value}
+
+    def restore(self, model: torch.nn.Module) -> torch.nn.Module:
+        """``model`` with the best weights, in eval mode."""
+        if self.state is None:
+            raise ValueError("nothing was evaluated yet: pass this object to fit as eval_fn")
+        model.load_state_dict(self.state)
+        return model.eval()
 
 
 def warmup_cosine_factor(step: int, warmup: int, total: int, min_ratio: float = 0.1) -> float:

@@ -233,3 +233,24 @@ def test_text_progress_writes_one_final_line(monkeypatch, capsys):
         loss_fn=lambda m, b: (m(b) ** 2).mean(), desc="quiet run")
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("quiet run: 100%") and "300/300" in err
+
+
+def test_keep_best_restores_the_weights_of_the_best_evaluation():
+    from cgen_lessons.train import KeepBest
+
+    model = torch.nn.Linear(1, 1, bias=False)
+    scores = iter([0.3, 0.9, 0.5])
+    keep = KeepBest(lambda m: next(scores), "val_acc", higher_is_better=True)
+    for w in (1.0, 2.0, 3.0):
+        with torch.no_grad():
+            model.weight.fill_(w)
+        assert set(keep(model)) == {"val_acc"}
+    assert keep.best == 0.9 and keep.restore(model).weight.item() == 2.0 and not model.training
+    lower = KeepBest(lambda m: m.weight.item(), "loss", higher_is_better=False)
+    for w in (2.0, 1.0, 3.0):
+        with torch.no_grad():
+            model.weight.fill_(w)
+        lower(model)
+    assert lower.best == 1.0
+    with pytest.raises(ValueError, match="nothing was evaluated"):
+        KeepBest(lambda m: 0.0, "x", True).restore(model)
