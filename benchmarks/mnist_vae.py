@@ -3,8 +3,9 @@
 Both models have the same architecture (``cgen_lessons.vae.VAE``: an MLP encoder and decoder with two
 hidden layers of ``hidden`` ReLU units, a ``z_dim``-dimensional Gaussian latent, a Bernoulli decoder).
 The VAE minimises the negative ELBO; the IWAE the negative importance-weighted bound with ``k_train``
-samples (Burda et al. 2016). Training images are binarised afresh in every batch (x ~ Bern(intensity),
-"dynamic binarisation", as Burda et al.); the validation and test images once, with a fixed seed.
+samples (Burda et al. 2016). Batches of training images are drawn with replacement and binarised afresh
+(x ~ Bern(intensity), "dynamic binarisation", as Burda et al.); the validation and test images once,
+with a fixed seed.
 Every ``eval_every`` steps the log-likelihood of ``val_n`` validation images is estimated with
 ``val_k`` importance samples; the best step on validation is kept, and its test negative
 log-likelihood is estimated once with ``test_k`` importance samples on ``test_n`` test images.
@@ -12,8 +13,8 @@ log-likelihood is estimated once with ``test_k`` importance samples on ``test_n`
 Writes benchmarks/results/mnist_vae.json (one entry per objective) and the weights to
 data/checkpoints/mnist_{vae,iwae}.pt (``weights_only``-loadable).
 
-    python benchmarks/mnist_vae.py --set objective=vae      # ≈ 12 min on a 2-core CPU (iwae: ≈ 20 min)
-    python benchmarks/mnist_vae.py --set objective=iwae
+    python benchmarks/mnist_vae.py --set objective=vae      # ≈ 10 min on a 2-core CPU (8 training + 2 testing)
+    python benchmarks/mnist_vae.py --set objective=iwae    # ≈ 15 min
     python benchmarks/mnist_vae.py --set steps=5 eval_every=5 val_n=50 test_n=20 test_k=10 --no-save   # smoke
 """
 
