@@ -195,7 +195,7 @@ APIS = [
     Api("diffusion.q_sample", lambda **kw: diffusion.q_sample(SCHEDULE, **kw),
         lambda n, dt: dict(x0=_randn(n, 2, dtype=dt), t=torch.full((n,), 3), generator=_g()),
         {"x0": "floats:*:finite"},
-        extra=[("t", SCHEDULE.T + 1), ("t", -1), ("t", 2.5), ("t", torch.full((3,), 3))]),
+        extra=[("t", SCHEDULE.T + 1), ("t", -1), ("t", 2.5), ("t", torch.full((7,), 3))]),
     Api("diffusion.ddpm_step", lambda **kw: diffusion.ddpm_step(SCHEDULE, **kw),
         lambda n, dt: dict(xt=_randn(n, 2, dtype=dt), t=5, eps_pred=_randn(n, 2, dtype=dt, seed=1),
                            z=_randn(n, 2, dtype=dt, seed=2)),
