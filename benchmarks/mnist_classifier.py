@@ -26,7 +26,7 @@ from cgen_lessons.classifier import CHECKPOINT, MnistClassifier
 from cgen_lessons.config import Settings, add_set_argument
 from cgen_lessons.results import save as save_result
 from cgen_lessons.train import KeepBest, fit, warmup_cosine
-from cgen_lessons.utils import seed_everything
+from cgen_lessons.utils import save_model, seed_everything
 
 SUBSET = 2_000  # the test images whose accuracy tests/test_classifier.py recomputes from the shipped weights
 
@@ -91,7 +91,7 @@ def main():
     seconds = time.perf_counter() - start
     keep.restore(model)
     x_test, y_test = data.load_mnist("test", n=s.test_n)
-    torch.save({"config": model.config, "state_dict": model.state_dict()}, args.out)
+    save_model(args.out, model, model.config)
     out = {"val_accuracy": keep.best, "test_accuracy": accuracy(model, x_test, y_test),
            "test_subset": min(SUBSET, s.test_n),
            "test_subset_accuracy": accuracy(model, x_test[:SUBSET], y_test[:SUBSET]),

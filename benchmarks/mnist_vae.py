@@ -31,7 +31,7 @@ from cgen_lessons import data, results
 from cgen_lessons.config import Settings, add_set_argument
 from cgen_lessons.results import save as save_result
 from cgen_lessons.train import KeepBest, fit
-from cgen_lessons.utils import seed_everything
+from cgen_lessons.utils import save_model, seed_everything
 from cgen_lessons.vae import VAE, iwae_loss, nll_estimate
 
 CHECKPOINTS = results.ROOT / "data" / "checkpoints"
@@ -98,8 +98,8 @@ def run(s: MnistVAESettings, save: bool = True) -> dict:
            "curve": {"step": hist.eval["step"], "val_nll": hist.eval["val_nll"]}, "settings": dataclasses.asdict(s)}
     if save:
         CHECKPOINTS.mkdir(parents=True, exist_ok=True)
-        torch.save({"config": {"x_dim": 784, "z_dim": s.z_dim, "hidden": s.hidden, "likelihood": "bernoulli"},
-                    "state_dict": model.state_dict()}, CHECKPOINTS / f"mnist_{s.objective}.pt")
+        save_model(CHECKPOINTS / f"mnist_{s.objective}.pt", model,
+                   {"x_dim": 784, "z_dim": s.z_dim, "hidden": s.hidden, "likelihood": "bernoulli"})
         try:
             saved = results.load("mnist_vae")
         except FileNotFoundError:

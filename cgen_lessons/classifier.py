@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 
 from . import checks, results
-from .utils import eval_mode
+from .utils import eval_mode, load_model
 
 __all__ = ["MnistClassifier", "CHECKPOINT", "load_mnist_classifier"]
 
@@ -68,12 +68,5 @@ class MnistClassifier(nn.Module):
 def load_mnist_classifier(path=None) -> MnistClassifier:
     """The shipped classifier (``data/checkpoints/mnist_classifier.pt``, loaded with ``weights_only=True``)
     in eval mode; a missing file names the script that writes it."""
-    path = CHECKPOINT if path is None else path
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path} is missing: run `python benchmarks/mnist_classifier.py` to train the "
-                                "MNIST classifier and write it") from None
-    model = MnistClassifier(**saved["config"])
-    model.load_state_dict(saved["state_dict"])
-    return model.eval()
+    return load_model(MnistClassifier, CHECKPOINT if path is None else path,
+                      "run `python benchmarks/mnist_classifier.py` to train the MNIST classifier and write it")

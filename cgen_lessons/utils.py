@@ -18,7 +18,7 @@ import torch
 from . import checks
 
 __all__ = ["read_csv_table", "seed_everything", "get_device", "show_source", "timer", "check_positive_int",
-           "count_torch_ops", "check_token_ids", "max_error", "eval_mode", "use_threads"]
+           "count_torch_ops", "check_token_ids", "max_error", "eval_mode", "use_threads", "save_model", "load_model"]
 
 
 def read_csv_table(path, columns: list[str], what: str = "table") -> list[dict[str, str]]:
@@ -113,6 +113,24 @@ def get_device(prefer: str | None = None) -> torch.device:
     if choice == "mps" and not torch.backends.mps.is_available():
         raise ValueError("device 'mps' (Apple GPU) was requested but it is not available here")
     return torch.device(choice)
+
+
+def save_model(path, model: torch.nn.Module, config: dict) -> None:
+    """Write ``{"config": the constructor's keyword arguments, "state_dict": ...}``: the course's shipped-weights
+    format, loadable with ``weights_only=True`` (``load_model``)."""
+    torch.save({"config": dict(config), "state_dict": model.state_dict()}, path)
+
+
+def load_model(cls, path, missing: str) -> torch.nn.Module:
+    """``cls(**config)`` with the weights of a ``save_model`` file (loaded with ``weights_only=True``), in eval
+    mode; a missing file raises FileNotFoundError ending with ``missing`` (how to make the file)."""
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path} is missing: {missing}") from None
+    model = cls(**saved["config"])
+    model.load_state_dict(saved["state_dict"])
+    return model.eval()
 
 
 def show_source(obj) -> object:

@@ -30,7 +30,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import checks
-from .utils import check_positive_int
+from .utils import check_positive_int, load_model
 
 __all__ = ["gaussian_kl", "reparameterize", "VAE", "log_importance_weights", "iwae_loss", "importance_log_likelihood",
            "nll_estimate", "load_vae"]
@@ -200,11 +200,5 @@ def nll_estimate(model: VAE, x: torch.Tensor, k: int, seed: int = 0, batch: int 
 def load_vae(path) -> VAE:
     """A VAE saved as ``{"config": VAE's keyword arguments, "state_dict": ...}`` (as benchmarks/mnist_vae.py
     writes data/checkpoints/mnist_{vae,iwae}.pt), loaded with ``weights_only=True``, in eval mode."""
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path} is missing: `python benchmarks/mnist_vae.py` writes the MNIST VAE "
-                                "(add `--set objective=iwae` for the IWAE)") from None
-    model = VAE(**saved["config"])
-    model.load_state_dict(saved["state_dict"])
-    return model.eval()
+    return load_model(VAE, path, "`python benchmarks/mnist_vae.py` writes the MNIST VAE "
+                                 "(add `--set objective=iwae` for the IWAE)")

@@ -2,7 +2,6 @@
 weights_only=True and reproduces its recorded accuracy, and the Fréchet distance on its features agrees
 with scipy."""
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import load_benchmark
 
 from cgen_lessons import data, results
 from cgen_lessons.classifier import CHECKPOINT, MnistClassifier, load_mnist_classifier
@@ -19,11 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("mnist_classifier", ROOT / "benchmarks" / "mnist_classifier.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve their annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("mnist_classifier")
 
 
 def test_the_training_script_runs_a_few_steps_and_writes_a_loadable_checkpoint(tmp_path):

@@ -1,12 +1,11 @@
 """benchmarks/mnist_vae.py: a few steps of it run, and each shipped checkpoint reproduces the
 log-likelihood its results file records on a fixed subset of the test images."""
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import load_benchmark
 
 from cgen_lessons import data, results
 from cgen_lessons.vae import load_vae, nll_estimate
@@ -15,11 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("mnist_vae", ROOT / "benchmarks" / "mnist_vae.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve their annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("mnist_vae")
 
 
 @pytest.mark.parametrize("objective", ["vae", "iwae"])
