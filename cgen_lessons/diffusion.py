@@ -29,13 +29,14 @@ Index convention: arrays have length T + 1 and are indexed by the math's t, entr
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from . import checks
-from .utils import check_positive_int, eval_mode
+from .utils import check_positive_int, eval_mode, load_model
 
 __all__ = ["make_betas", "NoiseSchedule", "q_sample", "q_posterior", "ddpm_step", "ddim_step",
            "timestep_embedding", "MLPDenoiser", "UNetDenoiser", "Diffusion", "SCHEDULES"]
@@ -254,29 +255,48 @@ class _ResBlock(nn.Module):
 
 
 class UNetDenoiser(nn.Module):
-    """A two-level U-Net ε_θ(x_t, t[, y]) for (N, C, 8, 8) images: 8×8 → 4×4 → 8×8 with a skip."""
+    """A U-Net ε_θ(x_t, t[, y]) for (N, C, H, W) images; ``mults`` gives each resolution's width in units of
+    ``width``: (1, 2) is 8×8 → 4×4 → 8×8 with one skip, (1, 2, 2) is 28×28 → 14×14 → 7×7 and back.
 
-    def __init__(self, channels: int = 1, width: int = 32, n_classes: int = 0):
+    Going down, level i applies a residual block at width w_i = width · mults[i], then a stride-2 convolution
+    to w_{i+1}; two residual blocks work at the coarsest level; going up, a transposed convolution returns to
+    w_i and a residual block reads its output concatenated with level i's (the skip connection).
+    Every residual block adds the conditioning vector e(t, y).
+    """
+
+    def __init__(self, channels: int = 1, width: int = 32, n_classes: int = 0, mults: tuple[int, ...] = (1, 2)):
         super().__init__()
         c = check_positive_int(width, "width")
         if c % 8:
             raise ValueError(f"width must be a multiple of 8 (GroupNorm with 8 groups), got {c}")
-        self.n_classes = n_classes
-        self.cond = _Conditioning(4 * c, n_classes)
+        if not isinstance(mults, (tuple, list)) or len(mults) < 2:
+            raise ValueError(f"mults must be a tuple of at least two width multipliers, got {mults!r}")
+        w = [c * check_positive_int(m, "mults entry") for m in mults]  # width per resolution
+        self.n_classes, e_dim = n_classes, 4 * c
+        self.cond = _Conditioning(e_dim, n_classes)
         self.inp = nn.Conv2d(check_positive_int(channels, "channels"), c, 3, padding=1)
-        self.down1 = _ResBlock(c, c, 4 * c)
-        self.downsample = nn.Conv2d(c, 2 * c, 3, stride=2, padding=1)
-        self.mid1, self.mid2 = _ResBlock(2 * c, 2 * c, 4 * c), _ResBlock(2 * c, 2 * c, 4 * c)
-        self.upsample = nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1)
-        self.up1 = _ResBlock(2 * c, c, 4 * c)
+        self.downs, self.downsamples = nn.ModuleList(), nn.ModuleList()
+        for i in range(len(w) - 1):
+            self.downs.append(_ResBlock(w[i] if i else c, w[i], e_dim))
+            self.downsamples.append(nn.Conv2d(w[i], w[i + 1], 3, stride=2, padding=1))
+        self.mid1, self.mid2 = _ResBlock(w[-1], w[-1], e_dim), _ResBlock(w[-1], w[-1], e_dim)
+        self.upsamples, self.ups = nn.ModuleList(), nn.ModuleList()
+        for i in reversed(range(len(w) - 1)):
+            self.upsamples.append(nn.ConvTranspose2d(w[i + 1], w[i], 4, stride=2, padding=1))
+            self.ups.append(_ResBlock(2 * w[i], w[i], e_dim))
         self.out = nn.Sequential(nn.GroupNorm(8, c), nn.SiLU(), nn.Conv2d(c, channels, 3, padding=1))
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         e = self.cond(t, y)  # (N, 4c)
-        h1 = self.down1(self.inp(x), e)  # (N, c, 8, 8)
-        h = self.mid2(self.mid1(self.downsample(h1), e), e)  # (N, 2c, 4, 4)
-        h = self.up1(torch.cat([self.upsample(h), h1], dim=1), e)  # (N, c, 8, 8)
-        return self.out(h)  # (N, C, 8, 8)
+        h, skips = self.inp(x), []  # (N, c, H, W)
+        for block, down in zip(self.downs, self.downsamples):
+            h = block(h, e)  # (N, w_i, H_i, W_i)
+            skips.append(h)
+            h = down(h)  # (N, w_{i+1}, H_i / 2, W_i / 2)
+        h = self.mid2(self.mid1(h, e), e)  # (N, w_last, H_last, W_last)
+        for up, block in zip(self.upsamples, self.ups):
+            h = block(torch.cat([up(h), skips.pop()], dim=1), e)  # (N, w_i, H_i, W_i)
+        return self.out(h)  # (N, C, H, W)
 
 
 class Diffusion(nn.Module):
@@ -400,3 +420,15 @@ class Diffusion(nn.Module):
                 if return_chain:
                     chain.append(x.cpu())
         return (x, chain) if return_chain else x
+
+
+MNIST_CHECKPOINT = Path(__file__).resolve().parent.parent / "data" / "checkpoints" / "mnist_diffusion.pt"
+
+
+def load_mnist_diffusion(path=None, T: int = 1000, schedule: str = "linear") -> Diffusion:
+    """The class-conditional MNIST model that ``benchmarks/mnist_diffusion.py`` trains (its U-Net's weights in
+    ``data/checkpoints/mnist_diffusion.pt``, loaded with ``weights_only=True``) with the noise schedule it was
+    trained with, in eval mode; a missing file names the script that writes it."""
+    denoiser = load_model(UNetDenoiser, MNIST_CHECKPOINT if path is None else path,
+                          "run `python benchmarks/mnist_diffusion.py` to train the MNIST diffusion model")
+    return Diffusion(denoiser, NoiseSchedule(T, schedule)).eval()

@@ -89,10 +89,25 @@ class DiffusionSettings(Settings):
     steps: int = 1500
 
 
+@dataclass(frozen=True)
+class MnistDiffusionSettings(Settings):
+    """Chapter 07's MNIST U-Net (benchmarks/mnist_diffusion.py): three resolutions, 28×28 → 14×14 → 7×7."""
+    width: int = 16
+    mults: tuple = (1, 2, 4)
+    T: int = 1000
+    schedule: Literal["cosine", "linear"] = "linear"
+    p_uncond: float = 0.1
+    lr: float = 5e-4
+    batch: int = 128
+    steps: int = 7000
+    ema: float = 0.999
+
+
 NGRAM_SETTINGS = NGramSettings()
 RNN_SETTINGS = RNNSettings()
 GPT_SETTINGS = GPTSettings()
 DIFFUSION_SETTINGS = DiffusionSettings()
+MNIST_DIFFUSION_SETTINGS = MnistDiffusionSettings()
 
 
 @functools.lru_cache(maxsize=1)
@@ -266,6 +281,33 @@ def train_digit_diffusion(x: torch.Tensor, y: torch.Tensor | None = None, *, see
     hist = fit(model, opt, _random_rows(x, y, s.batch), steps=s.steps, scheduler=sched, seed=seed,
                progress=progress, desc="diffusion U-Net", loss_fn=_loss_fn(y is not None))
     return model.eval(), hist
+
+
+def train_mnist_diffusion(*, seed: int = 0, progress: bool = True, **overrides):
+    """Chapter 07's class-conditional MNIST model: the U-Net of ``MNIST_DIFFUSION_SETTINGS`` (any key may be
+    overridden) on the 50,000 training images scaled to [−1, 1], the simple loss with label dropout, Adam at a
+    constant rate. Returns (the exponential moving average of the weights, decay ``ema``, in eval mode —
+    the model to sample from —, history, seconds)."""
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    s = MNIST_DIFFUSION_SETTINGS.replace(**overrides)
+    seed_everything(seed)
+    x, y = data.load_mnist("train")  # (50000, 1, 28, 28) in [0, 1], (50000,)
+    model = Diffusion(UNetDenoiser(1, s.width, n_classes=10, mults=tuple(s.mults)), NoiseSchedule(s.T, s.schedule),
+                      p_uncond=s.p_uncond)
+    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(s.ema))
+    opt = torch.optim.Adam(model.parameters(), lr=s.lr)
+    loss = _loss_fn(conditional=True)
+
+    def loss_fn(m, b):
+        ema.update_parameters(m)  # average in the weights of the last update (so one step behind)
+        return loss(m, b)
+
+    start = time.perf_counter()
+    hist = fit(model, opt, _random_rows(2 * x - 1, y, s.batch), steps=s.steps, loss_fn=loss_fn, seed=seed,
+               progress=progress, desc="MNIST diffusion")
+    ema.update_parameters(model)
+    return ema.module.eval(), hist, time.perf_counter() - start
 
 
 def train_toy_diffusion(x: torch.Tensor, *, steps: int = 2000, T: int = 100, hidden: int = 128, lr: float = 2e-3,

@@ -57,7 +57,6 @@
 # | 07 | Diffusion models | forward process in closed form, posterior, ε-prediction from the ELBO, DDPM and DDIM sampling, guidance, inpainting | D §3.4, C §7.3 |
 # | 08 | Text generation with latent variables and adversaries | no gradient through a sampled token; REINFORCE, Gumbel-softmax and straight-through estimators, bias vs variance; sequence VAE, posterior collapse and its remedies; SeqGAN and a Gumbel GAN on the synthetic oracle | E §1–4, A §2.2, §3.2 |
 # | 09 | Evaluating generative models | likelihood vs sample quality, BLEU (= sacrebleu), self-BLEU, distinct-n, Inception Score, precision/recall, density/coverage, Fréchet distance bias, KS, MMD and classifier two-sample tests, power | C §9.4 |
-#
 # | 10 | Applications, measured | grapheme-to-phoneme conversion on CMUdict, response generation and MMI reranking, constrained poetry | A §3.4, §5.4, §6; C §6; D §1.2; E §1.1 |
 # | 11 | Scaling up | data-parallel training under `torchrun`, gradient accumulation, bf16 autocast, exact resume, FSDP and ZeRO memory arithmetic | — |
 # | 12 | Appendix: the errata of articles A–E | every error found in the five articles, each linked to the cell that demonstrates it | all |

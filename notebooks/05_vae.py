@@ -309,7 +309,7 @@ print("in these runs (one training seed each) the IWAE's test NLL is below the V
 # 5.50 for the VAE. The IWAE maximises $\mathcal L_5$, not $\mathcal L_1$, so its $q$ need not be a
 # good single-sample approximation — the importance weights make up for it. Neither run had
 # converged: for both, the best validation step is the last one (so selecting on validation chose
-# nothing), and the validation NLL fell by 0.45 and 0.57 nats over the last 20,000 steps. The
+# nothing), and the validation NLL fell by 0.45 (VAE) and 0.57 (IWAE) nats over the last 20,000 steps. The
 # published yardstick was trained far longer and differently: Burda et al. (2016), in their released
 # code, use tanh units, batches of 20, a learning rate decayed from $10^{-3}$ to $10^{-4}$ over
 # 3,280 epochs, 59,600 training images, and 5,000 importance samples for the test estimate; our runs

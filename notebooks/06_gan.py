@@ -746,7 +746,7 @@ print("article's penalty (w.r.t. z) changes when only the generator is scaled ×
 
 # %% [markdown]
 # **Exercise 1 — the optimal discriminator (easy, ≈ 5 min).** Given the densities $p_\text{data}(x)$
-# and $p_g(x)$ at some points, return $D^*(x)$ (§3).
+# and $p_g(x)$ at some points, return $D^*(x)$ (§1).
 
 # %% nbgrader={"grade": false, "grade_id": "optimal_discriminator_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 from cgen_lessons.exercises import check

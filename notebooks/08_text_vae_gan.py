@@ -846,7 +846,7 @@ check("cyclical_beta", my_cyclical_beta)
 # %% [markdown]
 # **Exercise 3 — REINFORCE with a baseline (hard, ≈ 20 min).** Given rewards $f(x_i)$ (n,), the
 # one-hot samples (n, K) and the softmax probabilities $p$ (K,), return the per-sample estimates
-# $(f(x_i) - b_i)(e_{x_i} - p)$ (n, K) with the leave-one-out baseline $b_i$ (§3).
+# $(f(x_i) - b_i)(e_{x_i} - p)$ (n, K) with the leave-one-out baseline $b_i$ (§2).
 
 # %% nbgrader={"grade": false, "grade_id": "reinforce_baseline_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 def my_reinforce(fx, onehot, p):

@@ -83,7 +83,7 @@ print(f"{n_chars:,} characters, {n_words:,} words ({n_chars / n_words:.2f} chara
 # - **Good samples, bad likelihood.** Memorise 100 training points and sample by returning them
 #   with a tiny jitter: a kernel density with bandwidth 0.002, ten times narrower than the modes.
 #   Every sample looks perfect, but a *new* point from the same distribution almost never lies
-#   that close to one of the 500, so the test log-likelihood is terrible.
+#   that close to one of the 100, so the test log-likelihood is terrible.
 
 # %%
 from cgen_lessons.gan import mode_coverage

@@ -747,9 +747,10 @@ check("format_mask", my_format_mask)
 # al. found that penalising $p(T)$ at every step also rewards ungrammatical text.
 #
 # **Exercise 5 (open).** Rhyme: in a jueju the second and fourth lines rhyme. Extend
-# `FormatConstraint` so that the last slot of line 4 may only take characters that end line 2 in
-# some training poem with the same final character — a constraint that depends on the prefix — and
-# measure what it costs in likelihood.
+# `FormatConstraint` so that the last slot of line 4 may only take characters that some training
+# poem pairs with this poem's line-2 ending (characters that end line 4 in a training poem whose line 2
+# ends with the same character) — a constraint that depends on the prefix — and measure what it
+# costs in likelihood.
 #
 # ## 8 · Summary
 #

@@ -7,6 +7,9 @@ every formula typeset by MathJax and no raw TeX left in the text, internal links
 under build/book-test/screenshots. The search box finds each chapter by a word of its title, and
 the glossary by English and Chinese terms. The checker itself is shown failing on a
 deliberately broken copy of a page (a deleted figure, a script error, a dead link, raw TeX).
+The Chinese edition (zh/) passes the same page checks; its Chinese text is drawn with a CJK font's glyphs
+(no tofu boxes: the font Chromium used for the text, by the DevTools protocol), its search finds Chinese words,
+and the language switch leads to the same section of the same page in the other language.
 
 Needs the [book] extra (``python3 tools/course.py test`` installs it) and Debian's Chromium
 (``apt-get install chromium``; ``.ci/run`` installs it). Without them the tests skip and say so.
@@ -36,6 +39,8 @@ pytestmark = [
 ]
 CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 PAGES = ["index.html", "glossary.html", "guide.html", "search.html"] + [f"chapters/{stem}.html" for stem in CHAPTERS]
+PAGES += [f"zh/{page}" for page in PAGES]  # the Chinese edition
+CJK_FONT = re.compile(r"WenQuanYi|CJK|Hei|Song|Ming|Kai|Fallback|Sarasa|Source Han", re.I)
 
 
 def _book_module():
@@ -76,7 +81,7 @@ def _figures(stem: str) -> int:
 
 @pytest.mark.parametrize("page", PAGES)
 def test_page_is_clean(site, browser, page):
-    figures = _figures(Path(page).stem) if page.startswith("chapters/") else 0
+    figures = _figures(Path(page).stem) if "chapters/" in page else 0
     shot = site["shots"] / page.replace("/", "_").replace(".html", ".png")
     problems = site["book"].check_page(browser, site["url"], page, screenshot=shot, min_images=figures)
     assert not problems, f"{page}: " + "; ".join(problems[:8])
@@ -93,8 +98,71 @@ def test_search_box_finds_each_chapter(site, browser, stem):
     assert any(f"{stem}.html" in h for h in hits), f"searching {term!r} did not find {stem}: {hits[:8]}"
 
 
+def _cjk_fonts(browser, url: str) -> tuple[int, list[dict]]:
+    """The number of CJK characters in the first paragraph of the page's article that has some, and the fonts
+    Chromium drew that paragraph with (DevTools: CSS.getPlatformFontsForNode; each with its glyph count)."""
+    ctx = browser.new_context()
+    tab = ctx.new_page()
+    try:
+        tab.goto(url, wait_until="networkidle")
+        n = tab.evaluate("""() => { const p = [...document.querySelectorAll('article p')]
+            .find(e => /[\\u4e00-\\u9fff]/.test(e.innerText));
+            if (!p) return 0;
+            p.id = 'cjk-probe';
+            return [...p.innerText].filter(c => /[\\u4e00-\\u9fff]/.test(c)).length; }""")
+        if not n:
+            return 0, []
+        cdp = ctx.new_cdp_session(tab)
+        cdp.send("DOM.enable")
+        cdp.send("CSS.enable")
+        root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": "#cjk-probe"})["nodeId"]
+        return n, cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    finally:
+        ctx.close()
+
+
+@pytest.mark.parametrize("page", ["zh/index.html", "zh/chapters/05_vae.html", "zh/chapters/12_errata.html"])
+def test_chinese_text_is_drawn_with_a_cjk_font_not_tofu(site, browser, page):
+    n, fonts = _cjk_fonts(browser, site["url"] + page)
+    assert n >= 10, f"{page}: no paragraph with Chinese text found"
+    cjk = [f for f in fonts if CJK_FONT.search(f["familyName"])]
+    if not cjk:
+        names = ", ".join(f"{f['familyName']} ({f['glyphCount']})" for f in fonts)
+        pytest.fail(f"{page}: the Chinese text was drawn with {names}: no CJK font, so boxes (tofu); "
+                    "install one: apt-get install fonts-wqy-microhei")
+    assert sum(f["glyphCount"] for f in cjk) >= n, (page, fonts)
+
+
+@pytest.mark.parametrize("term, stem", [("变分自编码器", "05_vae"), ("扩散模型", "07_diffusion"),
+                                        ("勘误", "12_errata")])
+def test_chinese_search_finds_a_chapter_by_a_chinese_word(site, browser, term, stem):
+    hits = site["book"].search_hits(browser, site["url"], term, start="zh/index.html")
+    assert any(f"{stem}.html" in h for h in hits), f"searching {term!r} did not find {stem}: {hits[:8]}"
+
+
+@pytest.mark.parametrize("start, other", [("chapters/05_vae.html", "zh/chapters/05_vae.html"),
+                                          ("zh/chapters/06_gan.html", "chapters/06_gan.html")])
+def test_language_switch_leads_to_the_same_section_of_the_other_edition(site, browser, start, other):
+    tab = browser.new_page()
+    try:
+        tab.goto(site["url"] + start, wait_until="networkidle")
+        tab.evaluate("() => document.querySelectorAll('article section[id]')[4].scrollIntoView()")
+        tab.locator("a.lang-switch").first.click()
+        tab.wait_for_url(f"**/{other}#section-4")
+        tab.wait_for_load_state("networkidle")
+        at_top = tab.evaluate("""() => { let i = -1; document.querySelectorAll('article section[id]')
+            .forEach((s, k) => { if (s.getBoundingClientRect().top <= 100) i = k; }); return i; }""")
+        heading = tab.evaluate("() => document.querySelectorAll('article section[id]')[4].querySelector('h1,h2,h3')"
+                               ".innerText")
+    finally:
+        tab.close()
+    assert at_top == 4, (start, at_top)
+    assert bool(re.search(r"[\u4e00-\u9fff]", heading)) == other.startswith("zh/"), heading
+
+
 def test_ci_markers_are_not_shown_to_readers(site):
-    pages = sorted((site["html"] / "chapters").glob("*.html"))
+    pages = [*(site["html"] / "chapters").glob("*.html"), *(site["html"] / "zh" / "chapters").glob("*.html")]
     marker = 'class="c1"># NBVAL_CHECK_OUTPUT'  # the comment in a code cell (the prose may still name it)
     assert pages and not [p.name for p in pages if marker in p.read_text(encoding="utf-8")]
 

@@ -203,6 +203,10 @@ def test_bad_arguments():
         D.ddim_step(s, torch.zeros(1, 2), 3, 1, torch.zeros(1, 2), eta=-1.0)
     with pytest.raises(ValueError, match="multiple of 8"):
         D.UNetDenoiser(1, 12)
+    with pytest.raises(ValueError, match="at least two width multipliers"):
+        D.UNetDenoiser(1, 8, mults=(1,))
+    with pytest.raises(ValueError, match="mults entry"):
+        D.UNetDenoiser(1, 8, mults=(1, 0))
     with pytest.raises(ValueError, match="p_uncond"):
         D.Diffusion(D.MLPDenoiser(2, 8, 1), s, p_uncond=1.0)
     model = D.Diffusion(D.MLPDenoiser(2, 8, 1), s)
@@ -240,3 +244,18 @@ def test_loss_with_labels_on_an_unconditional_model_says_it_is_unconditional():
     model = D.Diffusion(D.MLPDenoiser(2, 8, 1), D.NoiseSchedule(10))
     with pytest.raises(ValueError, match="unconditional"):
         model.loss(torch.zeros(4, 2), y=torch.zeros(4, dtype=torch.long))
+
+
+def test_unet_with_three_resolutions_keeps_28x28_images_and_its_skips_matter():
+    """(1, 2, 4): 28×28 → 14×14 → 7×7 and back; the output depends on every input pixel's neighbourhood and on
+    the label, and the default (1, 2) builds exactly the 8×8 network of earlier versions (same parameters)."""
+    torch.manual_seed(0)
+    net = D.UNetDenoiser(1, 8, n_classes=10, mults=(1, 2, 4))
+    x, t, y = torch.randn(3, 1, 28, 28), torch.tensor([1, 50, 999]), torch.tensor([0, 5, 9])
+    out = net(x, t, y)
+    assert out.shape == (3, 1, 28, 28)
+    assert not torch.allclose(out, net(x, t, torch.tensor([1, 6, 10])))  # the label (10 = null) changes it
+    small = D.UNetDenoiser(1, 8)
+    assert [n for n, _ in small.named_parameters()][:4] == ["cond.time.0.weight", "cond.time.0.bias",
+                                                            "cond.time.2.weight", "cond.time.2.bias"]
+    assert sum(p.numel() for p in small.parameters()) == 19_625  # as before mults existed

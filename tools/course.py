@@ -8,6 +8,7 @@
     python3 tools/course.py book       # build the HTML book from the committed notebooks (build/book/html)
     python3 tools/course.py student    # write student copies (solutions removed) to student/
     python3 tools/course.py lab --student  # open JupyterLab at the student copies
+    python3 tools/course.py lab --lang zh  # the chapters in Chinese (中文版; also: student --lang zh)
     python3 tools/course.py doctor     # check this machine for a workshop: pass/fail list with fixes
     python3 tools/course.py setup      # only set up (idempotent: re-runs when pyproject changes)
     python3 tools/course.py setup --cpu  # CPU-only PyTorch (about 200 MB instead of several GB)
@@ -32,7 +33,12 @@ import sys
 import time
 from pathlib import Path
 
+import i18n  # noqa: E402 - tools/i18n.py, beside this file (plain Python: the translations)
+
 ROOT = Path(__file__).resolve().parent.parent
+LANGS = ("en", *i18n.LANGUAGES)
+LANG_HELP = ("the language of the chapters: en (the executed originals in notebooks/) or zh (中文, generated from "
+             "them and notebooks/translations/zh/ into notebooks/zh/ or student/zh/)")
 VENV = Path(os.environ.get("CGEN_VENV", ROOT / ".venv"))
 TORCH_SPEC = os.environ.get("CGEN_TORCH_SPEC", "torch>=2.2")
 NOTEBOOKS = ROOT / "notebooks"
@@ -174,10 +180,18 @@ LAB_ROOT = ROOT
 ROOT_OPTIONS = ("--notebook-dir", "--ServerApp.root_dir", "--ServerApp.default_url", "--LabApp.default_url")
 
 
-def lab_command(py: Path, extra: list[str], student: bool = False) -> list[str]:
-    """The JupyterLab command line: served from LAB_ROOT, opening at notebooks/ (student/ with ``student``)
-    unless ``extra`` chooses a root or a start page itself; as root, with --allow-root."""
-    folder = (STUDENT_DIR if student else NOTEBOOKS).relative_to(LAB_ROOT).as_posix()
+def chapter_folder(student: bool = False, lang: str = "en") -> Path:
+    """Where the chapters of a language live: notebooks/ (English, the executed originals) or notebooks/<lang>/
+    (generated from them and notebooks/translations/<lang>/ by tools/i18n.py); student/ or student/<lang>/."""
+    base = STUDENT_DIR if student else NOTEBOOKS
+    return base if lang == "en" else base / lang
+
+
+def lab_command(py: Path, extra: list[str], student: bool = False, lang: str = "en") -> list[str]:
+    """The JupyterLab command line: served from LAB_ROOT, opening at notebooks/ (student/ with ``student``;
+    their <lang>/ subfolder for a translation) unless ``extra`` chooses a root or a start page itself; as root,
+    with --allow-root."""
+    folder = chapter_folder(student, lang).relative_to(LAB_ROOT).as_posix()
     if not any(a.split("=")[0] in ROOT_OPTIONS for a in extra):
         extra = [f"--LabApp.default_url=/lab/tree/{folder}", *extra]
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
@@ -186,15 +200,20 @@ def lab_command(py: Path, extra: list[str], student: bool = False) -> list[str]:
     return [str(py), "-m", "jupyterlab", *extra]
 
 
-def lab(py: Path, extra: list[str], student_copies: bool = False) -> int:
+def lab(py: Path, extra: list[str], student_copies: bool = False, lang: str = "en") -> int:
     """Open JupyterLab at notebooks/ (at student/ with ``student_copies``, writing the copies first if there are
-    none); ``extra`` arguments are passed on to it. SIGTERM and SIGHUP are passed on to JupyterLab too, so
-    that stopping this command stops the server."""
+    none; in notebooks/<lang>/ for a translation, written first from the English notebooks and the translations);
+    ``extra`` arguments are passed on to it. SIGTERM and SIGHUP are passed on to JupyterLab too, so that
+    stopping this command stops the server."""
     env = course_env()
-    if student_copies and not any(STUDENT_DIR.glob("[0-9][0-9]_*.ipynb")):
+    if lang != "en" and not student_copies:
+        written = i18n.build(chapter_folder(False, lang), lang)
+        print(f"wrote {len(written)} {i18n.LANGUAGES[lang]} notebooks to {chapter_folder(False, lang)} (generated: "
+              f"edit notebooks/translations/{lang}/, not these)", flush=True)
+    if student_copies and not any(chapter_folder(True, lang).glob("[0-9][0-9]_*.ipynb")):
         print("no student copies yet: writing them first", flush=True)
-        student([])
-    cmd = lab_command(py, extra, student_copies)
+        student([], lang=lang)
+    cmd = lab_command(py, extra, student_copies, lang)
     print("+", " ".join(cmd), flush=True)
     server = subprocess.Popen(cmd, env=env, cwd=LAB_ROOT)
     forwarded = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
@@ -228,10 +247,11 @@ def test(py: Path, extra: list[str]) -> int:
     return subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env).returncode
 
 
-def book(py: Path, extra: list[str]) -> int:
-    """Build the static HTML book from the committed notebooks (tools/book.py) and print where it is."""
+def book(py: Path, extra: list[str], lang: str = "en") -> int:
+    """Build the static HTML book, both languages, from the committed notebooks (tools/book.py) and print where
+    the front page of ``lang`` is."""
     out = Path(extra[0]).resolve() if extra else ROOT / "build" / "book"
-    return subprocess.run([str(py), str(ROOT / "tools" / "book.py"), str(out)], cwd=ROOT).returncode
+    return subprocess.run([str(py), str(ROOT / "tools" / "book.py"), str(out), "--lang", lang], cwd=ROOT).returncode
 
 
 def chapter_paths(selectors: list[str]) -> list[Path]:
@@ -322,10 +342,12 @@ def _plural(n: int, word: str, words: str = "") -> str:
     return f"{n} {word}" if n == 1 else f"{n} {words or word + 's'}"
 
 
-def student(selectors: list[str], out: Path = STUDENT_DIR, force: bool = False) -> list[Path]:
-    """Write student copies of the chapters (all, or those selected) to ``out`` (git-ignored); returns the copies
-    now up to date. A copy that differs from the one last written here (a participant's work) is kept, and
-    said so, unless ``force``: then it is first renamed to NN_slug.edited-<date>-<time>.ipynb."""
+def student(selectors: list[str], out: Path | None = None, force: bool = False, lang: str = "en") -> list[Path]:
+    """Write student copies of the chapters (all, or those selected) to ``out`` (default: student/, or
+    student/<lang>/ for a translation; git-ignored); returns the copies now up to date. A copy that differs from
+    the one last written here (a participant's work) is kept, and said so, unless ``force``: then it is first
+    renamed to NN_slug.edited-<date>-<time>.ipynb."""
+    out = chapter_folder(True, lang) if out is None else out
     out.mkdir(parents=True, exist_ok=True)
     record_file = out / STUDENT_RECORD
     try:
@@ -335,7 +357,9 @@ def student(selectors: list[str], out: Path = STUDENT_DIR, force: bool = False) 
     done, wrote, kept, backups = [], 0, [], []
     for source in chapter_paths(selectors):
         ipynb = source.with_suffix(".ipynb")
-        copy = student_notebook(json.loads(ipynb.read_text(encoding="utf-8")))
+        original = (json.loads(ipynb.read_text(encoding="utf-8")) if lang == "en"
+                    else i18n.translated_notebook(source.stem, lang))
+        copy = student_notebook(original)
         text = json.dumps(copy, indent=1, ensure_ascii=False) + "\n"
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         target = out / ipynb.name
@@ -360,7 +384,7 @@ def student(selectors: list[str], out: Path = STUDENT_DIR, force: bool = False) 
     (out / "jupytext.toml").write_text(STUDENT_JUPYTEXT, encoding="utf-8")
     current = f" ({len(done) - wrote} already up to date)" if len(done) > wrote else ""
     print(f"wrote {_plural(wrote, 'student notebook')}{current} to {out} (solutions removed); open them with "
-          f"`python3 tools/course.py lab --student`", flush=True)
+          f"`python3 tools/course.py lab --student{'' if lang == 'en' else ' --lang ' + lang}`", flush=True)
     for backup in backups:
         print(f"an edited copy was kept as {backup.name}", flush=True)
     if kept:
@@ -415,7 +439,7 @@ def parser() -> argparse.ArgumentParser:
     quiet_cpu.add_argument("--cpu", action="store_true", help=argparse.SUPPRESS)
 
     def command(name: str, summary: str, details: str, parents: list, passthrough: str = ""):
-        options = " [--student]" if name == "lab" else ""
+        options = " [--student] [--lang {en,zh}]" if name == "lab" else ""
         usage = f"%(prog)s [-h] [--cpu]{options} [{passthrough} ARGUMENT ...]" if passthrough else None
         sub = commands.add_parser(name, help=summary, description=f"{summary[0].upper()}{summary[1:]}. {details}",
                                   parents=parents, usage=usage, allow_abbrev=False)
@@ -431,6 +455,7 @@ def parser() -> argparse.ArgumentParser:
                   [cpu], passthrough="JUPYTERLAB")
     sub.add_argument("--student", action="store_true",
                      help="open at the student copies (student/) instead, writing them first if there are none")
+    sub.add_argument("--lang", choices=LANGS, default="en", help=LANG_HELP)
     command("test", "set up (once) and run the whole test suite",
             "Unit tests, the notebook pairing checks, every notebook under nbval and the HTML book's browser test. "
             "Every argument this command does not know goes to pytest, e.g. `test -x -k vae`.", [cpu],
@@ -442,6 +467,9 @@ def parser() -> argparse.ArgumentParser:
     sub = command("book", "build the HTML book from the committed notebooks",
                   "Nothing is re-executed; prints the path of the front page.", [cpu])
     sub.add_argument("out", nargs="?", metavar="OUT", help="output folder (default: build/book; the site is OUT/html)")
+    sub.add_argument("--lang", choices=LANGS, default="en",
+                     help="the language of the front page printed at the end; the site always has both: English at "
+                          "OUT/html, Chinese at OUT/html/zh, a language switch on every page")
     sub = command("student", "write student copies of the chapters (solutions removed) to student/",
                   "Needs only the committed notebooks and this Python. A copy edited since it was written (a "
                   "participant's work) is kept unless --force is given.", [quiet_cpu])
@@ -450,6 +478,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--force", action="store_true",
                      help="also replace copies that were edited since they were written (each is kept as "
                           "NN_slug.edited-<date>-<time>.ipynb)")
+    sub.add_argument("--lang", choices=LANGS, default="en", help=LANG_HELP)
     command("doctor", "check this machine for a workshop: a pass/fail list with the fix for each failure",
             "Checks the environment as it is; never installs anything.", [quiet_cpu])
     return main_parser
@@ -466,14 +495,14 @@ def main(argv: list[str]) -> int:
     if args.command == "doctor":  # checks the environment as it is: never installs anything
         return doctor(venv_python())
     if args.command == "student":  # needs only the committed notebooks and this Python
-        done = student(args.chapters, force=args.force)
+        done = student(args.chapters, force=args.force, lang=args.lang)
         return 0 if len(done) == len(chapter_paths(args.chapters)) else 1  # 1: edited copies were kept
     py = setup(cpu=args.cpu, extras=("dev", "book") if args.command in {"test", "book"} else ("dev",),
                retry_fallback=args.command == "setup")
     if args.command == "book":
-        return book(py, [args.out] if args.out else [])
+        return book(py, [args.out] if args.out else [], lang=args.lang)
     if args.command == "lab":
-        return lab(py, extra, student_copies=args.student)
+        return lab(py, extra, student_copies=args.student, lang=args.lang)
     if args.command == "test":
         return test(py, extra)
     if args.command == "execute":

@@ -2,6 +2,7 @@
 
     python3 tools/i18n.py check [NAME ...]   # every text translated, none stale, formulas/numbers/code/links kept
     python3 tools/i18n.py sync NAME ...      # (re)write a translation file in the English order, marking what to do
+    python3 tools/i18n.py accept NAME N ...  # after updating the translations of texts N to their new English
     python3 tools/i18n.py build [OUT]        # the Chinese notebooks (default OUT: notebooks/zh), outputs included
 
 One source of truth per text. The English notebooks are the executed originals; a translation file,
@@ -161,6 +162,19 @@ def sync(name: str, lang: str = "zh") -> tuple[int, int]:
     return len(english) - todo, todo
 
 
+def accept(name: str, numbers: list[int], lang: str = "zh") -> None:
+    """Tie the blocks at positions ``numbers`` to the current English texts there: for a translator who has
+    updated those translations after their English changed (``check`` then compares them with the new English)."""
+    english = english_texts(name)
+    blocks = load(name, lang)
+    at = {b.number: b for b in blocks}
+    for n in numbers:
+        if not 1 <= n <= len(english) or n not in at:
+            raise ValueError(f"{name} has no translated text {n} (texts 1-{len(english)})")
+        at[n].key = content_hash(english[n - 1])
+    translation_path(name, lang).write_text(render(name, lang, blocks), encoding="utf-8")
+
+
 # --------------------------------------------------------------------------- what a translation must keep
 FENCE = re.compile(r"^```.*?^```", re.S | re.M)
 CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.S)
@@ -287,13 +301,19 @@ def translated_text(name: str, lang: str = "zh") -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"check", "sync", "build"}:
+    if not argv or argv[0] not in {"check", "sync", "accept", "build"}:
         print(__doc__)
         return 2
     command, args = argv[0], argv[1:]
     if command == "build":
         for path in build(Path(args[0]) if args else None):
             print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+        return 0
+    if command == "accept":
+        if len(args) < 2 or not all(a.isdigit() for a in args[1:]):
+            print("usage: python3 tools/i18n.py accept NAME N [N ...]", file=sys.stderr)
+            return 2
+        accept(args[0], [int(a) for a in args[1:]])
         return 0
     chosen = args or names()
     for name in chosen:
