@@ -10,12 +10,13 @@ Evaluation, with the independent classifier of ``benchmarks/mnist_classifier.py`
 generated images): ``n_eval`` samples (the same number of each digit) by DDIM with ``ddim_steps`` steps
 (η = 0) for each guidance weight w in ``guidance``; for each, the share the classifier assigns to the
 requested digit (guided accuracy) and the Fréchet distance between the classifier's features of the samples
-and of the validation images. The w with the lowest validation FD is then measured once on the test images
-with ``sampling_seeds`` sampling seeds (the training seed is one: ``seed``).
+and of the validation images. The w with the lowest validation FD is then scored with the test images as the
+FD's reference, for each of ``sampling_seeds`` (the first seed draws the same samples as the sweep; the
+training seed is one: ``seed``).
 
 Writes benchmarks/results/mnist_diffusion.json and data/checkpoints/mnist_diffusion.pt.
 
-    python benchmarks/mnist_diffusion.py                  # ≈ 30 min on a 2-core CPU (25 training + 5 evaluating)
+    python benchmarks/mnist_diffusion.py                  # ≈ 45 min on a 2-core CPU (30 training + 13 evaluating)
     python benchmarks/mnist_diffusion.py --set steps=5 n_eval=20 ddim_steps=2 --no-save   # smoke
 """
 

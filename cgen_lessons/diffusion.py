@@ -230,6 +230,8 @@ class MLPDenoiser(nn.Module):
         self.out = nn.Sequential(nn.SiLU(), nn.Linear(hidden, x_dim))
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if x.dim() != 2 or x.shape[1] != self.x_dim:
+            raise ValueError(f"x must have shape (N, {self.x_dim}) for this MLP denoiser, got {tuple(x.shape)}")
         e = self.cond(t, y)  # (N, H)
         h = self.inp(x)  # (N, H)
         for lin1, lin2 in self.blocks:
@@ -321,6 +323,9 @@ class Diffusion(nn.Module):
     def loss(self, x0: torch.Tensor, y: torch.Tensor | None = None, generator: torch.Generator | None = None):
         """E_{t ~ U{1..T}, ε} ‖ε − ε_θ(√ᾱ_t x_0 + √(1 − ᾱ_t) ε, t)‖², averaged over elements."""
         checks.tensor(x0, "x0", kind="float", finite=True)
+        x_dim = getattr(self.denoiser, "x_dim", None)  # an MLP denoiser takes vectors of one length
+        if x_dim is not None and (x0.dim() != 2 or x0.shape[1] != x_dim):
+            raise ValueError(f"x0 must have shape (N, {x_dim}) for this model's denoiser, got {tuple(x0.shape)}")
         n = x0.shape[0]
         if y is not None and self.n_classes == 0:
             raise ValueError("y was given, but this model is unconditional (n_classes=0); pass y=None")

@@ -43,6 +43,7 @@ PRODUCERS = {
     r"lm_lr_sweep": "lm_lr_sweep.py",
     r"mnist_classifier": "mnist_classifier.py",
     r"mnist_vae": "mnist_vae.py",
+    r"mnist_diffusion": "mnist_diffusion.py",
     r"scaling": "scaling.py",
     r"seq_vae": "seq_vae.py",
     r"seqgan_oracle": "seqgan_oracle.py",

@@ -276,7 +276,9 @@ def malformed(kind: str, value) -> list[tuple[str, Any]]:
         if head == "floats":
             bad.append(("integer dtype", value.round().long()))
         if rank != "*":
-            bad.append(("rank + 1", value[None]))
+            # a trailing axis of size 2: a leading axis of size 1 (value[None]) leaves the elements as they are,
+            # and functions that accept image batches (N, C, H, W) by flattening them may rightly accept it
+            bad.append(("rank + 1", torch.stack([value, value], dim=-1)))
             if int(rank) > 1:
                 bad.append(("rank - 1", value.flatten()))
         if finite:

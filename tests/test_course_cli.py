@@ -45,12 +45,12 @@ PY = Path("/venv/bin/python")
 @pytest.mark.parametrize("argv, setup_kwargs, action", [
     (["setup"], {"cpu": False, "extras": ("dev",)}, None),
     (["setup", "--cpu"], {"cpu": True, "extras": ("dev",)}, None),
-    (["lab"], {"cpu": False, "extras": ("dev",)}, ("lab", (PY, []), {"student_copies": False})),
-    (["lab", "--cpu"], {"cpu": True, "extras": ("dev",)}, ("lab", (PY, []), {"student_copies": False})),
+    (["lab"], {"cpu": False, "extras": ("dev",)}, ("lab", (PY, []), {"student_copies": False, "lang": "en"})),
+    (["lab", "--cpu"], {"cpu": True, "extras": ("dev",)}, ("lab", (PY, []), {"student_copies": False, "lang": "en"})),
     (["lab", "--port", "8899", "--no-browser"], {"cpu": False, "extras": ("dev",)},
-     ("lab", (PY, ["--port", "8899", "--no-browser"]), {"student_copies": False})),
+     ("lab", (PY, ["--port", "8899", "--no-browser"]), {"student_copies": False, "lang": "en"})),
     (["lab", "--port", "8899", "--cpu", "--ServerApp.token=x", "--student"], {"cpu": True, "extras": ("dev",)},
-     ("lab", (PY, ["--port", "8899", "--ServerApp.token=x"]), {"student_copies": True})),
+     ("lab", (PY, ["--port", "8899", "--ServerApp.token=x"]), {"student_copies": True, "lang": "en"})),
     (["test"], {"cpu": False, "extras": ("dev", "book")}, ("test", (PY, []))),
     (["test", "tests/test_vae.py", "-x", "-k", "vae and not slow", "-p", "no:cacheprovider", "--cpu"],
      {"cpu": True, "extras": ("dev", "book")},
@@ -61,8 +61,11 @@ PY = Path("/venv/bin/python")
     (["execute", "03"], {"cpu": False, "extras": ("dev",)}, ("execute", (PY, ["03"]))),
     (["execute", "--cpu", "01", "04_decoding"], {"cpu": True, "extras": ("dev",)},
      ("execute", (PY, ["01", "04_decoding"]))),
-    (["book"], {"cpu": False, "extras": ("dev", "book")}, ("book", (PY, []))),
-    (["book", "/tmp/out"], {"cpu": False, "extras": ("dev", "book")}, ("book", (PY, ["/tmp/out"]))),
+    (["book"], {"cpu": False, "extras": ("dev", "book")}, ("book", (PY, []), {"lang": "en"})),
+    (["book", "/tmp/out"], {"cpu": False, "extras": ("dev", "book")}, ("book", (PY, ["/tmp/out"]), {"lang": "en"})),
+    (["book", "--lang", "zh"], {"cpu": False, "extras": ("dev", "book")}, ("book", (PY, []), {"lang": "zh"})),
+    (["lab", "--lang", "zh", "--student"], {"cpu": False, "extras": ("dev",)},
+     ("lab", (PY, []), {"student_copies": True, "lang": "zh"})),
 ])
 def test_commands_that_set_up_first(calls, argv, setup_kwargs, action):
     code, made = _run(calls, *argv)
@@ -75,10 +78,13 @@ def test_student_and_doctor_install_nothing(calls):
     assert _run(calls, "doctor")[1] == [("doctor", (PY,), {})]
     calls.clear()
     _run(calls, "student", "04")
-    assert calls == [("student", (["04"],), {"force": False})]
+    assert calls == [("student", (["04"],), {"force": False, "lang": "en"})]
     calls.clear()
     _run(calls, "student", "--cpu", "--force")  # --cpu is accepted by every command
-    assert calls == [("student", ([],), {"force": True})]
+    assert calls == [("student", ([],), {"force": True, "lang": "en"})]
+    calls.clear()
+    _run(calls, "student", "--lang", "zh", "05")
+    assert calls == [("student", (["05"],), {"force": False, "lang": "zh"})]
 
 
 @pytest.mark.parametrize("argv", [["execute", "03", "--port", "1"], ["doctor", "--foo"], ["book", "a", "b"],
@@ -249,7 +255,7 @@ def test_student_replaces_an_outdated_copy_nobody_edited(tmp_path, capsys):
 def test_student_command_exits_1_when_it_kept_an_edited_copy(tmp_path, monkeypatch):
     out = tmp_path / "student"
     monkeypatch.setattr(course, "STUDENT_DIR", out)
-    monkeypatch.setattr(course.student, "__defaults__", (out, False))
+    monkeypatch.setattr(course.student, "__defaults__", (out, False, "en"))
     assert course.main(["student", "00"]) == 0
     (out / "00_preface.ipynb").write_text("{}", encoding="utf-8")
     assert course.main(["student", "00"]) == 1
