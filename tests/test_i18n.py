@@ -5,6 +5,7 @@ should."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -31,6 +32,16 @@ def test_translations_are_chinese_and_follow_the_english_order():
         for b in blocks:
             if i18n.prose_words(i18n.english_texts(name)[b.number - 1]) >= 3:  # (a reference list: its heading)
                 assert sum("\u4e00" <= ch <= "\u9fff" for ch in b.text) >= 2, (name, b.number)
+
+
+def test_no_line_break_between_two_chinese_characters():
+    """A browser shows a line break inside a paragraph as a space, which between Chinese characters is a stray gap."""
+    cjk = "[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]"
+    for name in i18n.names():
+        for b in i18n.load(name):
+            prose = i18n.FENCE.sub("", b.text)
+            gap = re.search(f".{{0,20}}{cjk}\n{cjk}.{{0,20}}", prose)
+            assert not gap, (name, b.number, gap and gap.group())
 
 
 @pytest.mark.parametrize("name", i18n.chapter_names())
