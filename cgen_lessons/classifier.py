@@ -16,7 +16,7 @@ import torch.nn as nn
 from . import checks, results
 from .utils import eval_mode, load_model
 
-__all__ = ["MnistClassifier", "CHECKPOINT", "load_mnist_classifier"]
+__all__ = ["MnistClassifier", "CHECKPOINT", "load_mnist_classifier", "class_histogram", "kl_to_uniform"]
 
 CHECKPOINT = results.ROOT / "data" / "checkpoints" / "mnist_classifier.pt"
 
@@ -70,3 +70,22 @@ def load_mnist_classifier(path=None) -> MnistClassifier:
     in eval mode; a missing file names the script that writes it."""
     return load_model(MnistClassifier, CHECKPOINT if path is None else path,
                       "run `python benchmarks/mnist_classifier.py` to train the MNIST classifier and write it")
+
+
+def class_histogram(classifier: MnistClassifier, images: torch.Tensor) -> torch.Tensor:
+    """The share of ``images`` (N, 1, 28, 28) in [0, 1] that ``classifier`` assigns to each digit: p̂(k) =
+    #{i : argmax p(y | x_i) = k} / N; (10,) float64, summing to 1. A generator that covers all ten
+    digits equally has p̂ ≈ 1/10 everywhere; a collapsed one piles its mass on a few."""
+    checks.tensor(images, "images", dims=4, kind="float")
+    if len(images) == 0:
+        raise ValueError("images is empty: the histogram of no samples is undefined")
+    return torch.bincount(classifier.predict(images), minlength=10).double() / len(images)  # (10,)
+
+
+def kl_to_uniform(p: torch.Tensor) -> float:
+    """KL(p̂ ‖ uniform) = Σ_k p̂(k) log(K p̂(k)) in nats, with 0 log 0 = 0: 0 for a perfectly even histogram,
+    log K (2.30 for ten digits) when every sample falls in one class."""
+    checks.tensor(p, "p", dims=1, kind="float", finite=True)
+    if (p < 0).any() or abs(p.sum().item() - 1) > 1e-6:
+        raise ValueError(f"p must be a probability vector (non-negative, summing to 1), got sum {p.sum().item():.6f}")
+    return torch.xlogy(p, p * len(p)).sum().item()

@@ -64,6 +64,18 @@ class Settings:
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    @classmethod
+    def from_command_line(cls, doc: str, argv: list[str] | None = None) -> tuple[Settings, bool]:
+        """A benchmark script's command line: ``--set name=value ...`` over the defaults of ``cls`` and
+        ``--no-save`` (print only); returns (settings, save). ``doc`` (the script's docstring) is its help."""
+        import argparse
+
+        parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+        add_set_argument(parser)
+        parser.add_argument("--no-save", action="store_true", help="print the result only (smoke runs, tests)")
+        args = parser.parse_args(argv)
+        return cls().override(args.set), not args.no_save
+
 
 def _check_type(name: str, value, hint) -> None:
     origin = typing.get_origin(hint)

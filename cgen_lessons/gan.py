@@ -22,14 +22,18 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import checks
-from .utils import check_positive_int, eval_mode
+from . import checks, results
+from .utils import check_positive_int, eval_mode, load_model
 
-__all__ = ["MLPGenerator", "Maxout", "MLPDiscriminator", "ConvGenerator", "ConvDiscriminator", "GAN", "d_loss_bce",
+__all__ = ["MLPGenerator", "Maxout", "MLPDiscriminator", "ConvGenerator", "ConvDiscriminator", "ImageMLPGenerator",
+           "ImageMLPDiscriminator", "DCGANGenerator", "DCGANDiscriminator", "GAN", "d_loss_bce",
            "g_loss_minimax", "g_loss_nonsaturating", "lsgan_losses", "gradient_penalty", "make_gan_step",
-           "mode_coverage", "toy_gan_1d", "LOSSES"]
+           "mode_coverage", "toy_gan_1d", "LOSSES", "dcgan_init", "MNIST_GAN_CHECKPOINTS",
+           "load_mnist_generator"]
 
 LOSSES = ("minimax", "nonsaturating", "lsgan", "wgan-gp")
+MNIST_GAN_CHECKPOINTS = {arch: results.ROOT / "data" / "checkpoints" / f"mnist_gan_{arch}.pt"
+                         for arch in ("mlp", "dcgan")}
 
 
 class MLPGenerator(nn.Module):
@@ -122,6 +126,85 @@ class ConvDiscriminator(nn.Module):
             raise ValueError(f"ConvDiscriminator takes 8×8 single-channel images, (B, 1, 8, 8) or (B, 64); "
                              f"got shape {tuple(x.shape)}")
         return self.net(x.reshape(-1, 1, 8, 8)).squeeze(-1)  # (B,)
+
+
+class ImageMLPGenerator(nn.Module):
+    """Article A §5.2's MNIST generator (the networks were right; its training code was not):
+    z (B, z_dim) → 256 → 512 (ReLU) → 784, tanh → images (B, 1, 28, 28) in [−1, 1]."""
+
+    def __init__(self, z_dim: int = 100, hidden: tuple = (256, 512)):
+        super().__init__()
+        self.z_dim = check_positive_int(z_dim, "z_dim")
+        dims = [z_dim, *(check_positive_int(h, "hidden") for h in hidden)]
+        layers = [m for a, b in zip(dims, dims[1:]) for m in (nn.Linear(a, b), nn.ReLU())]
+        self.net = nn.Sequential(*layers, nn.Linear(dims[-1], 28 * 28), nn.Tanh())
+
+    def forward(self, z):
+        return self.net(z).view(-1, 1, 28, 28)  # (B, 1, 28, 28)
+
+
+class ImageMLPDiscriminator(nn.Module):
+    """Article A §5.2's discriminator with its missing ReLU defined and its first layer used:
+    x (B, 1, 28, 28) → 784 → 512 → 256 (ReLU) → logit l(x); D(x) = σ(l(x))."""
+
+    def __init__(self, hidden: tuple = (512, 256)):
+        super().__init__()
+        dims = [28 * 28, *(check_positive_int(h, "hidden") for h in hidden)]
+        layers = [m for a, b in zip(dims, dims[1:]) for m in (nn.Linear(a, b), nn.ReLU())]
+        self.net = nn.Sequential(nn.Flatten(), *layers, nn.Linear(dims[-1], 1))
+
+    def forward(self, x):
+        return self.net(x).squeeze(-1)  # (B,)
+
+
+def dcgan_init(m: nn.Module) -> None:
+    """Radford et al.'s initialisation: (transposed) convolution weights ~ N(0, 0.02²), batch-norm scales
+    ~ N(1, 0.02²) and shifts 0 (article B leaves PyTorch's defaults)."""
+    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+    elif isinstance(m, nn.BatchNorm2d):
+        nn.init.normal_(m.weight, 1.0, 0.02)
+        nn.init.zeros_(m.bias)
+
+
+class DCGANGenerator(nn.Module):
+    """The DCGAN generator of Radford et al. (2016) as article B §5.2.1 lays it out, for 32×32 images:
+    z (B, z_dim) → 4w×4×4 → 2w×8×8 → w×16×16 (transposed convolutions with kernel 4, batch norm, ReLU)
+    → channels×32×32, tanh, in [−1, 1]. MNIST's 28×28 digits are padded to 32×32 to fit it."""
+
+    def __init__(self, z_dim: int = 100, width: int = 64, channels: int = 1):
+        super().__init__()
+        self.z_dim, w = check_positive_int(z_dim, "z_dim"), check_positive_int(width, "width")
+        ups = [(z_dim, 4 * w, 1, 0), (4 * w, 2 * w, 2, 1), (2 * w, w, 2, 1)]  # (in, out, stride, padding)
+        layers = [m for c_in, c_out, stride, pad in ups for m in
+                  (nn.ConvTranspose2d(c_in, c_out, 4, stride, pad, bias=False), nn.BatchNorm2d(c_out), nn.ReLU())]
+        self.net = nn.Sequential(*layers, nn.ConvTranspose2d(w, check_positive_int(channels, "channels"), 4, 2, 1,
+                                                             bias=False), nn.Tanh())
+        self.apply(dcgan_init)
+
+    def forward(self, z):
+        return self.net(z.view(-1, self.z_dim, 1, 1))  # (B, z_dim, 1, 1) -> (B, channels, 32, 32)
+
+
+class DCGANDiscriminator(nn.Module):
+    """Article B §5.2.1's DCGAN discriminator for 32×32 images, returning a logit (no sigmoid; the losses
+    take logits): channels×32×32 → w×16×16 → 2w×8×8 → 4w×4×4 (convolutions with kernel 4 and stride 2,
+    batch norm after all but the first, LeakyReLU 0.2) → a 4×4 convolution to one logit."""
+
+    def __init__(self, width: int = 64, channels: int = 1):
+        super().__init__()
+        w, self.channels = check_positive_int(width, "width"), check_positive_int(channels, "channels")
+        self.net = nn.Sequential(
+            nn.Conv2d(channels, w, 4, 2, 1, bias=False), nn.LeakyReLU(0.2),  # (B, w, 16, 16)
+            nn.Conv2d(w, 2 * w, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * w), nn.LeakyReLU(0.2),  # (B, 2w, 8, 8)
+            nn.Conv2d(2 * w, 4 * w, 4, 2, 1, bias=False), nn.BatchNorm2d(4 * w), nn.LeakyReLU(0.2),  # (B, 4w, 4, 4)
+            nn.Conv2d(4 * w, 1, 4, 1, 0, bias=False))  # (B, 1, 1, 1)
+        self.apply(dcgan_init)
+
+    def forward(self, x):
+        if x.dim() != 4 or tuple(x.shape[1:]) != (self.channels, 32, 32):
+            raise ValueError(f"DCGANDiscriminator takes images (B, {self.channels}, 32, 32); got {tuple(x.shape)}")
+        return self.net(x).flatten()  # (B,)
 
 
 class GAN(nn.Module):
@@ -282,3 +365,13 @@ def toy_gan_1d(generator_loss, steps: int = 400, data_mean: float = 3.0, seed: i
         generator_loss(d_logit(fake_x)).backward()
         opt_g.step()
     return b.item()
+
+
+def load_mnist_generator(arch: str, path=None) -> nn.Module:
+    """The generator that ``benchmarks/mnist_gan.py`` trains for ``arch`` ("mlp": article A's, 28×28; "dcgan":
+    article B's, 32×32), loaded with ``weights_only=True`` in eval mode; a missing file names the script."""
+    if arch not in MNIST_GAN_CHECKPOINTS:
+        raise ValueError(f"arch must be one of {sorted(MNIST_GAN_CHECKPOINTS)}, got {arch!r}")
+    cls = ImageMLPGenerator if arch == "mlp" else DCGANGenerator
+    return load_model(cls, MNIST_GAN_CHECKPOINTS[arch] if path is None else path,
+                      f"run `python benchmarks/mnist_gan.py --set arch={arch}` to train it")

@@ -20,21 +20,33 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from . import data
+from . import data, results
 from .config import Settings
 from .diffusion import Diffusion, MLPDenoiser, NoiseSchedule, UNetDenoiser
-from .gan import GAN, ConvDiscriminator, ConvGenerator, make_gan_step
+from .gan import (
+    GAN,
+    ConvDiscriminator,
+    ConvGenerator,
+    DCGANDiscriminator,
+    DCGANGenerator,
+    ImageMLPDiscriminator,
+    ImageMLPGenerator,
+    make_gan_step,
+)
 from .metrics import frechet_distance
 from .rnn import RecurrentLM
 from .train import decay_groups, fit, warmup_cosine
 from .transformer import GPT
-from .utils import check_positive_int, seed_everything
+from .utils import check_positive_int, eval_mode, load_model, seed_everything
 from .vae import VAE
 
 __all__ = ["NGramSettings", "RNNSettings", "GPTSettings", "DiffusionSettings", "NGRAM_SETTINGS", "RNN_SETTINGS",
-           "GPT_SETTINGS", "char_lm_splits", "train_recurrent_lm", "train_gpt",
-           "train_char_lm", "DigitScorer", "train_dcgan", "train_digit_vae", "DIFFUSION_SETTINGS",
-           "train_digit_diffusion", "train_toy_diffusion"]
+           "GPT_SETTINGS", "char_lm_splits", "train_recurrent_lm", "train_gpt", "train_char_lm",
+           "CHAR_LM_CHECKPOINTS", "shipped_char_lm", "DigitScorer", "train_dcgan", "train_digit_vae",
+           "DIFFUSION_SETTINGS", "train_digit_diffusion", "train_toy_diffusion", "MnistDiffusionSettings",
+           "MNIST_DIFFUSION_SETTINGS", "train_mnist_diffusion", "MnistGANSettings", "MNIST_GAN_SETTINGS",
+           "to_gan_images", "from_gan_images", "mnist_gan_samples", "train_mnist_gan"]
+
 
 @dataclass(frozen=True)
 class NGramSettings(Settings):
@@ -103,11 +115,27 @@ class MnistDiffusionSettings(Settings):
     ema: float = 0.999
 
 
+@dataclass(frozen=True)
+class MnistGANSettings(Settings):
+    """Chapter 06's MNIST GANs (benchmarks/mnist_gan.py): article A's MLP GAN ("mlp", 28×28, A's batch of 32) or
+    article B's DCGAN ("dcgan", 32×32, B's batch of 64), both with Adam (2·10⁻⁴, β₁ = 0.5) and the
+    non-saturating loss."""
+    arch: Literal["mlp", "dcgan"] = "dcgan"
+    z_dim: int = 100
+    width: int = 64  # the DCGAN's w (B: 64); unused by the MLP
+    lr: float = 2e-4
+    beta1: float = 0.5  # B's (and Radford et al.'s); A keeps Adam's default 0.9
+    batch: int = 64
+    steps: int = 3000
+
+
 NGRAM_SETTINGS = NGramSettings()
 RNN_SETTINGS = RNNSettings()
 GPT_SETTINGS = GPTSettings()
 DIFFUSION_SETTINGS = DiffusionSettings()
 MNIST_DIFFUSION_SETTINGS = MnistDiffusionSettings()
+MNIST_GAN_SETTINGS = {"mlp": MnistGANSettings(arch="mlp", batch=32, steps=20_000),
+                      "dcgan": MnistGANSettings(arch="dcgan", steps=8000)}
 
 
 @functools.lru_cache(maxsize=1)
@@ -165,6 +193,25 @@ def train_char_lm(name: str, train_ids: torch.Tensor, vocab_size: int, **overrid
     if name == "gpt":
         return train_gpt(train_ids, vocab_size, **overrides)
     return train_recurrent_lm(name, train_ids, vocab_size, **overrides)
+
+
+CHAR_LM_CHECKPOINTS = {name: results.ROOT / "data" / "checkpoints" / f"char_{name}.pt" for name in ("gpt", "gru")}
+
+
+def shipped_char_lm(name: str):
+    """Chapter 03's GPT (``name="gpt"``) or chapter 02's GRU (``"gru"``) exactly as their recipes train them
+    (seed 0, on ``char_lm_splits``' training stream): the weights ``benchmarks/char_lms.py`` wrote, loaded with
+    ``weights_only=True``, when the file is there; otherwise the recipe trains the model now. Returns (the model
+    in eval mode, a sentence saying which of the two happened)."""
+    if name not in CHAR_LM_CHECKPOINTS:
+        raise ValueError(f"name must be one of {sorted(CHAR_LM_CHECKPOINTS)}, got {name!r}")
+    path = CHAR_LM_CHECKPOINTS[name]
+    if path.is_file():
+        model = load_model(GPT if name == "gpt" else RecurrentLM, path, "")
+        return model, f"loaded the shipped {name.upper()} ({path.name}, written by benchmarks/char_lms.py)"
+    tok, train_ids, _, _ = char_lm_splits()
+    model, _, seconds = train_char_lm(name, train_ids, tok.vocab_size)
+    return model.eval(), f"no shipped {path.name}: trained the {name.upper()} with its recipe ({seconds:.0f} s)"
 
 
 def _random_rows(x: torch.Tensor, y: torch.Tensor | None, batch: int):
@@ -350,3 +397,53 @@ def fd_seed_report(results: dict) -> str:
     rows.append(f"(Fréchet distance to the test digits, 1,000 samples; {len(results['seeds'])} training seeds; "
                 "sampling sd: one model scored with 5 sampling seeds)")
     return "\n".join(rows)
+
+
+def to_gan_images(x: torch.Tensor, arch: str) -> torch.Tensor:
+    """MNIST intensities in [0, 1], (N, 1, 28, 28), to a GAN's tanh range [−1, 1]; for the DCGAN padded with
+    background (−1) to (N, 1, 32, 32)."""
+    x = 2 * x - 1  # (N, 1, 28, 28) in [−1, 1]
+    return F.pad(x, (2, 2, 2, 2), value=-1.0) if arch == "dcgan" else x
+
+
+def from_gan_images(x: torch.Tensor) -> torch.Tensor:
+    """A GAN's images in [−1, 1] (28×28, or 32×32 padded) back to MNIST intensities in [0, 1], (N, 1, 28, 28)."""
+    if x.shape[-1] == 32:
+        x = x[..., 2:30, 2:30]  # the central 28×28
+    return ((x + 1) / 2).clamp(0, 1)
+
+
+@torch.no_grad()
+def mnist_gan_samples(generator: torch.nn.Module, n: int, seed: int) -> torch.Tensor:
+    """n samples of an MNIST GAN's ``generator`` as MNIST intensities in [0, 1], (n, 1, 28, 28): z ~ N(0, I) from
+    a generator seeded with ``seed``, drawn in batches of 1,000, the generator in eval mode."""
+    g = torch.Generator().manual_seed(seed)
+    with eval_mode(generator):
+        return torch.cat([from_gan_images(generator(torch.randn(min(1000, n - i), generator.z_dim, generator=g)))
+                          for i in range(0, check_positive_int(n, "n"), 1000)])
+
+
+def train_mnist_gan(arch: str, *, seed: int = 0, progress: bool = True, eval_fn=None, eval_every: int = 0,
+                    **overrides):
+    """Chapter 06's MNIST GANs, corrected where their articles were wrong: ``arch="mlp"`` is article A §5.2's MLP
+    GAN, ``"dcgan"`` article B §5.2.1's DCGAN, trained on the 50,000 training images (scaled by
+    ``to_gan_images``) with the non-saturating loss of ``make_gan_step``; settings from ``MNIST_GAN_SETTINGS``
+    with any key overridden; ``eval_fn``/``eval_every`` go to ``fit`` (e.g. a ``KeepBest``). Returns (the GAN in
+    eval mode, history, seconds)."""
+    if arch not in MNIST_GAN_SETTINGS:
+        raise ValueError(f"arch must be one of {sorted(MNIST_GAN_SETTINGS)}, got {arch!r}")
+    s = MNIST_GAN_SETTINGS[arch].replace(**overrides)
+    seed_everything(seed)
+    if arch == "mlp":
+        gan = GAN(ImageMLPGenerator(s.z_dim), ImageMLPDiscriminator())
+    else:
+        gan = GAN(DCGANGenerator(s.z_dim, s.width), DCGANDiscriminator(s.width))
+    betas = (s.beta1, 0.999)
+    opt = {"G": torch.optim.Adam(gan.G.parameters(), s.lr, betas=betas),
+           "D": torch.optim.Adam(gan.D.parameters(), s.lr, betas=betas)}
+    x = to_gan_images(data.load_mnist("train")[0], arch)  # (50000, 1, 28|32, 28|32)
+    start = time.perf_counter()
+    hist = fit(gan, opt, _random_rows(x, None, s.batch), steps=s.steps, step_fn=make_gan_step("nonsaturating"),
+               desc="MNIST MLP GAN" if arch == "mlp" else "MNIST DCGAN", seed=seed, progress=progress,
+               **({"eval_fn": eval_fn, "eval_every": eval_every} if eval_fn is not None else {}))
+    return gan.eval(), hist, time.perf_counter() - start

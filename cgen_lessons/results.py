@@ -31,6 +31,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 # result name (a regular expression over file stems) -> the script that writes it
 PRODUCERS = {
     r"augmentation": "augmentation.py",
+    r"char_lms": "char_lms.py",
     r"dialogue": "dialogue.py",
     r"diffusion": "diffusion_runs.py",
     r"eval_table": "eval_table.py",
@@ -44,6 +45,7 @@ PRODUCERS = {
     r"mnist_classifier": "mnist_classifier.py",
     r"mnist_vae": "mnist_vae.py",
     r"mnist_diffusion": "mnist_diffusion.py",
+    r"mnist_gan": "mnist_gan.py",
     r"scaling": "scaling.py",
     r"seq_vae": "seq_vae.py",
     r"seqgan_oracle": "seqgan_oracle.py",

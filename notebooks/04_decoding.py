@@ -104,18 +104,22 @@ show_source(top_p_filter)  # answer to exercise top_p (student copies hide this 
 # %% [markdown]
 # ## 3 · The models
 #
-# We rebuild chapter 03's GPT and chapter 02's GRU with their recipes (`cgen_lessons.recipes`),
-# the same settings and seeds, so they are the same models those chapters trained.
+# We decode from chapter 03's GPT and chapter 02's GRU, trained by their recipes
+# (`cgen_lessons.recipes`) with the same settings and seeds. `benchmarks/char_lms.py` ran those
+# recipes once and ships the weights, so `shipped_char_lm` loads them (with `weights_only=True`)
+# instead of spending this chapter's time on training them again; without the files it trains them
+# with the recipes, and the cell says which it did.
 
 # %%
 from cgen_lessons.classic import NGramLM
-from cgen_lessons.recipes import NGRAM_SETTINGS, char_lm_splits, train_gpt, train_recurrent_lm
+from cgen_lessons.recipes import NGRAM_SETTINGS, char_lm_splits, shipped_char_lm
 
 tok, train_ids, val_ids, test_ids = char_lm_splits()
-gpt, _, gpt_seconds = train_gpt(train_ids, tok.vocab_size)
-gru, _, gru_seconds = train_recurrent_lm("gru", train_ids, tok.vocab_size)
+gpt, how_gpt = shipped_char_lm("gpt")
+gru, how_gru = shipped_char_lm("gru")
 judge = NGramLM(tok.vocab_size, **NGRAM_SETTINGS).fit(train_ids)  # chapter 01's n-gram, an independent judge
-print(f"trained the GPT in {gpt_seconds:.0f} s and the GRU in {gru_seconds:.0f} s")
+print(how_gpt)
+print(how_gru)
 
 # %%
 from cgen_lessons.decoding import generate
