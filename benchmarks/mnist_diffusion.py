@@ -22,7 +22,6 @@ Writes benchmarks/results/mnist_diffusion.json and data/checkpoints/mnist_diffus
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import time
 
@@ -30,7 +29,6 @@ import torch
 
 from cgen_lessons import data
 from cgen_lessons.classifier import load_mnist_classifier
-from cgen_lessons.config import add_set_argument
 from cgen_lessons.diffusion import MNIST_CHECKPOINT, Diffusion
 from cgen_lessons.metrics import frechet_distance
 from cgen_lessons.recipes import MNIST_DIFFUSION_SETTINGS, MnistDiffusionSettings, train_mnist_diffusion
@@ -106,13 +104,9 @@ def run(s: MnistDiffusionBenchmark, save: bool = True) -> dict:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_set_argument(parser)
-    parser.add_argument("--no-save", action="store_true", help="print the result only (smoke runs, tests)")
-    args = parser.parse_args()
-    s = MnistDiffusionBenchmark().override(args.set)
+    s, save = MnistDiffusionBenchmark.from_command_line(__doc__)
     torch.set_num_threads(s.threads)
-    out = run(s, save=not args.no_save)
+    out = run(s, save=save)
     for w, r in out["sweep_val"].items():
         print(f"w = {w}: guided accuracy {r['accuracy']:.3f}, validation FD {r['fd']:.2f}")
     for r in out["test"]:

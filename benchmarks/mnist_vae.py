@@ -20,7 +20,6 @@ data/checkpoints/mnist_{vae,iwae}.pt (``weights_only``-loadable).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import time
 from typing import Literal
@@ -28,7 +27,7 @@ from typing import Literal
 import torch
 
 from cgen_lessons import data, results
-from cgen_lessons.config import Settings, add_set_argument
+from cgen_lessons.config import Settings
 from cgen_lessons.results import save as save_result
 from cgen_lessons.train import KeepBest, fit
 from cgen_lessons.utils import save_model, seed_everything
@@ -110,13 +109,9 @@ def run(s: MnistVAESettings, save: bool = True) -> dict:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_set_argument(parser)
-    parser.add_argument("--no-save", action="store_true", help="print the result only (smoke runs, tests)")
-    args = parser.parse_args()
-    s = MnistVAESettings().override(args.set)
+    s, save = MnistVAESettings.from_command_line(__doc__)
     torch.set_num_threads(s.threads)
-    out = run(s, save=not args.no_save)
+    out = run(s, save=save)
     print(f"{out['objective'].upper()}: test −log p(x) ≈ {out['test_nll']:.2f} nats (k = {out['test_k']}, "
           f"{out['test_n']} test images), −ELBO {out['test_neg_elbo']:.2f}, validation {out['val_nll']:.2f} "
           f"at step {out['best_step']}; training {out['train_seconds'] / 60:.1f} min")

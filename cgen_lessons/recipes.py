@@ -20,7 +20,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from . import data, results
+from . import checks, data, results
 from .config import Settings
 from .diffusion import Diffusion, MLPDenoiser, NoiseSchedule, UNetDenoiser
 from .gan import (
@@ -402,12 +402,18 @@ def fd_seed_report(results: dict) -> str:
 def to_gan_images(x: torch.Tensor, arch: str) -> torch.Tensor:
     """MNIST intensities in [0, 1], (N, 1, 28, 28), to a GAN's tanh range [−1, 1]; for the DCGAN padded with
     background (−1) to (N, 1, 32, 32)."""
+    if arch not in MNIST_GAN_SETTINGS:
+        raise ValueError(f"arch must be one of {sorted(MNIST_GAN_SETTINGS)}, got {arch!r}")
+    checks.tensor(x, "x", dims=4, kind="float")
     x = 2 * x - 1  # (N, 1, 28, 28) in [−1, 1]
     return F.pad(x, (2, 2, 2, 2), value=-1.0) if arch == "dcgan" else x
 
 
 def from_gan_images(x: torch.Tensor) -> torch.Tensor:
     """A GAN's images in [−1, 1] (28×28, or 32×32 padded) back to MNIST intensities in [0, 1], (N, 1, 28, 28)."""
+    checks.tensor(x, "x", dims=4, kind="float")
+    if tuple(x.shape[1:]) not in ((1, 28, 28), (1, 32, 32)):
+        raise ValueError(f"x must be GAN images (N, 1, 28, 28) or (N, 1, 32, 32), got {tuple(x.shape)}")
     if x.shape[-1] == 32:
         x = x[..., 2:30, 2:30]  # the central 28×28
     return ((x + 1) / 2).clamp(0, 1)
