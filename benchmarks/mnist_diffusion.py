@@ -47,6 +47,7 @@ class MnistDiffusionBenchmark(MnistDiffusionSettings):
     ddim_steps: int = 50
     guidance: tuple = (1.0, 2.0, 4.0)
     sampling_seeds: tuple = (0, 1, 2)
+    n_reference: int = 10_000  # validation and test images the Fréchet distances compare with (all of them)
     seed: int = 0
     threads: int = 2
 
@@ -73,7 +74,7 @@ def run(s: MnistDiffusionBenchmark, save: bool = True) -> dict:
 
     start = time.perf_counter()
     classifier = load_mnist_classifier()
-    feats = {split: classifier.embed(data.load_mnist(split)[0]) for split in ("val", "test")}
+    feats = {split: classifier.embed(data.load_mnist(split, n=s.n_reference)[0]) for split in ("val", "test")}
     sweep = {}
     for w in s.guidance:
         x, y = guided_samples(model, s.n_eval, w, s.ddim_steps, seed=s.sampling_seeds[0])

@@ -52,6 +52,7 @@ class MnistGANBenchmark(Settings):
     n_select: int = 1_000
     n_eval: int = 10_000
     min_share: float = 0.02  # a digit counts as covered if it holds ≥ 2 % of the samples (a fifth of 1/10)
+    n_reference: int = 10_000  # validation and test images the Fréchet distances compare with (all of them)
     seed: int = 0
     threads: int = 2
 
@@ -68,7 +69,7 @@ def judge(classifier, x: torch.Tensor, reference_feats: torch.Tensor, min_share:
 
 def run(s: MnistGANBenchmark, save: bool = True) -> dict:
     classifier = load_mnist_classifier().eval()
-    val_feats = classifier.embed(data.load_mnist("val")[0])
+    val_feats = classifier.embed(data.load_mnist("val", n=s.n_reference)[0])
     def val_fd(gan) -> float:  # n_select samples (always the same z) against the validation images
         return frechet_distance(classifier.embed(mnist_gan_samples(gan.G, s.n_select, seed=1)), val_feats)
 
@@ -79,8 +80,7 @@ def run(s: MnistGANBenchmark, save: bool = True) -> dict:
                                                eval_fn=keep, eval_every=min(s.eval_every, steps))
     keep.restore(gan)
     start = time.perf_counter()
-    x_test, y_test = data.load_mnist("test")
-    test_feats = classifier.embed(x_test)
+    test_feats = classifier.embed(data.load_mnist("test", n=s.n_reference)[0])
     x = mnist_gan_samples(gan.G, s.n_eval, seed=0)
     out = {"arch": s.arch, "best_step": hist.eval["step"][hist.eval["val_fd"].index(keep.best)], "val_fd": keep.best,
            "test": judge(classifier, x, test_feats, s.min_share),

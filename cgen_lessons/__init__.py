@@ -26,7 +26,9 @@ Models and methods, by chapter:
 - ``classifier`` (05–07, 09) the MNIST judge: a CNN, separate from every model it scores
 - ``apps``       (10) grapheme-to-phoneme, dialogue, constrained verse
 - ``distributed``, ``scaling``  (11) data-parallel training and the programs torchrun launches
-- ``recipes``    the chapters' shared training recipes (settings, model, optimiser, schedule)
+- ``recipes``    the chapters' shared training recipes (settings, model, optimiser, schedule) and the shipped
+                 weights of the longer runs (``data/checkpoints/``, written by ``benchmarks/``)
+- ``keras_listings`` (12) article C's Keras VAE run in Keras 3 on PyTorch (optional extra ``keras``)
 """
 
 __version__ = "0.1.0"

@@ -117,5 +117,6 @@ def outcome(fn, message: bool = False) -> str:
     try:
         fn()
     except Exception as err:  # the point is to report any failure, whatever its type
-        return type(err).__name__ + (f": {str(err).splitlines()[0][:100]}" if message else "")
+        first = (str(err).splitlines() or [""])[0][:100]  # some exceptions carry no message
+        return type(err).__name__ + (f": {first}" if message and first else "")
     return "runs"

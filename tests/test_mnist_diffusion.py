@@ -12,7 +12,7 @@ from cgen_lessons.diffusion import MNIST_CHECKPOINT, load_mnist_diffusion
 def test_a_few_steps_of_the_benchmark_run():
     bench = load_benchmark("mnist_diffusion")
     s = bench.MnistDiffusionBenchmark(steps=3, width=8, n_eval=20, ddim_steps=2, guidance=(1.0, 3.0),
-                                     sampling_seeds=(0, 1), threads=1)
+                                     sampling_seeds=(0, 1), n_reference=50, threads=1)
     out = bench.run(s, save=False)
     assert set(out["sweep_val"]) == {"1.0", "3.0"} and out["chosen_guidance"] in (1.0, 3.0)
     assert [r["seed"] for r in out["test"]] == [0, 1]

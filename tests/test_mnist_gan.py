@@ -63,7 +63,8 @@ def test_class_histogram_counts_the_classifiers_labels():
 def test_a_few_steps_of_the_benchmark_run():
     bench = load_benchmark("mnist_gan")
     for arch in ("mlp", "dcgan"):
-        s = bench.MnistGANBenchmark(arch=arch, steps=2, eval_every=1, n_select=10, n_eval=20, threads=1)
+        s = bench.MnistGANBenchmark(arch=arch, steps=2, eval_every=1, n_select=10, n_eval=20, n_reference=50,
+                                    threads=1)
         out = bench.run(s, save=False)
         assert out["best_step"] in (1, 2) and len(out["test"]["histogram"]) == 10
         assert 0 <= out["test"]["kl_uniform"] <= 2.31 and out["real"]["covered"] >= 1

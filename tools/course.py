@@ -497,8 +497,8 @@ def main(argv: list[str]) -> int:
     if args.command == "student":  # needs only the committed notebooks and this Python
         done = student(args.chapters, force=args.force, lang=args.lang)
         return 0 if len(done) == len(chapter_paths(args.chapters)) else 1  # 1: edited copies were kept
-    py = setup(cpu=args.cpu, extras=("dev", "book") if args.command in {"test", "book"} else ("dev",),
-               retry_fallback=args.command == "setup")
+    extras = {"test": ("dev", "book", "keras"), "book": ("dev", "book")}.get(args.command, ("dev",))
+    py = setup(cpu=args.cpu, extras=extras, retry_fallback=args.command == "setup")
     if args.command == "book":
         return book(py, [args.out] if args.out else [], lang=args.lang)
     if args.command == "lab":
