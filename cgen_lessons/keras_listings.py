@@ -1,18 +1,17 @@
 """Article C §5.2's Keras VAE, run for real in Keras 3 on the PyTorch backend (the optional extra ``keras``).
 
 The listing is written for ``tensorflow.keras``. Keras 3 runs the same API on PyTorch
-(``KERAS_BACKEND=torch``; no TensorFlow), so the only changes in our transcription are the namespace
-(``tf.keras.X`` → ``keras.X``, the ``tf.*`` tensor functions → ``keras.ops.*``) and the data (MNIST from
-``cgen_lessons.data`` instead of a download). ``article_c_failures`` runs the listing's lines in order and
-reports how each one that cannot work ends; ``train_corrected_c_vae`` trains the listing with the fewest
-changes that make it a VAE:
+(``KERAS_BACKEND=torch``; no TensorFlow), so our transcription changes names only: ``tf.keras.X`` →
+``keras.X``, the ``tf.*`` tensor functions → ``keras.ops.*``, ``tf.keras.backend.random_normal`` →
+``keras.random.normal``. ``article_c_failures`` runs the listing's lines in order and reports how each one that
+cannot work ends; ``train_corrected_c_vae`` trains the listing with the fewest changes that make it a VAE:
 
     encoder  x (28×28) → Dense(64, ReLU) → (μ, log σ²) ∈ R² × R²,   z = μ + σ ⊙ ε,  ε ~ N(0, I)
     decoder  z → Dense(64, ReLU) → Dense(784, sigmoid) = x̂
     loss     −ELBO(x) = Σ_pixels BCE(x, x̂) + ½ Σ_j (μ_j² + σ_j² − log σ_j² − 1)
 
 (the listing averages a squared error over the 784 pixels and adds the KL summed over the latent: a weighting
-that lets the KL win, chapter 05 §6).
+that lets the KL win, chapter 05 §9).
 """
 
 from __future__ import annotations
@@ -55,8 +54,10 @@ def _encoder(keras):
 
 
 def article_c_failures() -> dict[str, str]:
-    """Each line of article C §5.2 that cannot work, run in Keras 3 in the listing's order (each one after the
-    lines before it are repaired, so that every failure is reached): the line → how it ended (``outcome``)."""
+    """Each line of article C §5.2 that cannot work, run in Keras 3 in the listing's order: the line → how it
+    ended (``outcome``). A failing line is repaired before the next runs — or, for ``add_loss``, which Keras 3
+    cannot do on a functional model, left out — so that every later failure is reached. Lines that need images
+    get 32 uniform random ones (they fail before the values matter)."""
     keras = import_keras()
     layers, ops = keras.layers, keras.ops
     keras.utils.set_random_seed(42)
@@ -67,18 +68,28 @@ def article_c_failures() -> dict[str, str]:
         z_mean_, z_log_var_ = keras.Model(inputs=input_img, outputs=[z_mean, z_log_var])
 
     found["z_mean, z_log_var = keras.Model(inputs=input_img, ...)"] = outcome(unpack_model, message=True)
+
+    def sampling(args):  # the listing's, with keras.ops and keras.random for tf
+        z_mean, z_log_var = args
+        epsilon = keras.random.normal(shape=(ops.shape(z_mean)[0], ops.shape(z_mean)[1]))
+        return z_mean + ops.sqrt(ops.exp(z_log_var)) * epsilon
+
+    z = layers.Lambda(sampling)([z_mean, z_log_var])  # runs
     found["x_rec.mean = Dense(64, activation='relu')(z)"] = outcome(
-        lambda: exec("x_rec.mean = Dense(64, activation='relu')(z)", {"Dense": layers.Dense, "z": z_mean}),
-        message=True)
-    x_rec = layers.Reshape((28, 28, 1))(layers.Dense(784, activation="sigmoid")(layers.Dense(64)(z_mean)))
+        lambda: exec("x_rec.mean = Dense(64, activation='relu')(z)", {"Dense": layers.Dense, "z": z}), message=True)
+    x_rec = layers.Reshape((28, 28, 1))(layers.Dense(784, activation="sigmoid")(
+        layers.Dense(64, activation="relu")(z)))  # with `x_rec.mean` renamed
     vae = keras.Model(inputs=input_img, outputs=[z_mean, z_log_var, x_rec])
-    loss = ops.mean(ops.square(x - x_rec))  # the listing's `x` is the 64-unit hidden layer by now
+    squared = ops.square(x - x_rec)  # the listing's `x` is the 64-unit hidden layer by now
     found[f"tf.square(x - x_rec): x {tuple(x.shape)}, x_rec {tuple(x_rec.shape)}"] = \
-        f"runs, broadcasting to {tuple((x - x_rec).shape)}"
-    found["vae.add_loss(vae_loss(x, x_rec, z_mean, z_log_var))"] = outcome(lambda: vae.add_loss(loss), message=True)
-    vae.compile(optimizer="adam")
+        f"runs, broadcasting to {tuple(squared.shape)}"
     images = keras.random.uniform((32, 28, 28, 1), seed=0)
-    found["vae.compile(optimizer='adam'); vae.fit(x_train, ...)"] = outcome(
+    found["the same on a batch of 16 images"] = outcome(
+        lambda: keras.Model(input_img, squared).predict(images[:16], verbose=0), message=True)
+    found["vae.add_loss(vae_loss(x, x_rec, z_mean, z_log_var))"] = outcome(
+        lambda: vae.add_loss(ops.mean(squared)), message=True)
+    vae.compile(optimizer="adam")
+    found["vae.compile(optimizer='adam'); vae.fit(x_train, ...) without the loss"] = outcome(
         lambda: vae.fit(images, epochs=1, batch_size=16, verbose=0), message=True)
     found["vae.predict(np.random.normal(size=(10, 2)))"] = outcome(
         lambda: vae.predict(keras.random.normal((10, 2), seed=0), verbose=0), message=True)

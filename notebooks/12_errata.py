@@ -563,10 +563,11 @@ for line, result in keras_failures.items():
 # %% [markdown]
 # **The listing in Keras itself.** Keras 3 runs the same API on PyTorch (`KERAS_BACKEND=torch`, no
 # TensorFlow). With the optional extra installed (`pip install -e ".[keras]"`; `course.py test`
-# installs it) the next cell runs our transcription of the listing in Keras — only the namespace
-# changed (`tf.keras.X` → `keras.X`, `tf.square` and the like → `keras.ops`) — and prints Keras's own
-# verdict on each line that cannot work, in the listing's order, each repaired so that the next
-# one is reached (`cgen_lessons.keras_listings`):
+# installs it) the next cell runs our transcription of the listing in Keras — only names changed
+# (`tf.keras.X` → `keras.X`, `tf.square` and the like → `keras.ops`, the random normal →
+# `keras.random`) — and prints Keras's own verdict on each line that cannot work, in the listing's
+# order, each repaired (or, for `add_loss`, left out) so that the next one is reached
+# (`cgen_lessons.keras_listings`):
 
 # %%
 import matplotlib.pyplot as plt
@@ -580,16 +581,17 @@ else:
     print('Keras 3 is not installed, so this cell and the next are skipped: pip install -e ".[keras]"')
 
 # %% [markdown]
-# Keras fails where the stand-ins fail on four lines and differs on one: it builds the loss between
-# the hidden layer and the reconstruction without complaint, broadcasting a $64$-vector against a
-# $28 \times 28 \times 1$ image into a $28 \times 28 \times 64$ tensor — a loss with no meaning, which only fails once
-# a real batch whose size is neither 1 nor 28 flows through it. And it finds two failures the
-# stand-ins could not: Keras 3 refuses `add_loss` on a functional model, and with no loss `fit` has
-# nothing to minimise.
+# Keras fails where the stand-ins fail on four lines and differs on one: `keras.ops` builds the loss
+# between the hidden layer and the reconstruction without complaint, broadcasting the hidden layer's
+# shape `(None, 64)` against the image's `(None, 28, 28, 1)` into `(None, 28, 28, 64)` — the hidden
+# layer's batch axis lined up with the image's width, a loss with no meaning — and fails only when
+# real images flow through it (a batch of 16, the next line). And it finds two failures the
+# stand-ins could not: Keras 3 refuses `add_loss` on a functional model, and with that line left out
+# `fit` has no loss to minimise.
 # The fewest changes that make the listing a VAE: a sampling layer that adds the KL term
 # $\tfrac12 \sum_j (\mu_j^2 + \sigma_j^2 - \log \sigma_j^2 - 1)$ as a loss, the decoder as a model of
 # its own (so that generating calls *it* on latent vectors), and the binary cross-entropy summed
-# over the 784 pixels instead of a squared error averaged over them (chapter 05 §6 shows what that
+# over the 784 pixels instead of a squared error averaged over them (chapter 05 §9 shows what that
 # weighting does). Three epochs at batch 128 (the listing asks for fifty at a batch of sixteen), then the decoder
 # over a grid of the 2-D latent space:
 
@@ -612,13 +614,14 @@ if keras_listings.keras_available():
 # The corrected listing learns: its −ELBO falls with every epoch, from 233.3 to 178.1 nats per
 # training image (173.5 on the validation images), and its decoder turns the square of latent
 # vectors into blurry digits that morph into one another — what a two-dimensional latent space
-# allows. (These are grey-level targets, so the numbers are not comparable with chapter 05's
-# likelihoods of binarised digits.)
+# allows. (The targets are grey levels under a Bernoulli likelihood, which is not a normalised
+# density for them, so these numbers are not comparable with chapter 05's likelihoods of binarised
+# digits.)
 
 # %% [markdown]
 # The listing's weighting — squared error averaged over pixels, KL summed over latent dimensions
 # — is the subject of chapter 05's demonstration (linked in the table): it weights the KL by
-# hundreds and collapses the posterior.
+# hundreds or more and collapses the posterior.
 #
 # <a id="errata-c-refs"></a>**§7 and §10 — the reading lists, checked.** Correct as given: the GAN
 # paper (Goodfellow et al., 2014), DCGAN (Radford et al., 2015; ICLR 2016) in the first copy,
