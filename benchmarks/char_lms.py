@@ -19,7 +19,14 @@ import torch
 
 from cgen_lessons.config import Settings
 from cgen_lessons.metrics import stream_nll
-from cgen_lessons.recipes import CHAR_LM_CHECKPOINTS, GPT_SETTINGS, RNN_SETTINGS, char_lm_splits, train_char_lm
+from cgen_lessons.recipes import (
+    CHAR_LM_CHECKPOINTS,
+    GPT_SETTINGS,
+    RNN_SETTINGS,
+    char_lm_config,
+    char_lm_splits,
+    train_char_lm,
+)
 from cgen_lessons.results import save as save_result
 from cgen_lessons.utils import save_model
 
@@ -39,13 +46,8 @@ def run(s: CharLMsBenchmark, save: bool = True) -> dict:
         out[name] = {"val_nll": stream_nll(model, val_ids[:s.check_chars]), "check_chars": s.check_chars,
                      "train_seconds": round(seconds, 1), "final_loss": hist.train["loss"][-1]}
         if save:
-            r = GPT_SETTINGS if name == "gpt" else RNN_SETTINGS
-            config = ({"vocab_size": tok.vocab_size, "block_size": r.block, "d_model": r.d_model, "n_heads": r.n_heads,
-                       "n_layers": r.n_layers, "dropout": r.dropout} if name == "gpt" else
-                      {"vocab_size": tok.vocab_size, "cell": "gru", "d_embed": r.d_embed, "d_hidden": r.d_hidden,
-                       "dropout": r.dropout})
             CHAR_LM_CHECKPOINTS[name].parent.mkdir(parents=True, exist_ok=True)
-            save_model(CHAR_LM_CHECKPOINTS[name], model, config)
+            save_model(CHAR_LM_CHECKPOINTS[name], model, char_lm_config(name, tok.vocab_size))
     if save:
         save_result("char_lms", out, config={**dataclasses.asdict(s), "gpt": GPT_SETTINGS.as_dict(),
                                              "rnn": RNN_SETTINGS.as_dict()})

@@ -70,6 +70,7 @@ def judge(classifier, x: torch.Tensor, reference_feats: torch.Tensor, min_share:
 def run(s: MnistGANBenchmark, save: bool = True) -> dict:
     classifier = load_mnist_classifier().eval()
     val_feats = classifier.embed(data.load_mnist("val", n=s.n_reference)[0])
+
     def val_fd(gan) -> float:  # n_select samples (always the same z) against the validation images
         return frechet_distance(classifier.embed(mnist_gan_samples(gan.G, s.n_select, seed=1)), val_feats)
 

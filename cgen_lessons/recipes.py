@@ -41,7 +41,7 @@ from .utils import check_positive_int, eval_mode, load_model, seed_everything
 from .vae import VAE
 
 __all__ = ["NGramSettings", "RNNSettings", "GPTSettings", "DiffusionSettings", "NGRAM_SETTINGS", "RNN_SETTINGS",
-           "GPT_SETTINGS", "char_lm_splits", "train_recurrent_lm", "train_gpt", "train_char_lm",
+           "GPT_SETTINGS", "char_lm_splits", "char_lm_config", "train_recurrent_lm", "train_gpt", "train_char_lm",
            "CHAR_LM_CHECKPOINTS", "shipped_char_lm", "DigitScorer", "train_dcgan", "train_digit_vae",
            "DIFFUSION_SETTINGS", "train_digit_diffusion", "train_toy_diffusion", "MnistDiffusionSettings",
            "MNIST_DIFFUSION_SETTINGS", "train_mnist_diffusion", "MnistGANSettings", "MNIST_GAN_SETTINGS",
@@ -163,6 +163,19 @@ def _train(model, opt, train_ids, s, seed, desc, **fit_kwargs):
     return model, history, time.perf_counter() - start
 
 
+def char_lm_config(name: str, vocab_size: int, s: Settings | None = None) -> dict:
+    """The constructor arguments of a chapter 02–03 language model ("rnn", "lstm", "gru": ``RecurrentLM``;
+    "gpt": ``GPT``) under settings ``s`` (default: the recipe's) — what the recipes build and what
+    ``benchmarks/char_lms.py`` saves beside the weights."""
+    if name == "gpt":
+        s = s or GPT_SETTINGS
+        return {"vocab_size": vocab_size, "block_size": s.block, "d_model": s.d_model, "n_heads": s.n_heads,
+                "n_layers": s.n_layers, "dropout": s.dropout}
+    s = s or RNN_SETTINGS
+    return {"vocab_size": vocab_size, "cell": name, "d_embed": s.d_embed, "d_hidden": s.d_hidden,
+            "dropout": s.dropout}
+
+
 def train_recurrent_lm(cell: str, train_ids: torch.Tensor, vocab_size: int, *, seed: int = 0, **overrides):
     """Chapter 02's character LM (``cell`` = "rnn", "lstm" or "gru"), Adam with the recipe's schedule
     and the cell's peak learning rate: returns (model, history, seconds).
@@ -170,7 +183,7 @@ def train_recurrent_lm(cell: str, train_ids: torch.Tensor, vocab_size: int, *, s
     ``progress`` to ``fit``."""
     s, fit_kwargs = _settings(RNN_SETTINGS, overrides)
     seed_everything(seed)
-    model = RecurrentLM(vocab_size, cell, s.d_embed, s.d_hidden, dropout=s.dropout)
+    model = RecurrentLM(**char_lm_config(cell, vocab_size, s))
     lr = s.lr[cell] if isinstance(s.lr, dict) else s.lr  # per-cell default, or one overriding value
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     return _train(model, opt, train_ids, s, seed, f"{cell} LM", **fit_kwargs)
@@ -182,7 +195,7 @@ def train_gpt(train_ids: torch.Tensor, vocab_size: int, *, seed: int = 0, **over
     ``overrides`` as in ``train_recurrent_lm``."""
     s, fit_kwargs = _settings(GPT_SETTINGS, overrides)
     seed_everything(seed)
-    model = GPT(vocab_size, s.block, s.d_model, s.n_heads, s.n_layers, dropout=s.dropout)
+    model = GPT(**char_lm_config("gpt", vocab_size, s))
     opt = torch.optim.AdamW(decay_groups(model, s.weight_decay), lr=s.lr)
     return _train(model, opt, train_ids, s, seed, "GPT", **fit_kwargs)
 
