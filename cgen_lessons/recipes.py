@@ -4,7 +4,9 @@ exactly the same models instead of copying training code:
 - the language-model settings of chapters 02–03 (trained on random windows, ``lm_batch``);
 - the digit models of chapters 06–07: the feature network behind the digits Fréchet distance
   (``DigitScorer``), the DCGAN/LSGAN of chapter 06, a Gaussian-likelihood VAE for the
-  continuous digits, and chapter 07's diffusion models (digits and 2-D).
+  continuous digits, and chapter 07's diffusion models (digits and 2-D);
+- the shipped weights: ``shipped_char_lm`` and ``shipped_digit_model`` load what a benchmark script
+  trained with these recipes (seed 0), or train the model now when the file is absent.
 
 Every recipe seeds everything, builds the model, and trains it with the shared loop ``fit``.
 """
@@ -42,7 +44,9 @@ from .vae import VAE
 
 __all__ = ["NGramSettings", "RNNSettings", "GPTSettings", "DiffusionSettings", "NGRAM_SETTINGS", "RNN_SETTINGS",
            "GPT_SETTINGS", "char_lm_splits", "char_lm_config", "train_recurrent_lm", "train_gpt", "train_char_lm",
-           "CHAR_LM_CHECKPOINTS", "shipped_char_lm", "DigitScorer", "train_dcgan", "train_digit_vae",
+           "CHAR_LM_CHECKPOINTS", "shipped_char_lm", "DigitScorer", "digit_gan", "train_dcgan", "digit_vae_config",
+           "train_digit_vae", "digit_diffusion_config", "digit_diffusion", "DIGIT_CHECKPOINTS", "DIGIT_MODEL_THREADS",
+           "train_digit_model", "digit_samples", "shipped_digit_model",
            "DIFFUSION_SETTINGS", "train_digit_diffusion", "train_toy_diffusion", "MnistDiffusionSettings",
            "MNIST_DIFFUSION_SETTINGS", "train_mnist_diffusion", "MnistGANSettings", "MNIST_GAN_SETTINGS",
            "to_gan_images", "from_gan_images", "mnist_gan_samples", "train_mnist_gan"]
@@ -297,12 +301,34 @@ class DigitScorer:
         return frechet_distance(self.embed(self.digits.x_test), self.embed(images))
 
 
+def digit_gan(z_dim: int = 32, width: int = 64) -> GAN:
+    """Chapter 06's 8×8 DCGAN, untrained: ``ConvGenerator`` and ``ConvDiscriminator`` in one ``GAN``."""
+    return GAN(ConvGenerator(z_dim, width), ConvDiscriminator(width))
+
+
+def digit_vae_config(z_dim: int = 8, likelihood: str = "gaussian", conditional: bool = False) -> dict:
+    """The ``VAE`` keyword arguments of ``train_digit_vae``: flattened 8×8 digits, hidden 256."""
+    return {"x_dim": 64, "z_dim": z_dim, "hidden": 256, "likelihood": likelihood, "n_classes": 10 if conditional else 0}
+
+
+def digit_diffusion_config(s: DiffusionSettings | None = None, channels: int = 1, conditional: bool = True) -> dict:
+    """The keyword arguments of ``digit_diffusion`` for settings ``s`` (default ``DIFFUSION_SETTINGS``)."""
+    s = s or DIFFUSION_SETTINGS
+    return {"channels": channels, "width": s.width, "T": s.T, "schedule": s.schedule,
+            "n_classes": 10 if conditional else 0, "p_uncond": s.p_uncond if conditional else 0.0}
+
+
+def digit_diffusion(channels: int, width: int, T: int, schedule: str, n_classes: int, p_uncond: float) -> Diffusion:
+    """Chapter 07's digit diffusion model, untrained: a U-Net ε_θ and a noise schedule of T steps."""
+    return Diffusion(UNetDenoiser(channels, width, n_classes=n_classes), NoiseSchedule(T, schedule), p_uncond=p_uncond)
+
+
 def train_dcgan(loss: str, x: torch.Tensor, *, steps: int = 1500, seed: int = 0, width: int = 64, z_dim: int = 32,
                 progress: bool = True):
     """Chapter 06's DCGAN on (N, 1, 8, 8) images in [0, 1] (Adam 2e-4, β₁ = 0.5, batch 64);
     returns (gan, history)."""
     seed_everything(seed)
-    gan = GAN(ConvGenerator(z_dim, width), ConvDiscriminator(width))
+    gan = digit_gan(z_dim, width)
     opt = {"G": torch.optim.Adam(gan.G.parameters(), 2e-4, betas=(0.5, 0.999)),
            "D": torch.optim.Adam(gan.D.parameters(), 2e-4, betas=(0.5, 0.999))}
     hist = fit(gan, opt, _random_rows(x, None, 64), steps=steps, step_fn=make_gan_step(loss),
@@ -318,7 +344,7 @@ def train_digit_vae(x: torch.Tensor, *, y: torch.Tensor | None = None, z_dim: in
     when labels ``y`` are given. ``likelihood="bernoulli"`` for binarised digits (chapter 05),
     ``"gaussian"`` for the continuous [0, 1] digits of chapters 06–07. Returns (model in eval mode, history)."""
     seed_everything(seed)
-    model = VAE(64, z_dim, 256, likelihood=likelihood, n_classes=10 if y is not None else 0)
+    model = VAE(**digit_vae_config(z_dim, likelihood, conditional=y is not None))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     hist = fit(model, opt, _random_rows(x.flatten(1), y, 128), steps=steps, desc=desc or f"VAE ({likelihood})",
                seed=seed, progress=progress, loss_fn=loss_fn or _loss_fn(y is not None, beta=beta))
@@ -333,14 +359,67 @@ def train_digit_diffusion(x: torch.Tensor, y: torch.Tensor | None = None, *, see
     ``DIFFUSION_SETTINGS``. Returns (model in eval mode, history)."""
     s = DIFFUSION_SETTINGS.replace(**overrides)
     seed_everything(seed)
-    n_classes = 10 if y is not None else 0
-    model = Diffusion(UNetDenoiser(x.shape[1], s.width, n_classes=n_classes), NoiseSchedule(s.T, s.schedule),
-                      p_uncond=s.p_uncond if n_classes else 0.0)
+    model = digit_diffusion(**digit_diffusion_config(s, channels=x.shape[1], conditional=y is not None))
     opt = torch.optim.Adam(model.parameters(), lr=s.lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, s.lr, total_steps=s.steps, pct_start=0.1)
     hist = fit(model, opt, _random_rows(x, y, s.batch), steps=s.steps, scheduler=sched, seed=seed,
                progress=progress, desc="diffusion U-Net", loss_fn=_loss_fn(y is not None))
     return model.eval(), hist
+
+
+DIGIT_CHECKPOINTS = {name: results.ROOT / "data" / "checkpoints" / f"digits_{name}.pt"
+                     for name in ("vae", "dcgan_nonsaturating", "dcgan_lsgan", "diffusion")}
+_DIGIT_BUILDERS = {"vae": VAE, "dcgan_nonsaturating": digit_gan, "dcgan_lsgan": digit_gan, "diffusion": digit_diffusion}
+DIGIT_MODEL_THREADS = {"vae": 1, "dcgan_nonsaturating": 1, "dcgan_lsgan": 1, "diffusion": 2}  # as the chapters ran
+
+
+def train_digit_model(name: str, digits: data.Split | None = None, *, seed: int = 0, progress: bool = True):
+    """One of chapters 06–07's 8×8 digit models by name ("vae", "dcgan_nonsaturating", "dcgan_lsgan",
+    "diffusion"), trained by its recipe on the training digits; returns (model in eval mode, the keyword
+    arguments that rebuild it, history, seconds)."""
+    if name not in DIGIT_CHECKPOINTS:
+        raise ValueError(f"name must be one of {sorted(DIGIT_CHECKPOINTS)}, got {name!r}")
+    digits = digits if digits is not None else data.load_digits()
+    start = time.perf_counter()
+    if name == "vae":
+        model, hist = train_digit_vae(digits.x_train, seed=seed, progress=progress)
+        config = digit_vae_config()
+    elif name == "diffusion":
+        model, hist = train_digit_diffusion(2 * digits.x_train - 1, digits.y_train, seed=seed, progress=progress)
+        config = digit_diffusion_config()
+    else:
+        model, hist = train_dcgan(name.removeprefix("dcgan_"), digits.x_train, seed=seed, progress=progress)
+        config = {"z_dim": model.G.z_dim, "width": model.G.width}
+    return model.eval(), config, hist, time.perf_counter() - start
+
+
+@torch.no_grad()
+def digit_samples(model: torch.nn.Module, n: int, seed: int = 0) -> torch.Tensor:
+    """``n`` samples in [0, 1], (n, 1, 8, 8), from a digit model of ``train_digit_model`` with sampling seed
+    ``seed``: a GAN's generator outputs, a VAE's decoder means (clamped), or the diffusion model's unconditional
+    DDPM samples (all T steps, x̂₀ clipped to [−1, 1], mapped to [0, 1])."""
+    g = torch.Generator().manual_seed(seed)
+    if isinstance(model, GAN):
+        return model.sample(n, g)
+    if isinstance(model, VAE):
+        return model.sample(n, generator=g).clamp(0, 1).view(-1, 1, 8, 8)
+    if isinstance(model, Diffusion):
+        return ((model.sample(n, (1, 8, 8), generator=g, clip_x0=1.0) + 1) / 2).clamp(0, 1)
+    raise TypeError(f"expected a digit GAN, VAE or Diffusion model, got {type(model).__name__}")
+
+
+def shipped_digit_model(name: str, digits: data.Split | None = None):
+    """A digit model of chapters 06–07 (names as in ``train_digit_model``) exactly as its recipe trains it with
+    seed 0: the weights ``benchmarks/digit_models.py`` wrote, loaded with ``weights_only=True``, when the file is
+    there; otherwise the recipe trains it now. Returns (the model in eval mode, a sentence saying which happened)."""
+    if name not in DIGIT_CHECKPOINTS:
+        raise ValueError(f"name must be one of {sorted(DIGIT_CHECKPOINTS)}, got {name!r}")
+    path = DIGIT_CHECKPOINTS[name]
+    if path.is_file():
+        model = load_model(_DIGIT_BUILDERS[name], path, "")
+        return model, f"{name}: loaded the shipped weights ({path.name}, written by benchmarks/digit_models.py)"
+    model, _, _, seconds = train_digit_model(name, digits)
+    return model, f"{name}: no shipped {path.name}, so its recipe trained it now ({seconds:.0f} s)"
 
 
 def train_mnist_diffusion(*, seed: int = 0, progress: bool = True, **overrides):

@@ -34,6 +34,7 @@ PRODUCERS = {
     r"char_lms": "char_lms.py",
     r"dialogue": "dialogue.py",
     r"diffusion": "diffusion_runs.py",
+    r"digit_models": "digit_models.py",
     r"eval_table": "eval_table.py",
     r"fd_seeds": "fd_seeds.py",
     r"g2p": "g2p.py",

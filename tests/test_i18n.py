@@ -104,6 +104,11 @@ def test_a_changed_english_text_makes_its_translation_stale_and_sync_marks_it(tm
     marked = path.read_text(encoding="utf-8")
     assert i18n.UNTRANSLATED in marked and "before its English changed" in marked and GOOD in marked
     assert any("not translated yet" in p for p in i18n.check("05_vae"))
+    texts[0] = ENGLISH.replace("0.45", "0.6")  # the English changes again before anyone translated it
+    assert i18n.sync("05_vae") == (1, 1)
+    remarked = path.read_text(encoding="utf-8")
+    assert "0.6" in remarked and remarked.count("before its English changed") == 1 and GOOD in remarked
+    texts[0] = ENGLISH.replace("0.45", "0.5")
     path.write_text(i18n.render("05_vae", "zh", blocks), encoding="utf-8")  # the translator updates text 1 ...
     i18n.accept("05_vae", [1])  # ... and ties it to the new English: now the 0.5 is missing from it
     assert i18n.check("05_vae") == ["05_vae text 1: number missing or changed: '0.5'"]

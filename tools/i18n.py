@@ -42,6 +42,7 @@ TRANSLATIONS = NOTEBOOKS / "translations"
 LANGUAGES = {"zh": "简体中文"}
 DOCUMENTS = ("README", "instructor_guide")
 UNTRANSLATED = "<!-- untranslated -->"
+OLD_TRANSLATION = "<!-- the translation of this text before its English changed:"
 MARKER = re.compile(r"^<!-- cell (\d+) · en ([0-9a-f]{12}) -->$", re.M)
 JUPYTEXT_STANDALONE = ("# Written by `python3 tools/i18n.py build`: generated from the English notebooks and\n"
                        "# notebooks/translations/; not paired with .py files. Edit the translations, not these.\n"
@@ -154,7 +155,9 @@ def sync(name: str, lang: str = "zh") -> tuple[int, int]:
         previous = by_number.get(number)
         body = f"{UNTRANSLATED}\n{text.strip()}"
         if previous and UNTRANSLATED not in previous.text and previous.key not in {content_hash(t) for t in english}:
-            body += f"\n\n<!-- the translation of this text before its English changed:\n{previous.text}\n-->"
+            body += f"\n\n{OLD_TRANSLATION}\n{previous.text}\n-->"
+        elif previous and UNTRANSLATED in previous.text and OLD_TRANSLATION in previous.text:
+            body += "\n\n" + previous.text[previous.text.index(OLD_TRANSLATION):]  # a second sync keeps it
         blocks.append(Block(number, key, body))
     path = translation_path(name, lang)
     path.parent.mkdir(parents=True, exist_ok=True)
