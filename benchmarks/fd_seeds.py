@@ -26,25 +26,23 @@ def g(seed=0):
 
 
 _DIFFUSION = {}
+_RECIPE = {"VAE": "vae", "DCGAN least-squares": "dcgan_lsgan"}  # else by prefix: DCGAN → non-saturating, diffusion
 
 
 def train(model_name, d, seed):
-    """Train one model with its chapter recipe; returns a sampler: n, generator -> images (N, 1, 8, 8) in [0, 1]."""
-    if model_name == "VAE":
-        torch.set_num_threads(1)
-        vae, _ = recipes.train_digit_vae(d.x_train, seed=seed, progress=False)
-        return lambda n, gen: vae.sample(n, generator=gen).clamp(0, 1).view(-1, 1, 8, 8)
-    if model_name.startswith("DCGAN"):
-        loss = "lsgan" if "least-squares" in model_name else "nonsaturating"
-        torch.set_num_threads(2 if "(2 threads)" in model_name else 1)
-        gan, _ = recipes.train_dcgan(loss, d.x_train, seed=seed, progress=False)
-        return lambda n, gen: gan.sample(n, gen)
-    torch.set_num_threads(2)
+    """Train one model with its chapter recipe (``recipes.train_digit_model``, on the chapter's thread count unless
+    the name says "(2 threads)"); returns a sampler: n, sampling seed -> images (N, 1, 8, 8) in [0, 1]."""
+    recipe = _RECIPE.get(model_name, "diffusion" if model_name.startswith("diffusion") else "dcgan_nonsaturating")
+    torch.set_num_threads(2 if "(2 threads)" in model_name else recipes.DIGIT_MODEL_THREADS[recipe])
+    if recipe != "diffusion":
+        model = recipes.train_digit_model(recipe, d, seed=seed, progress=False)[0]
+        return lambda n, s: recipes.digit_samples(model, n, seed=s)
     if seed not in _DIFFUSION:  # one model per seed serves both samplers
-        _DIFFUSION[seed] = recipes.train_digit_diffusion(2 * d.x_train - 1, d.y_train, seed=seed, progress=False)[0]
+        _DIFFUSION[seed] = recipes.train_digit_model(recipe, d, seed=seed, progress=False)[0]
     model = _DIFFUSION[seed]
-    steps, eta = (None, 1.0) if "DDPM" in model_name else (20, 0.0)
-    return lambda n, gen: ((model.sample(n, (1, 8, 8), steps=steps, eta=eta, generator=gen, clip_x0=1.0) + 1) / 2)
+    if "DDPM" in model_name:
+        return lambda n, s: recipes.digit_samples(model, n, seed=s)
+    return lambda n, s: (model.sample(n, (1, 8, 8), steps=20, eta=0.0, generator=g(s), clip_x0=1.0) + 1) / 2
 
 
 MODELS = ["VAE", "DCGAN non-saturating", "DCGAN least-squares", "DCGAN non-saturating (2 threads)",
@@ -67,10 +65,10 @@ def main():
         for seed in seeds:
             t0 = time.perf_counter()
             sampler = train(name, d, seed)
-            row = {"model": name, "seed": seed, "fd": scorer.fd(sampler(1000, g(0))),
+            row = {"model": name, "seed": seed, "fd": scorer.fd(sampler(1000, 0)),
                    "seconds": round(time.perf_counter() - t0, 1)}
             if seed == seeds[0] and "(2 threads)" not in name:
-                out["sampling_noise"][name] = [scorer.fd(sampler(1000, g(100 + k))) for k in range(5)]
+                out["sampling_noise"][name] = [scorer.fd(sampler(1000, 100 + k)) for k in range(5)]
             out["runs"].append(row)
             print(row, flush=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,7 @@ every anchor exists and every section is one of the article's headings.
 from __future__ import annotations
 
 import re
+import textwrap
 from pathlib import Path
 
 from .utils import read_csv_table
@@ -117,6 +118,6 @@ def outcome(fn, message: bool = False) -> str:
     try:
         fn()
     except Exception as err:  # the point is to report any failure, whatever its type
-        first = (str(err).splitlines() or [""])[0][:100]  # some exceptions carry no message
+        first = textwrap.shorten((str(err).splitlines() or [""])[0], 160, placeholder=" …")  # some carry none
         return type(err).__name__ + (f": {first}" if message and first else "")
     return "runs"

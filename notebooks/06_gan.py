@@ -551,8 +551,8 @@ for name in ("dcgan_nonsaturating", "dcgan_lsgan", "vae"):  # the VAE: Gaussian 
     print(how)
 dcgan, lsgan, vae = digit_models.values()
 shipped = results.load("digit_models")
-print("benchmarks/digit_models.py trained them in " + ", ".join(f"{shipped[n]['train_seconds']:.0f} s" for n in digit_models)
-      + f" on one core of an {shipped['cpu']}")
+seconds = ", ".join(f"{shipped[n]['train_seconds']:.0f} s" for n in digit_models)
+print(f"benchmarks/digit_models.py trained them in {seconds} on one core of an {shipped['cpu']}")
 fd = {
     "real: training digits (floor)": fd_to_test(digits.x_train),
     "DCGAN, non-saturating loss": fd_to_test(recipes.digit_samples(dcgan, 1000, seed=0)),

@@ -764,7 +764,9 @@ print("E's 'KL' changes when only the input is scaled ×10:",
 # %% [markdown]
 # *Correct version:* §3's `SeqVAE` — an encoder that outputs $\mu$ and $\log\sigma^2$, $z = \mu + \sigma \odot \epsilon$, a
 # recurrent decoder that emits one token distribution per position from $z$, and the closed-form
-# Gaussian KL $\tfrac12 \sum_j (\mu_j^2 + \sigma_j^2 - \log\sigma_j^2 - 1)$.
+# Gaussian KL $\tfrac12 \sum_j (\mu_j^2 + \sigma_j^2 - \log\sigma_j^2 - 1)$. Chapter 12 runs both of E's
+# listings in Keras 3 itself, with Keras's own error for each broken line, and trains their
+# corrected versions on MNIST ([appendix, article E](12_errata.ipynb#keras-e-4)).
 #
 # <a id="errata-e-2-3-seqgan"></a>**Article E §2.3, §3.3 and §4.3 — seqGAN and seqVAE.** E says they "extend" GAN and VAE with
 # sequence models and "random sequence generation", claims they perform better on sequences, and
