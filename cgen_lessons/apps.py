@@ -2,7 +2,8 @@
 
 - G2P as translation: ``G2PTask`` (CMUdict split by word, tokenizer, tensors), ``g2p_predict``
   (greedy or beam search with chapter 03's encoder–decoder), ``ContextG2P`` (a classic baseline:
-  letters aligned to phoneme chunks by hard EM, then a back-off table of letter contexts).
+  letters aligned to phoneme chunks by hard EM, then a back-off table of letter contexts); ``train_g2p``
+  trains the encoder–decoder, ``shipped_g2p`` loads the chapter's (or trains it when the file is absent).
 - Dialogue: ``reply_logprob`` scores log p(reply | turn) with a character language model trained
   on "turn TAB reply NEWLINE" lines; ``mmi_scores`` ranks candidates by log p(T|S) − λ log p(T)
   (Li et al. 2016).
@@ -15,16 +16,17 @@ from __future__ import annotations
 
 import collections
 import math
+import time
 from dataclasses import dataclass
 
 import torch
 
-from . import data, metrics
+from . import data, metrics, results
 from .decoding import beam_search, constrain, generate
 from .lm import token_logprobs
 from .train import History, fit, warmup_cosine
 from .transformer import Seq2SeqTransformer
-from .utils import check_positive_int, eval_mode, seed_everything
+from .utils import check_positive_int, eval_mode, load_model, seed_everything
 
 
 # --------------------------------------------------------------------------- G2P data
@@ -72,14 +74,39 @@ def train_g2p(task: G2PTask, *, d_model: int = 64, n_heads: int = 4, n_layers: i
     ``batch`` random training pairs cut to their longest row; ``fit_kwargs`` go to ``fit``."""
     seed_everything(seed)
     pad = task.tok.stoi[data.PAD]
-    V = task.tok.vocab_size
-    model = Seq2SeqTransformer(V, V, task.max_len, d_model=d_model, n_heads=n_heads, n_layers=n_layers,
-                               pad_id=pad, dropout=dropout)
+    model = Seq2SeqTransformer(**g2p_config(task, d_model=d_model, n_heads=n_heads, n_layers=n_layers, dropout=dropout))
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     rows = data.random_rows(*task.tensors("train"), batch_size=batch)
     hist = fit(model, opt, lambda g: trim_batch(rows(g), pad), steps=steps, grad_clip=1.0,
                scheduler=warmup_cosine(opt, warmup, steps), seed=seed, **fit_kwargs)
     return model.eval(), hist
+
+
+def g2p_config(task: G2PTask, *, d_model: int = 64, n_heads: int = 4, n_layers: int = 2, dropout: float = 0.0) -> dict:
+    """The ``Seq2SeqTransformer`` keyword arguments of ``train_g2p``'s model for ``task`` (letters in, phonemes out,
+    one shared vocabulary)."""
+    V = task.tok.vocab_size
+    return {"src_vocab": V, "tgt_vocab": V, "max_len": task.max_len, "d_model": d_model, "n_heads": n_heads,
+            "n_layers": n_layers, "pad_id": task.tok.stoi[data.PAD], "dropout": dropout}
+
+
+G2P_CHECKPOINT = results.ROOT / "data" / "checkpoints" / "g2p_chapter.pt"
+
+
+def shipped_g2p(task: G2PTask):
+    """Chapter 10's G2P encoder–decoder exactly as ``train_g2p(task, steps=800)`` trains it (seed 0): the weights
+    ``benchmarks/g2p_chapter.py`` wrote, loaded with ``weights_only=True``, when the file is there; otherwise the
+    recipe trains it now. Returns (the model in eval mode, a sentence saying which of the two happened)."""
+    if G2P_CHECKPOINT.is_file():
+        model = load_model(Seq2SeqTransformer, G2P_CHECKPOINT, "")
+        if model.src_emb.num_embeddings != task.tok.vocab_size:
+            raise ValueError(f"{G2P_CHECKPOINT.name} was trained for another vocabulary "
+                             f"({model.src_emb.num_embeddings} symbols, the task has {task.tok.vocab_size})")
+        return model, f"loaded the shipped G2P model ({G2P_CHECKPOINT.name}, written by benchmarks/g2p_chapter.py)"
+    start = time.perf_counter()
+    model, _ = train_g2p(task, steps=800, desc="G2P encoder-decoder")
+    seconds = time.perf_counter() - start
+    return model, f"no shipped {G2P_CHECKPOINT.name}: trained the model with its recipe ({seconds:.0f} s)"
 
 
 def trim_batch(batch, pad_id: int = 0):

@@ -236,3 +236,19 @@ def test_generate_rejects_a_mask_that_allows_nothing():
         generate(model, torch.zeros(2, 1, dtype=torch.long), 3, processors=[None])
     with pytest.raises(TypeError, match="allowed must be a function"):
         constrain("abc")
+
+
+def test_the_shipped_g2p_model_reproduces_its_recorded_error_rates():
+    if not apps.G2P_CHECKPOINT.is_file():
+        pytest.skip("no shipped g2p_chapter.pt: run benchmarks/g2p_chapter.py")
+    from cgen_lessons import results
+
+    recorded = results.load("g2p_chapter")
+    task = apps.G2PTask.build()
+    model, how = apps.shipped_g2p(task)
+    assert how.startswith("loaded") and not model.training
+    assert torch.load(apps.G2P_CHECKPOINT, weights_only=True)["config"] == apps.g2p_config(task)
+    words = task.words["val"][:recorded["check_words"]]
+    scores = apps.g2p_scores(apps.g2p_predict(model, task, words), words, task.refs["val"])
+    assert scores["per"] == pytest.approx(recorded["val_per"], abs=0.005)
+    assert scores["wer"] == pytest.approx(recorded["val_wer"], abs=0.01)
