@@ -531,10 +531,11 @@ print("grid, PacGAN2: mean high quality after 80,000 steps below the mean after 
 # samples give the floor.
 #
 # The two GANs (1,500 steps each) and chapter 05's VAE are trained by their recipes
-# (`recipes.train_dcgan`, `recipes.train_digit_vae`) with seed 0. That takes about a minute (timings below), so the
+# (`recipes.train_dcgan`, `recipes.train_digit_vae`) with seed 0. That takes over a minute (timings below), so the
 # chapter loads the weights `benchmarks/digit_models.py` wrote with exactly these recipes
 # (`recipes.shipped_digit_model`; without the files it trains the models now and says so). Loaded
-# weights also print the same numbers on every CPU, while retraining may not (see below).
+# weights should also print the same numbers, to the digits shown, on any CPU, while retraining may
+# not (see below).
 
 # %%
 from cgen_lessons import recipes
@@ -619,12 +620,12 @@ print("the class-mean baseline is closer to the test digits than both shipped GA
 # above), far closer to the test digits than noise but far from real data; over five seeds the least-squares GAN is ahead of the
 # non-saturating one in every run at this short training length, while the non-saturating
 # GAN's distance varies by a factor of 1.7 from seed to seed — far more than the metric's
-# sampling noise — and on two threads the same seeds land elsewhere again (one run better, one
-# much worse), with a similar mean and an even wider spread. Running on another machine is, for
+# sampling noise — and on two threads the same seeds land elsewhere again (two runs much better,
+# one much worse), with a similar mean and an even wider spread. Running on another machine is, for
 # a GAN, like drawing a new seed: in the benchmark's file seed 0 is the worst of the five for both
 # GANs, while the shipped weights — the same seed, trained on another machine — give a non-saturating
-# GAN better than all five. Compare GAN variants by their distribution over seeds, never by one
-# run. Note the class-mean baseline: it beats both shipped GANs, and is on a par with the least-squares
+# GAN better than all five (the VAE moved too, from 10.10 to 8.58; chapter 07's diffusion model
+# did not). Compare GAN variants by their distribution over seeds, never by one run. Note the class-mean baseline: it beats both shipped GANs, and is on a par with the least-squares
 # GAN's average over seeds, without generating anything new. A classifier's penultimate features respond mostly to class identity, and smoothed class means
 # carry exactly the right class statistics — a known weakness of feature-based Fréchet
 # distances, which measure only what their feature network cares about. Longer GAN training

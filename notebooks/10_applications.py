@@ -203,8 +203,9 @@ print("its alignment of", word, ":", "  ".join(f"{c}→{data.chars_to_phones(p) 
 g2p, how = apps.shipped_g2p(task)
 print(how)
 g2p_run = results.load("g2p_chapter")
+threads = g2p_run["_meta"]["config"]["threads"]
 print(f"{sum(p.numel() for p in g2p.parameters()):,d} parameters; trained in {g2p_run['train_seconds']:.0f} s "
-      f"on two threads, final training loss {g2p_run['final_loss']:.3f} nats per phoneme")
+      f"on {threads} threads, final training loss {g2p_run['final_loss']:.3f} nats per phoneme")
 
 # %% [markdown]
 # Greedy decoding on the same 2,000 validation words as the baseline, then beam search — the
@@ -323,9 +324,9 @@ print("the longer-trained encoder-decoder beats the context baseline on test PER
 #
 # ## 3 · Response generation
 #
-# ### 3.1 Data: consecutive speeches <a id="errata-a-6-1-dialogue"></a>
+# ### 3.1 Data: consecutive speeches
 #
-# A play is a dialogue corpus: when one character stops and another starts, the first line of
+# <a id="errata-a-6-1-dialogue"></a>A play is a dialogue corpus: when one character stops and another starts, the first line of
 # the new speech answers the last line of the previous one. `data.dialogue_pairs` collects
 # those (turn, reply) pairs with both lines at most 60 characters; the plays are split as the
 # course's language-model data (chapter 02), so the test turns come from *Macbeth* and *A
@@ -542,8 +543,8 @@ for t in verse[True]["texts"][:2]:
 print("without the mask, some samples break the form:", verse[False]["ok"] < 1.0)
 
 # %% [markdown]
-# Under a minute of training has not taught the model the form: hardly any free sample is a
-# quatrain. `benchmarks/verse_form.py` trains the same recipe longer and samples 1,000 poems at each
+# Under a minute of training has not taught the model the form: none of the 200 free samples is
+# in form. `benchmarks/verse_form.py` trains the same recipe longer and samples 1,000 poems at each
 # stage (the Tang corpus):
 
 # %%

@@ -44,6 +44,7 @@
 # what D §3.4 leaves unsaid before it is cut off); they are not counted here.
 
 # %%
+import math
 import time
 
 import torch
@@ -651,10 +652,10 @@ display(Markdown(errata.errata_markdown("E")))
 # %% [markdown]
 # <a id="keras-e-4"></a>**§4.1–§4.2 in Keras.** Chapter 08 re-reads article E's two listings and re-expresses
 # their losses in PyTorch. With the optional Keras extra installed, the next cell runs them in
-# Keras 3 itself. As for article C, our transcription changes names only (`tf.keras.X` → `keras.X`;
-# `tf.reduce_sum`, `tf.math.log` and `tf.square` → `keras.ops`), and it gives the sizes the listings
-# never define MNIST's values (`keras_listings.E_SIZES`): the VAE reads an image as a sequence of 28
-# rows of 28 pixels, the GAN sees 784 pixels. Each line that cannot work is shown with Keras's own
+# Keras 3 itself. As with article C, our transcription changes names only (`tf.keras.X` →
+# `keras.X`; `tf.reduce_sum`, `tf.math.log` and `tf.square` → `keras.ops`); where the listings leave
+# sizes undefined, it uses MNIST's (`keras_listings.E_SIZES`): the VAE reads an image as a sequence
+# of 28 rows of 28 pixels, the GAN sees 784 pixels. Each line that cannot work is shown with Keras's own
 # verdict, then repaired (or left out) so that the next one is reached:
 
 # %%
@@ -698,9 +699,11 @@ if keras_listings.keras_available():
     print(f"E's VAE, 2 epochs in {e_vae_seconds:.0f} s: −ELBO in nats per image, by epoch: training "
           + ", ".join(f"{v:.1f}" for v in e_vae_hist["loss"]) + "; validation (2,000 images) "
           + ", ".join(f"{v:.1f}" for v in e_vae_hist["val_loss"]))
-    print(f"E's GAN, 4 epochs ({4 * len(x_e) // 64:,} steps of 64) in {e_gan_seconds:.0f} s: by epoch, D's loss "
-          + ", ".join(f"{v:.2f}" for v in e_gan_hist["d_loss"]) + "; G's loss "
-          + ", ".join(f"{v:.2f}" for v in e_gan_hist["g_loss"]))
+    n_batches = 4 * math.ceil(len(x_e) / 64)  # Keras also runs each epoch's last, partial batch
+    print(f"E's GAN, 4 epochs ({n_batches:,} batches of up to 64) in {e_gan_seconds:.0f} s: by epoch, "
+          "D's loss " + ", ".join(f"{v:.2f}" for v in e_gan_hist["d_loss"]) + "; G's loss "
+          + ", ".join(f"{v:.2f}" for v in e_gan_hist["g_loss"])
+          + f" (a D that cannot tell real from fake scores 2 ln 2 = {2 * math.log(2):.2f}, its G ln 2)")
     keras = keras_listings.import_keras()
     e_vae_samples = torch.as_tensor(e_decoder.predict(keras.random.normal((1000, 8), seed=1), verbose=0))
     e_gan_samples = torch.as_tensor(e_generator.predict(keras.random.normal((1000, 100), seed=1), verbose=0))
@@ -718,8 +721,9 @@ if keras_listings.keras_available():
 # Both corrected listings learn. The VAE's −ELBO falls from 289.0 to 207.2 nats per training
 # image in its two epochs (201.8 on the validation images), and its samples from the prior are
 # blurry digit shapes: the LSTM encoder reads a digit row by row, as E meant it to read text.
-# The GAN's two losses stay close to each other (D's between 0.71 and 1.10), so neither network
-# wins — but 625 steps leave its samples as noise around a faint blob: the classifier calls every
+# The GAN's discriminator loss (its real and fake terms summed) rises from 0.71 towards the 1.39
+# of a discriminator that cannot tell real from fake, and G's falls from 1.02 to 0.87: neither
+# network wins — but 628 steps leave its samples as noise around a faint blob: the classifier calls every
 # one of the 1,000 an 8, a KL of 2.30 to an even histogram, the largest possible for ten digits.
 # A GAN of small dense layers needs many times more steps than this (chapter 06 §5.1 trains
 # article A's larger one, in PyTorch, far longer, and measures how unevenly it still covers the
@@ -839,7 +843,7 @@ check("negative_elbo", my_negative_elbo)
 #   learn what they claim (A's VAE decodes fresh noise, E's GAN never shows its discriminator a fake).
 # - Run in Keras 3 itself, C's and E's Keras listings fail with Keras's own errors; repaired with a
 #   few changes each, all three train on MNIST: both VAEs reach blurry digits within a few epochs,
-#   while E's small GAN is still noise after a chapter-length run.
+#   while E's small GAN is still noise after 628 steps.
 # - The references are the least reliable part: beside real papers with wrong authors, titles,
 #   venues or pages, several entries appear to be invented.
 # - The rows are data (`data/errata.csv`); a correction of the course or a newly found error is
