@@ -12,16 +12,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
+from conftest import free_port, serve_jupyter
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
@@ -31,12 +28,6 @@ sys.path.pop(0)
 STEM = "00_preface"  # the smallest chapter
 TOKEN = uuid.uuid4().hex
 CONFIG_FILES = ["pyproject.toml", "jupytext.toml", ".jupytext.toml", "jupytext.yml", ".jupytext", "jupytext.json"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _api(base: str, path: str, method: str = "GET", body: dict | None = None) -> dict:
@@ -61,41 +52,16 @@ def served(tmp_path_factory):
     course.student([STEM[:2]], root / course.STUDENT_DIR.relative_to(course.LAB_ROOT))
 
     py = course.venv_python() if course.venv_python().exists() else Path(sys.executable)
-    port = _free_port()
     cmd = [str(py), "-m", "jupyter_server", f"--ServerApp.root_dir={root}", "--ServerApp.ip=127.0.0.1",
-           f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--ServerApp.open_browser=False",
+           f"--ServerApp.port={free_port()}", "--ServerApp.port_retries=0", "--ServerApp.open_browser=False",
            f"--IdentityProvider.token={TOKEN}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
     scratch = tmp_path_factory.mktemp("jupyter")
-    env = {**course.course_env(), "JUPYTER_RUNTIME_DIR": str(scratch / "runtime"),
-           "JUPYTER_CONFIG_DIR": str(scratch / "config"), "JUPYTER_DATA_DIR": str(scratch / "data")}
-    log = scratch / "server.log"
-    with open(log, "w") as out:
-        server = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root)
-    base = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.time() + 90
-        while True:
-            if server.poll() is not None:
-                pytest.skip(f"jupyter server did not start (exit {server.returncode}): "
-                            f"{log.read_text()[-500:]}")
-            try:
-                _api(base, "api/status")
-                break
-            except (urllib.error.URLError, ConnectionError, OSError):
-                if time.time() > deadline:
-                    pytest.skip(f"jupyter server did not answer in 90 s: {log.read_text()[-500:]}")
-                time.sleep(0.5)
-        extensions = log.read_text()
+    with serve_jupyter(cmd, root, scratch, TOKEN, course.course_env()) as base:
+        extensions = (scratch / "server.log").read_text()
         assert "jupytext" in extensions.lower(), f"the server runs without Jupytext: {extensions[-800:]}"
         yield base, root
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 def _url(folder: Path) -> str:
