@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import checks
 from .utils import check_positive_int
 
 __all__ = [
@@ -148,7 +149,7 @@ TOY_2D = ("8gaussians", "25gaussians", "moons", "swissroll")
 
 def _check_toy_name(name: str) -> None:
     if name not in TOY_2D:
-        raise ValueError(f"unknown 2-D data set {name!r}; choose one of {', '.join(TOY_2D)}")
+        raise ValueError(f"name: unknown 2-D data set {name!r}; choose one of {', '.join(TOY_2D)}")
 
 
 def toy_modes(name: str) -> torch.Tensor:
@@ -174,8 +175,8 @@ def toy_2d(name: str, n: int, generator: torch.Generator | None = None, std: flo
     """
     _check_toy_name(name)
     n = check_positive_int(n, "n")
-    if std is not None and (not isinstance(std, (int, float)) or std < 0):
-        raise ValueError(f"std must be a non-negative number, got {std!r}")
+    if std is not None:
+        std = checks.number(std, "std", low=0.0)
     g = generator
     if name in ("8gaussians", "25gaussians"):
         mu = toy_modes(name)  # (K, 2)
@@ -414,10 +415,10 @@ class CharTokenizer:
     def encode(self, text: str) -> torch.Tensor:
         """String → int64 tensor of ids, shape (len(text),)."""
         if not isinstance(text, str):
-            raise ValueError(f"encode takes a string, got {type(text).__name__}")
+            raise ValueError(f"text: encode takes a string, got {type(text).__name__}")
         missing = sorted(set(text) - self.stoi.keys())
         if missing:
-            raise ValueError(f"characters not in the vocabulary: {''.join(missing[:20])!r}")
+            raise ValueError(f"text has characters not in the vocabulary: {''.join(missing[:20])!r}")
         codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)  # one code point per character
         alphabet = np.array([ord(c) for c in self.itos], dtype=np.uint32)
         order = np.argsort(alphabet)
@@ -468,7 +469,7 @@ class WordTokenizer:
     def encode(self, text: str) -> torch.Tensor:
         """String → int64 ids, shape (n_tokens,); unknown words become ``UNK``."""
         if not isinstance(text, str):
-            raise ValueError(f"encode takes a string, got {type(text).__name__}")
+            raise ValueError(f"text: encode takes a string, got {type(text).__name__}")
         unk = self.stoi[self.UNK]
         return torch.tensor([self.stoi.get(t, unk) for t in self.tokens(text)], dtype=torch.int64)
 
@@ -516,8 +517,9 @@ def lm_batch(ids: torch.Tensor, block_size: int, batch_size: int, generator: tor
     """
     block_size = check_positive_int(block_size, "block_size")
     batch_size = check_positive_int(batch_size, "batch_size")
-    if ids.dim() != 1:
-        raise ValueError(f"ids must be 1-D, got shape {tuple(ids.shape)}")
+    if not isinstance(ids, torch.Tensor) or ids.dim() != 1 or ids.is_floating_point() or ids.dtype == torch.bool:
+        shape = tuple(ids.shape) if isinstance(ids, torch.Tensor) else type(ids).__name__
+        raise ValueError(f"ids must be a 1-D tensor of integer token ids, got {shape}")
     if len(ids) < block_size + 1:
         raise ValueError(f"need at least block_size + 1 = {block_size + 1} ids, got {len(ids)}")
     starts = torch.randint(len(ids) - block_size, (batch_size,), generator=generator)  # (B,)
@@ -545,6 +547,8 @@ def date_pairs(n: int, generator: torch.Generator | None = None, years: tuple[in
     import datetime
 
     n = check_positive_int(n, "n")
+    if len(years) != 2 or not all(isinstance(y, int) and 1 <= y <= 9999 for y in years) or years[0] > years[1]:
+        raise ValueError(f"years must be (first, last) with 1 <= first <= last <= 9999, got {years!r}")
     first, last = datetime.date(years[0], 1, 1).toordinal(), datetime.date(years[1], 12, 31).toordinal()
     days = torch.randint(first, last + 1, (n,), generator=generator).tolist()
     styles = torch.randint(0, len(_DATE_FORMATS), (n,), generator=generator).tolist()

@@ -127,9 +127,13 @@ def q_sample(schedule: NoiseSchedule, x0: torch.Tensor, t: torch.Tensor, eps: to
 
 def q_posterior(schedule: NoiseSchedule, x0: torch.Tensor, xt: torch.Tensor, t: torch.Tensor):
     """Mean μ̃_t(x_t, x_0) (shaped like x0) and variance β̃_t ((N, 1, ...)) of q(x_{t−1} | x_t, x_0)."""
-    if x0.shape != xt.shape:
-        raise ValueError(f"x0 and xt must have the same shape, got {tuple(x0.shape)} and {tuple(xt.shape)}")
-    t = schedule.check_t(torch.as_tensor(t).expand(x0.shape[0]))
+    checks.tensor(x0, "x0", kind="float", finite=True)
+    checks.tensor(xt, "xt", kind="float", finite=True)
+    checks.same_shape(x0, xt, "x0 and xt")
+    t = torch.as_tensor(t)
+    if t.dim() > 1 or (t.dim() == 1 and len(t) not in (1, len(x0))):
+        raise ValueError(f"t must be one step or one per row of x0 ({len(x0)}), got shape {tuple(t.shape)}")
+    t = schedule.check_t(t.expand(x0.shape[0]))
     mean = _bcast(schedule.posterior_coef_x0[t], x0) * x0 + _bcast(schedule.posterior_coef_xt[t], x0) * xt
     return mean, _bcast(schedule.posterior_var[t], x0)
 
@@ -186,6 +190,8 @@ def ddim_step(schedule: NoiseSchedule, xt: torch.Tensor, t: int, s: int, eps_pre
 
 def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10_000.0) -> torch.Tensor:
     """Sinusoidal features of integer steps (Vaswani et al. 2017): [cos(t ω_k), sin(t ω_k)], ω_k = P^(−k/(dim/2))."""
+    t = checks.tensor(t, "t", dims=1, kind="real")
+    dim, max_period = check_positive_int(dim, "dim"), checks.number(max_period, "max_period", low=1.0, low_open=True)
     if dim % 2:
         raise ValueError(f"dim must be even, got {dim}")
     freqs = torch.exp(-math.log(max_period) * torch.arange(dim // 2, device=t.device) / (dim // 2))  # (dim/2,)

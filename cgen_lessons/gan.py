@@ -79,7 +79,8 @@ class MLPDiscriminator(nn.Module):
         self.pack = check_positive_int(pack, "pack")
         k = check_positive_int(maxout, "maxout")
         sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
-        dims = [in_dim * self.pack] + [check_positive_int(hidden, "hidden")] * check_positive_int(n_layers, "n_layers")
+        hidden, n_layers = check_positive_int(hidden, "hidden"), check_positive_int(n_layers, "n_layers")
+        dims = [check_positive_int(in_dim, "in_dim") * self.pack] + [hidden] * n_layers
         layers = []
         for a, b in zip(dims, dims[1:]):
             layers += [sn(nn.Linear(a, b * k)), Maxout(k)] if k > 1 else [sn(nn.Linear(a, b)), nn.LeakyReLU(0.2)]
@@ -135,6 +136,8 @@ class ImageMLPGenerator(nn.Module):
     def __init__(self, z_dim: int = 100, hidden: tuple = (256, 512)):
         super().__init__()
         self.z_dim = check_positive_int(z_dim, "z_dim")
+        if not isinstance(hidden, (tuple, list)) or not hidden:
+            raise ValueError(f"hidden must be a non-empty tuple of layer widths, got {hidden!r}")
         dims = [z_dim, *(check_positive_int(h, "hidden") for h in hidden)]
         layers = [m for a, b in zip(dims, dims[1:]) for m in (nn.Linear(a, b), nn.ReLU())]
         self.net = nn.Sequential(*layers, nn.Linear(dims[-1], 28 * 28), nn.Tanh())
@@ -248,6 +251,8 @@ def g_loss_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
 
 def lsgan_losses(real_logits, fake_logits, for_generator: bool):
     """Least-squares GAN with targets 1 (real) and 0 (fake)."""
+    if not isinstance(for_generator, bool):
+        raise TypeError(f"for_generator must be True or False, got {for_generator!r}")
     _check_logits(fake_logits=fake_logits, **({} if for_generator else {"real_logits": real_logits}))
     if for_generator:
         return 0.5 * ((fake_logits - 1) ** 2).mean()

@@ -141,7 +141,7 @@ def _check_references(hypotheses, references) -> None:
     if len(hypotheses) != len(references) or not hypotheses:
         raise ValueError("hypotheses and references must be non-empty lists of the same length")
     if any(isinstance(r, (str, bytes)) or not r or any(len(x) == 0 for x in r) for r in references):
-        raise ValueError("each reference entry must be a non-empty list of non-empty sequences "
+        raise ValueError("references: each entry must be a non-empty list of non-empty sequences "
                          "(wrap a single reference in a list)")
 
 
@@ -261,8 +261,14 @@ def _check_bleu_inputs(hypotheses, references, max_n):
         raise ValueError(f"references must hold one entry per hypothesis: {len(hypotheses)} hypotheses, "
                          f"{len(refs)} reference entries")
     if any(not r or any(len(x) == 0 for x in r) for r in refs):
-        raise ValueError("every hypothesis needs at least one non-empty reference")
-    return [_tokens(h) for h in hypotheses], refs, max_n
+        raise ValueError("references: every hypothesis needs at least one non-empty reference")
+    hyps = [_tokens(h) for h in hypotheses]
+    for i, (h, r) in enumerate(zip(hyps, refs)):  # words against ids would silently match nothing
+        kinds = {type(tok) for tok in h} | {type(tok) for x in r for tok in x}
+        if str in kinds and len(kinds) > 1:
+            raise ValueError(f"hypothesis {i} and its references mix words (strings) with token ids; "
+                             "give both as text or both as ids")
+    return hyps, refs, max_n
 
 
 def _bleu_from_stats(matches, totals, hyp_len, ref_len, max_n, smooth: str, effective_order: bool) -> float:
@@ -428,6 +434,8 @@ def mmd_permutation_test(x: torch.Tensor, y: torch.Tensor, bandwidth: float, n_p
     distribution is simulated by shuffling the pooled samples between the two groups.
     Returns (MMD², p) with p = (1 + #{permuted ≥ observed}) / (1 + n_permutations)."""
     n_permutations = check_positive_int(n_permutations, "n_permutations")
+    x = checks.tensor(x, "x", dims=2, kind="real", finite=True)
+    y = checks.tensor(y, "y", dims=2, kind="real", finite=True)
     if x.dim() != 2 or y.dim() != 2 or x.shape[1] != y.shape[1] or min(len(x), len(y)) < 2:
         raise ValueError("x and y must be (N, D) and (M, D) with at least 2 samples each")
     observed = mmd2(x, y, bandwidth)
@@ -445,6 +453,8 @@ def classifier_two_sample_test(x: torch.Tensor, y: torch.Tensor, k: int | None =
     label x 0 and y 1, train on a random half, measure accuracy on the other half. Under
     H0 (same distribution) the accuracy is Binomial(n_test, 1/2) / n_test; the one-sided p-value
     is the exact binomial tail P(A ≥ observed). Returns (accuracy, p)."""
+    x = checks.tensor(x, "x", dims=2, kind="real", finite=True)
+    y = checks.tensor(y, "y", dims=2, kind="real", finite=True)
     if x.dim() != 2 or y.dim() != 2 or x.shape[1] != y.shape[1] or min(len(x), len(y)) < 4:
         raise ValueError("x and y must be (N, D) and (M, D) with at least 4 samples each")
     data = torch.cat([x, y]).double()

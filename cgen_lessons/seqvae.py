@@ -65,10 +65,10 @@ class SeqVAE(nn.Module):
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(CELLS)}")
-        if not 0.0 <= word_dropout < 1.0:
-            raise ValueError(f"word_dropout must be in [0, 1), got {word_dropout!r}")
+        word_dropout = checks.probability(word_dropout, "word_dropout", allow_one=False)
         self.vocab_size = check_positive_int(vocab_size, "vocab_size")
-        if not 0 <= pad_id < vocab_size:
+        d_embed, d_hidden = check_positive_int(d_embed, "d_embed"), check_positive_int(d_hidden, "d_hidden")
+        if isinstance(pad_id, bool) or not isinstance(pad_id, int) or not 0 <= pad_id < vocab_size:
             raise ValueError(f"pad_id must be a token id in [0, {vocab_size}), got {pad_id!r}")
         self.pad_id, self.z_dim, self.word_dropout = pad_id, check_positive_int(z_dim, "z_dim"), word_dropout
         self.embed = nn.Embedding(vocab_size, d_embed)

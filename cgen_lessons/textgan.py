@@ -59,6 +59,7 @@ def gumbel_noise(shape, generator: torch.Generator | None = None, device=None) -
 
 def gumbel_max_sample(logits: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """argmax_k (θ_k + g_k): an exact sample of Categorical(softmax(θ)) for each row of logits (..., K)."""
+    checks.tensor(logits, "logits", kind="float", finite=True)
     return (logits + gumbel_noise(logits.shape, generator, logits.device)).argmax(-1)
 
 
@@ -169,7 +170,10 @@ class SeqDiscriminator(nn.Module):
                  dropout: float = 0.25):
         super().__init__()
         self.vocab_size = check_positive_int(vocab_size, "vocab_size")
-        if not widths or any(int(w) < 1 for w in widths):
+        d_embed, n_filters = check_positive_int(d_embed, "d_embed"), check_positive_int(n_filters, "n_filters")
+        dropout = checks.probability(dropout, "dropout")
+        if isinstance(widths, (str, bytes)) or not widths or any(
+                isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in widths):
             raise ValueError(f"widths must be positive kernel widths, got {widths!r}")
         self.embed = nn.Embedding(vocab_size, d_embed)
         self.convs = nn.ModuleList(nn.Conv1d(d_embed, n_filters, int(w)) for w in widths)

@@ -95,7 +95,7 @@ class MultiHeadAttention(nn.Module):
         self.in_proj_weight = nn.Parameter(torch.empty(3 * d_model, d_model))  # [W_Q; W_K; W_V]
         self.in_proj_bias = nn.Parameter(torch.zeros(3 * d_model))
         self.out_proj = nn.Linear(d_model, d_model)
-        self.dropout = dropout
+        self.dropout = checks.probability(dropout, "dropout")
         nn.init.xavier_uniform_(self.in_proj_weight)
         nn.init.zeros_(self.out_proj.bias)
 
@@ -182,6 +182,8 @@ class Block(nn.Module):
 def sinusoidal_positions(T: int, d: int) -> torch.Tensor:
     """PE[t, 2i] = sin(t / 10000^{2i/d}), PE[t, 2i+1] = cos(t / 10000^{2i/d}); (T, d)."""
     T, d = check_positive_int(T, "T"), check_positive_int(d, "d")
+    if d % 2:
+        raise ValueError(f"d must be even (sin and cos pairs), got {d}")
     pos = torch.arange(T, dtype=torch.float32)[:, None]  # (T, 1)
     freq = torch.exp(-math.log(10000.0) * torch.arange(0, d, 2, dtype=torch.float32) / d)  # (⌈d/2⌉,)
     pe = torch.zeros(T, d)

@@ -1,4 +1,4 @@
-"""Figures used across the course: image grids, 2-D scatter plots, loss curves, and a CJK font."""
+"""Figures used across the course: image grids, 2-D scatter plots, loss curves, attention maps, and a CJK font."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import torch
 
-__all__ = ["image_grid", "scatter_2d", "loss_curves", "lm_benchmark", "use_cjk_font", "controls"]
+__all__ = ["image_grid", "scatter_2d", "loss_curves", "lm_benchmark", "attention_map", "use_cjk_font", "controls"]
 
 
 def image_grid(images: torch.Tensor, nrow: int = 10, ax=None, title: str | None = None, cmap: str = "gray_r"):
@@ -124,6 +124,37 @@ def lm_benchmark(results: dict, names: list[str] | None = None, ax=None):
         at = f"{run['best_step']:,}" if "best_step" in run else f"n={run['n']}"
         print(f"{name.upper():<8}{steps:>7}{run['train_seconds'] / 60:>9.1f}{run['best_val_nll']:>14.3f}{at:>9}"
               f"{run['test_nll']:>10.3f}{run['test_bpc']:>16.3f}{math.exp(run['test_nll']):>10.2f}")
+    return ax
+
+
+# how a character is shown as a tick label: whitespace made visible
+VISIBLE = {" ": "\u2423", "\n": "\u21b5", "\t": "\u21e5"}
+
+
+def attention_map(weights: torch.Tensor, keys, queries=None, ax=None, title: str | None = None,
+                  max_fontsize: float = 9.0):
+    """Draw attention weights $A \\in [0, 1]^{T_q \\times T_k}$ (row $i$: how query $i$ spreads over the keys) as a
+    heat map, labelled with the key and query tokens (strings; whitespace shown as ␣ ↵ ⇥). The label size
+    shrinks with the number of tokens so that neighbouring labels never overlap."""
+    from cgen_lessons import checks
+
+    weights = checks.tensor(weights, "weights", dims=2, kind="float", finite=True)
+    keys = [VISIBLE.get(k, k) for k in keys]
+    queries = keys if queries is None else [VISIBLE.get(q, q) for q in queries]
+    if (len(queries), len(keys)) != tuple(weights.shape):
+        raise ValueError(f"weights has shape {tuple(weights.shape)}, but queries has {len(queries)} labels and keys "
+                         f"{len(keys)}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 5))
+    ax.imshow(weights.detach().float().cpu().numpy(), cmap="viridis", aspect="auto", vmin=0.0)
+    box = ax.get_window_extent().transformed(ax.figure.dpi_scale_trans.inverted())  # axes size in inches
+    per_label = min(box.width / len(keys), box.height / len(queries)) * 72  # points available per label
+    size = min(max_fontsize, 0.8 * per_label)
+    ax.set_xticks(range(len(keys)), keys, fontsize=size)
+    ax.set_yticks(range(len(queries)), queries, fontsize=size)
+    ax.tick_params(length=0, pad=1)
+    if title:
+        ax.set_title(title)
     return ax
 
 

@@ -468,7 +468,7 @@ for name, runs in sweep.items():
           f"the schedule gains {best['constant'] - best['cosine']:.2f} nats/char")
 
 # %% [markdown]
-# At the recipe's peak rate, $8\cdot10^{-3}$, the constant schedule fails (2.571 against 1.836
+# At the recipe's peak rate, $8\cdot10^{-3}$, the constant schedule fails (2.544 against 1.836
 # nats/char): so high a rate is only usable when the first steps are small and the last ones
 # small again. The fair comparison takes each schedule at its *own* best peak rate on
 # validation (the sweep above): the best constant rate for the GPT is $2\cdot10^{-3}$ (1.983),
@@ -544,20 +544,16 @@ print(tok.decode(out[0]))
 
 # %% [markdown]
 # What the heads look at: the attention weights of the first block's four heads on one window
-# of validation text (rows: queries, columns: keys; the upper triangle is masked).
+# of validation text (rows: queries, columns: keys; the upper triangle is masked; ␣ is a space, ↵ a new line).
 
 # %%
-window = val_ids[200:240][None]
+window = val_ids[200:224][None]
 with torch.no_grad():
     h = gpt.tok_emb(window) + gpt.pos_emb[: window.shape[1]]
     _, weights = gpt.blocks[0].attn(gpt.blocks[0].ln1(h), causal=True, return_weights=True)  # (1, heads, T, T)
-fig, axes = plt.subplots(1, N_HEADS, figsize=(13, 3.4))
-labels = [c if c != "\n" else "\\n" for c in tok.decode(window[0])]
-for i, ax in enumerate(axes):
-    ax.imshow(weights[0, i], cmap="viridis")
-    ax.set_title(f"block 1, head {i + 1}")
-    ax.set_xticks(range(len(labels)), labels, fontsize=6)
-    ax.set_yticks(range(len(labels)), labels, fontsize=6)
+fig, axes = plt.subplots(2, 2, figsize=(12, 11.5))
+for i, ax in enumerate(axes.flat):
+    viz.attention_map(weights[0, i], list(tok.decode(window[0])), ax=ax, title=f"block 1, head {i + 1}")
 plt.tight_layout()
 plt.show()
 
@@ -624,9 +620,7 @@ for ax, (s, t) in zip(axes, examples):
     s_ids, t_in, _ = data.encode_pairs([(s, t)], date_tok, MAX_LEN)
     s_ids, t_in = s_ids[:, : len(s)], t_in[:, : len(t) + 1]
     cross_w = s2s.cross_attention(s_ids, t_in)[-1]  # (1, h, T, S): the last decoder block's weights
-    ax.imshow(cross_w[0].mean(0), cmap="viridis", aspect="auto")
-    ax.set_xticks(range(len(s)), list(s), fontsize=7)
-    ax.set_yticks(range(len(t) + 1), ["^"] + list(t), fontsize=7)
+    viz.attention_map(cross_w[0].mean(0), list(s), queries=["^"] + list(t), ax=ax)
     ax.set_xlabel("source character")
     ax.set_ylabel("output position (input token)")
 plt.tight_layout()
@@ -719,7 +713,7 @@ print("encoder–decoder: encoder state at the first position changes:", not tor
 # **Exercise 1 — the causal mask (easy, ≈ 5 min).** Return a boolean (T, T) tensor, True where query
 # t may attend to key s.
 
-# %% nbgrader={"grade": false, "grade_id": "causal_mask_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
+# %%
 from cgen_lessons.exercises import check
 
 
@@ -729,7 +723,7 @@ def my_causal_mask(T):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "causal_mask_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %%
 # NBVAL_CHECK_OUTPUT
 check("causal_mask", my_causal_mask)
 
@@ -737,7 +731,7 @@ check("causal_mask", my_causal_mask)
 # **Exercise 2 — one causal attention head (medium, ≈ 15 min).** Given $x$ $(B, T, d)$ and $W_q, W_k, W_v$
 # $(d_k, d)$, return the head's output $(B, T, d_k)$ (§2).
 
-# %% nbgrader={"grade": false, "grade_id": "attention_head_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
+# %%
 import math
 
 
@@ -751,7 +745,7 @@ def my_attention_head(x, W_q, W_k, W_v):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "attention_head_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %%
 # NBVAL_CHECK_OUTPUT
 check("attention_head", my_attention_head)
 
@@ -760,7 +754,7 @@ check("attention_head", my_attention_head)
 # that divides d, return (B, h, T, d/h), head j holding features $j\,d/h, \dots, (j+1)\,d/h - 1$ of
 # every position — the reshape inside multi-head attention (§3).
 
-# %% nbgrader={"grade": false, "grade_id": "split_heads_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
+# %%
 def my_split_heads(x, h):
     ### BEGIN SOLUTION
     B, T, d = x.shape
@@ -768,7 +762,7 @@ def my_split_heads(x, h):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "split_heads_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %%
 # NBVAL_CHECK_OUTPUT
 check("split_heads", my_split_heads)
 

@@ -175,6 +175,32 @@ def test_search_finds_the_glossary_by_an_english_or_chinese_term(site, browser, 
     assert any("glossary.html" in h for h in hits), f"searching {term!r} did not find the glossary: {hits[:8]}"
 
 
+@pytest.mark.parametrize("width", [1280, 420])
+def test_one_search_box_per_page(site, browser, width):
+    """The theme's sidebar search field, not a second one in a top bar (on a phone, the sidebar is folded away and
+    the article's header keeps a search button)."""
+    tab = browser.new_page(viewport={"width": width, "height": 900})
+    try:
+        tab.goto(site["url"] + "chapters/01_foundations.html", wait_until="networkidle")
+        visible = tab.evaluate("() => [...document.querySelectorAll('.search-button-field, .search-button')]"
+                               ".filter(e => e.offsetParent !== null && e.getBoundingClientRect().width > 0).length")
+    finally:
+        tab.close()
+    assert visible == 1, f"{visible} search boxes visible at {width} px"
+
+
+def test_the_glossary_formulas_are_math_on_the_page(site):
+    """Each $…$ of data/glossary.csv reaches the glossary page as a formula (check_page then requires every formula
+    on it to be typeset), in both editions."""
+    import csv
+
+    with open(ROOT / "data" / "glossary.csv", encoding="utf-8") as f:
+        n = sum(r["definition"].count("$") // 2 for r in csv.DictReader(f))
+    for page in ("glossary.html", "zh/glossary.html"):
+        text = (site["html"] / page).read_text(encoding="utf-8")
+        assert text.count('<span class="math notranslate nohighlight">') >= n >= 100, (page, n)
+
+
 def test_checker_catches_a_deliberately_broken_copy(site, browser, tmp_path):
     """A copy of the site in which one chapter page lost a figure, gained a script error, a dead
     link and an untypeset formula: the checker must report each; the intact page stays clean."""

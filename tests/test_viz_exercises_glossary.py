@@ -82,20 +82,22 @@ def test_glossary_is_bilingual_and_complete():
 
 
 def test_glossary_table_renders_four_cells_in_every_row():
-    """Definitions such as "p(y | x)" contain |, which must not split a cell when rendered."""
+    """Rendered as Markdown with $…$ math (as Jupyter and MyST do), every row keeps its four cells and their text."""
     import html as htmllib
     import re
 
     from markdown_it import MarkdownIt
+    dollarmath_plugin = pytest.importorskip("mdit_py_plugins.dollarmath",
+                                            reason="needs the [book] extra (MyST's Markdown plugins)").dollarmath_plugin
 
-    html = MarkdownIt("commonmark").enable("table").render(glossary.glossary_markdown())
+    html = MarkdownIt("commonmark").enable("table").use(dollarmath_plugin).render(glossary.glossary_markdown())
     rows = re.findall(r"<tr>(.*?)</tr>", html, flags=re.S)
     assert len(rows) == len(glossary.load_glossary()) + 1
     assert all(len(re.findall(r"<t[dh]>", row)) == 4 for row in rows)
     for row, entry in zip(rows[1:], glossary.load_glossary()):  # and no cell lost its text to a split
         cells = [htmllib.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td>(.*?)</td>", row, flags=re.S)]
-        assert cells == [entry[c] for c in glossary.COLUMNS]
-    assert any("|" in r["definition"] for r in glossary.load_glossary())  # the case this guards
+        assert cells == [entry[c].replace("$", "") for c in glossary.COLUMNS]  # math spans keep their TeX whole
+    assert any("\\," in r["definition"] for r in glossary.load_glossary())  # a Markdown escape, inside math
 
 
 def test_glossary_missing_file(tmp_path):
@@ -196,3 +198,48 @@ def test_chapter08_checkers_accept_the_reference_and_reject_typical_mistakes():
     assert exercises.check("reinforce_baseline", good).passed
     assert not exercises.check("reinforce_baseline", lambda fx, oh, p: (fx - fx.mean())[:, None] * (oh - p)).passed
     assert not exercises.check("reinforce_baseline", lambda fx, oh, p: fx[:, None] * (oh - p)).passed
+
+
+def _overlaps(labels, axis: int) -> int:
+    """How many neighbouring tick labels overlap along ``axis`` (0: x, 1: y) once drawn."""
+    boxes = sorted((b.x0, b.x1) if axis == 0 else (b.y0, b.y1) for b in (t.get_window_extent() for t in labels))
+    return sum(a[1] > b[0] + 0.5 for a, b in zip(boxes, boxes[1:]))
+
+
+@pytest.mark.parametrize("n", [8, 40, 80])
+def test_attention_map_labels_never_overlap(n):
+    import matplotlib.pyplot as plt
+
+    text = ("First Citizen:\nBefore we proceed any further, hear me speak. " * 2)[:n]
+    fig, axes = plt.subplots(1, 4, figsize=(13, 3.4))  # the cramped layout the chapter once used
+    viz.attention_map(torch.softmax(torch.randn(n, n), -1), list(text), ax=axes[0])
+    fig.canvas.draw()
+    ax = axes[0]
+    assert _overlaps(ax.get_xticklabels(), 0) == 0 and _overlaps(ax.get_yticklabels(), 1) == 0
+    assert "\u21b5" in [t.get_text() for t in ax.get_xticklabels()] or "\n" not in text
+    # the same labels at a fixed 6 pt (the chapter's old figure) do overlap at 40 or more tokens
+    ax.set_xticks(range(n), list(text), fontsize=6)
+    fig.canvas.draw()
+    assert (_overlaps(ax.get_xticklabels(), 0) > 0) == (n >= 40)
+    plt.close(fig)
+
+
+def test_attention_map_rejects_labels_of_the_wrong_length():
+    with pytest.raises(ValueError, match=r"shape \(3, 3\), but queries has 2 labels and keys 3"):
+        viz.attention_map(torch.rand(3, 3), list("abc"), queries=list("xy"))
+
+
+def test_glossary_formulas_are_typeset_math():
+    """Formulas are LaTeX between $…$ (MathJax typesets them in the Lab and the book), never plain text."""
+    import re
+
+    unicode_math = re.compile(r"[θαβγδεσμτλπΣ∑Π∏‖√∞≤≥≈⊙∇∫∅ᾱᵀ−²₁₂]|\b[a-zA-Z]_\w|\b[pq]\([a-z]")
+    rows = glossary.load_glossary()
+    for r in rows:
+        d = r["definition"]
+        assert d.count("$") % 2 == 0 and "$$" not in d and "|" not in d, r["term_en"]
+        outside = re.sub(r"\$[^$]*\$", " ", d)
+        assert not unicode_math.search(outside), f"{r['term_en']}: plain-text math in {outside!r}"
+        assert not re.search(r"[θαβγδεσμτλπΣ∑Π∏‖√∞≤≥≈⊙∇∫∅ᾱᵀ−]", "".join(re.findall(r"\$([^$]*)\$", d))), \
+            f"{r['term_en']}: write LaTeX commands, not Unicode symbols, inside $…$"
+    assert sum("$" in r["definition"] for r in rows) >= 80

@@ -196,6 +196,13 @@ guide
 """
 
 
+def _inline_math(text: str) -> str:
+    """$…$ spans written as Sphinx writes inline math, which MathJax then typesets: MyST turns $…$ into math only in
+    Markdown, and the glossary's table is raw HTML."""
+    span = '<span class="math notranslate nohighlight">\\({}\\)</span>'
+    return re.sub(r"\$([^$]+)\$", lambda m: span.format(m.group(1)), text)
+
+
 def _glossary_page(lang: str = "en", switch: bool = False) -> str:
     with open(ROOT / "data" / "glossary.csv", encoding="utf-8") as f:
         rows = sorted(csv.DictReader(f), key=lambda r: (r["chapter"], r["term_en"].lower()))
@@ -203,7 +210,7 @@ def _glossary_page(lang: str = "en", switch: bool = False) -> str:
     # would run together into one word ("perplexity困惑度01exp")
     body = "\n".join(
         f"<tr>\n<td>{html.escape(r['term_en'])}</td>\n<td lang=\"zh\">{html.escape(r['term_zh'])}</td>\n"
-        f"<td>{r['chapter']}</td>\n<td>{html.escape(r['definition'])}</td>\n</tr>" for r in rows)
+        f"<td>{r['chapter']}</td>\n<td>{_inline_math(html.escape(r['definition']))}</td>\n</tr>" for r in rows)
     heading = "Glossary · 术语表" if lang == "en" else "术语表 · Glossary"
     switch_line = f"{_switch(lang, 'glossary.html', 0)}\n\n" if switch else ""
     return (f"# {heading}\n\n{switch_line}{TEXT[lang]['glossary'].format(n=len(rows))}\n\n"
