@@ -380,6 +380,39 @@ def dialogue_corpus(vocab: int = 2000, p_unconditional: float = 0.2) -> dict:
     return {"train": train, **split, "tok": tok, "train_ids": tok.encode(text)}
 
 
+# A second dialogue GPT, the chapter's recipe with another seed: an independent judge of the chapter's replies
+SCORER_SETTINGS = {"block": 48, "batch": 32, "steps": 500, "seed": 1}
+SCORER_CHECKPOINT = results.ROOT / "data" / "checkpoints" / "dialogue_scorer.pt"
+
+
+def train_dialogue_scorer(dialog: dict, progress: bool = True):
+    """Chapter 10's word GPT trained by its recipe (``recipes.train_gpt``, block 48, batch 32, 500 steps) with
+    seed 1 instead of 0: a scorer of $\\log p(T \\mid S)$ that did not generate the replies it judges. Returns
+    (model in eval mode, its constructor arguments, final training loss, seconds)."""
+    from .recipes import GPT_SETTINGS, char_lm_config, train_gpt
+
+    s = dict(SCORER_SETTINGS)
+    seed = s.pop("seed")
+    model, hist, seconds = train_gpt(dialog["train_ids"], dialog["tok"].vocab_size, seed=seed, progress=progress, **s)
+    config = char_lm_config("gpt", dialog["tok"].vocab_size, GPT_SETTINGS.replace(block=s["block"]))
+    return model.eval(), config, hist.last("loss"), seconds
+
+
+def shipped_dialogue_scorer(dialog: dict):
+    """The scorer of ``train_dialogue_scorer``: the weights ``benchmarks/dialogue_scorer.py`` wrote (loaded with
+    ``weights_only=True``) when the file is there, otherwise trained now. Returns (model, a sentence saying which)."""
+    from .transformer import GPT
+
+    if SCORER_CHECKPOINT.is_file():
+        model = load_model(GPT, SCORER_CHECKPOINT, "")
+        if model.tok_emb.num_embeddings != dialog["tok"].vocab_size:
+            raise ValueError(f"{SCORER_CHECKPOINT.name} was trained for another vocabulary "
+                             f"({model.tok_emb.num_embeddings} tokens, the corpus has {dialog['tok'].vocab_size})")
+        return model, f"loaded the shipped scorer ({SCORER_CHECKPOINT.name}, written by benchmarks/dialogue_scorer.py)"
+    model, _, _, seconds = train_dialogue_scorer(dialog)
+    return model, f"no shipped {SCORER_CHECKPOINT.name}: trained the scorer with seed 1 ({seconds:.0f} s)"
+
+
 def reply_perplexity(model, tok, turns: list[str], replies: list[str]) -> dict[str, float]:
     """Per-token perplexity of ``replies`` (each with its end token) given their turns, and without them."""
     n = sum(len(tok.encode(r + REPLY_END)) for r in replies)
@@ -439,21 +472,42 @@ def reply_diversity(tok, replies: list[str]) -> dict[str, float]:
             "top_reply_share": top / len(replies), "mean_tokens": sum(map(len, tokens)) / len(tokens)}
 
 
+def retrieval_hits(model, tok, turns: list[str], replies: list[str], n_distractors: int = 9, seed: int = 0,
+                   exclude=None) -> list[bool]:
+    """For each reply $T_i$: does $\\log p(T_i \\mid S_i)$ beat $\\log p(T_i \\mid S_j)$ for ``n_distractors`` other
+    turns $S_j$ drawn at random (the same draw for every set of replies, given ``seed``)? ``exclude(i, j)``, when
+    given, rules turn j out as a distractor for reply i (the draw then skips it)."""
+    if len(turns) != len(replies) or len(turns) <= n_distractors:
+        raise ValueError("need as many replies as turns, and more turns than distractors")
+    g = torch.Generator().manual_seed(seed)
+    hits = []
+    for i, reply in enumerate(replies):
+        order = torch.randperm(len(turns), generator=g).tolist()
+        others = [j for j in order if j != i and not (exclude and exclude(i, j))][:n_distractors]
+        if len(others) < n_distractors:
+            raise ValueError(f"exclude leaves reply {i} fewer than {n_distractors} distractors")
+        cands = [turns[i]] + [turns[j] for j in others]
+        scores = reply_logprob(model, tok, cands, [reply if reply else "."] * len(cands))
+        hits.append(int(scores.argmax()) == 0)
+    return hits
+
+
 def retrieval_accuracy(model, tok, turns: list[str], replies: list[str], n_distractors: int = 9,
                        seed: int = 0) -> float:
     """How often a reply scores its own turn highest, log p(T | S), among itself and
     ``n_distractors`` other turns drawn at random (chance = 1 / (n_distractors + 1)): a measure
-    of how specific to the turn the replies are."""
-    if len(turns) != len(replies) or len(turns) <= n_distractors:
-        raise ValueError("need as many replies as turns, and more turns than distractors")
-    g = torch.Generator().manual_seed(seed)
-    hits = 0
-    for i, reply in enumerate(replies):
-        others = [j for j in torch.randperm(len(turns), generator=g).tolist() if j != i][:n_distractors]
-        cands = [turns[i]] + [turns[j] for j in others]
-        scores = reply_logprob(model, tok, cands, [reply if reply else "."] * len(cands))
-        hits += int(scores.argmax()) == 0
-    return hits / len(replies)
+    of how specific to the turn the replies are (the mean of ``retrieval_hits``)."""
+    hits = retrieval_hits(model, tok, turns, replies, n_distractors, seed)
+    return sum(hits) / len(hits)
+
+
+def chained(pairs: list[tuple[str, str]]):
+    """``exclude`` for ``retrieval_hits`` on consecutive (turn, reply) pairs of a play, where one pair's reply is
+    often the next pair's turn: rules out a distractor turn that is the reply itself or the turn or reply of a
+    neighbouring pair (i - 1, i + 1), which answer or continue the same exchange."""
+    def exclude(i: int, j: int) -> bool:
+        return abs(i - j) <= 1 or pairs[j][0] == pairs[i][1] or pairs[j][0] == pairs[i][0]
+    return exclude
 
 
 # --------------------------------------------------------------------------- constrained verse

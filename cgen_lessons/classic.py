@@ -165,9 +165,7 @@ class CategoricalNaiveBayes:
 
     def __init__(self, n_values: int, alpha: float = 1.0):
         self.n_values = check_positive_int(n_values, "n_values")
-        if not (isinstance(alpha, (int, float)) and alpha > 0):
-            raise ValueError(f"alpha must be positive, got {alpha!r}")
-        self.alpha = float(alpha)
+        self.alpha = checks.number(alpha, "alpha", low=0.0, low_open=True)
 
     def _check_x(self, x) -> torch.Tensor:
         """x must be an (N, D) integer tensor with values in [0, n_values): a float image would

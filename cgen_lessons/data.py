@@ -352,7 +352,7 @@ def load_corpus(name: str = "shakespeare") -> str:
     no silent switch from one corpus to another.
     """
     if name not in CORPORA:
-        raise ValueError(f"unknown corpus {name!r}; choose one of {', '.join(CORPORA)}")
+        raise ValueError(f"name: unknown corpus {name!r}; choose one of {', '.join(CORPORA)}")
     if name == "shakespeare":
         return "\n\n".join(load_plays().values())
     if name == "pydoc":

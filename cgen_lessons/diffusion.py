@@ -317,8 +317,9 @@ class Diffusion(nn.Module):
 
     def __init__(self, denoiser: nn.Module, schedule: NoiseSchedule, p_uncond: float = 0.0):
         super().__init__()
-        if not 0.0 <= p_uncond < 1.0:
-            raise ValueError(f"p_uncond must be in [0, 1), got {p_uncond!r}")
+        p_uncond = checks.probability(p_uncond, "p_uncond", allow_one=False)
+        if not isinstance(schedule, NoiseSchedule):
+            raise TypeError(f"schedule must be a NoiseSchedule, got {type(schedule).__name__}")
         self.denoiser, self.schedule, self.p_uncond = denoiser, schedule, p_uncond
         self.n_classes = getattr(denoiser, "n_classes", 0)
 

@@ -30,6 +30,9 @@ from typing import NamedTuple
 import torch
 import torch.distributed as dist
 
+from . import checks
+from .utils import check_positive_int
+
 __all__ = ["World", "world", "setup", "shard", "mean_over_ranks", "gather_objects", "launch", "training_memory",
            "STRATEGIES"]
 
@@ -75,7 +78,8 @@ def setup(backend: str | None = None, timeout_s: float = 120.0) -> World:
 def shard(batch, rank: int, size: int):
     """Rank ``rank``'s share of a batch: rows [r·n/W, (r+1)·n/W) of every tensor (a tensor, or a
     tuple/list/namedtuple/dict of tensors with the same number of rows n). n must be divisible by W."""
-    if not (0 <= rank < size):
+    rank, size = checks.nonneg_int(rank, "rank"), check_positive_int(size, "size")
+    if rank >= size:
         raise ValueError(f"need 0 <= rank < size, got rank={rank}, size={size}")
     if size == 1:
         return batch
@@ -129,8 +133,7 @@ def training_memory(n_params: int, world_size: int, strategy: str = "ddp", preci
     DDP replicates everything on each of the W ranks; ZeRO-1 shards the optimiser states (÷W), ZeRO-2
     also the gradients, and FSDP (ZeRO-3) also the weights, gathering one layer's weights at a time
     (that transient copy is not counted)."""
-    if not (isinstance(n_params, int) and n_params > 0 and isinstance(world_size, int) and world_size > 0):
-        raise ValueError(f"n_params and world_size must be positive integers, got {n_params!r}, {world_size!r}")
+    n_params, world_size = check_positive_int(n_params, "n_params"), check_positive_int(world_size, "world_size")
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
     if precision not in ("fp32", "bf16", "fp16"):

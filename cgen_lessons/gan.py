@@ -152,6 +152,8 @@ class ImageMLPDiscriminator(nn.Module):
 
     def __init__(self, hidden: tuple = (512, 256)):
         super().__init__()
+        if not isinstance(hidden, (tuple, list)) or not hidden:
+            raise ValueError(f"hidden must be a non-empty tuple of layer widths, got {hidden!r}")
         dims = [28 * 28, *(check_positive_int(h, "hidden") for h in hidden)]
         layers = [m for a, b in zip(dims, dims[1:]) for m in (nn.Linear(a, b), nn.ReLU())]
         self.net = nn.Sequential(nn.Flatten(), *layers, nn.Linear(dims[-1], 1))

@@ -17,6 +17,9 @@ def load_glossary(chapter: str | None = None, path: Path = GLOSSARY_PATH) -> lis
     """All glossary rows, or only those introduced in ``chapter`` (e.g. ``"01"``)."""
     rows = read_csv_table(path, COLUMNS, "glossary")
     if chapter is not None:
+        chapters = sorted({r["chapter"] for r in rows})
+        if chapter not in chapters:
+            raise ValueError(f"chapter must be one of {', '.join(chapters)} (a string), got {chapter!r}")
         rows = [r for r in rows if r["chapter"] == chapter]
     return rows
 

@@ -14,7 +14,7 @@ from .utils import check_positive_int, eval_mode
 __all__ = ["perplexity", "stream_nll", "distinct_n", "repetition_rate", "frechet_distance", "mmd2", "corpus_bleu",
            "sentence_bleu", "self_bleu", "inception_score", "precision_recall", "density_coverage", "ks_2samp",
            "mmd_permutation_test", "classifier_two_sample_test", "edit_table", "edit_distance", "phoneme_error_rate",
-           "word_error_rate", "kernel_inception_distance"]
+           "word_error_rate", "kernel_inception_distance", "paired_bootstrap"]
 
 
 def perplexity(cross_entropy_nats) -> float:
@@ -399,6 +399,26 @@ def _sample_1d(t, name: str) -> torch.Tensor:
         raise ValueError(f"the KS test compares two 1-D samples, got {name} of shape {tuple(t.shape)} (for images, "
                          "test each coordinate or use a multivariate test such as MMD)")
     return t.double()
+
+
+def paired_bootstrap(a, b, n_resamples: int = 10_000, level: float = 0.95, seed: int = 0) -> tuple[float, float, float]:
+    """The difference of two means measured on the same items, $\\bar a - \\bar b$, with a percentile bootstrap
+    interval (Efron & Tibshirani 1993): resample the *items* $n$ at a time with replacement, keeping each item's
+    pair $(a_i, b_i)$ together, so that what both methods get right or wrong on the same item cancels. Returns
+    (difference, lower, upper) for the central ``level`` interval."""
+    a = checks.tensor(torch.as_tensor(a, dtype=torch.float64) if isinstance(a, (list, tuple)) else a, "a", dims=1,
+                      kind="real", finite=True)
+    b = checks.tensor(torch.as_tensor(b, dtype=torch.float64) if isinstance(b, (list, tuple)) else b, "b", dims=1,
+                      kind="real", finite=True)
+    if len(a) != len(b):
+        raise ValueError(f"a and b must hold one value per item each, got {len(a)} and {len(b)}")
+    n_resamples = check_positive_int(n_resamples, "n_resamples")
+    level = checks.probability(level, "level", allow_zero=False, allow_one=False)
+    d = (a.double() - b.double())  # (n,) per-item differences
+    rows = torch.randint(len(d), (n_resamples, len(d)), generator=torch.Generator().manual_seed(seed))  # (R, n)
+    means = d[rows].mean(1)  # (R,)
+    low, high = torch.quantile(means, torch.tensor([(1 - level) / 2, (1 + level) / 2], dtype=torch.float64)).tolist()
+    return d.mean().item(), low, high
 
 
 def ks_2samp(a: torch.Tensor, b: torch.Tensor) -> tuple[float, float]:

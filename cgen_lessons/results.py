@@ -39,6 +39,7 @@ PRODUCERS = {
     r"fd_seeds": "fd_seeds.py",
     r"g2p": "g2p.py",
     r"g2p_chapter": "g2p_chapter.py",
+    r"dialogue_scorer": "dialogue_scorer.py",
     r"gan_modes_\w+": "gan_modes.py",
     r"gpt_throughput": "gpt_throughput.py",
     r"kv_cache": "kv_cache.py",

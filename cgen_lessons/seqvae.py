@@ -149,8 +149,8 @@ def make_seqvae_step(schedule: str = "constant", total: int = 1, free_bits: floa
 
     Logs the per-sequence reconstruction, the KL (nats), β and the loss.
     """
-    if free_bits < 0:
-        raise ValueError(f"free_bits must be >= 0, got {free_bits!r}")
+    free_bits = checks.number(free_bits, "free_bits", low=0.0)
+    grad_clip = checks.number(grad_clip, "grad_clip", low=0.0, low_open=True)
     kl_weight(1, schedule, total, n_cycles, ramp)  # validates the schedule arguments now
     calls = {"step": 0}
 

@@ -54,6 +54,10 @@ def _check_tau(tau) -> float:
 # --------------------------------------------------------------------------- Gumbel tricks
 def gumbel_noise(shape, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
     """g = −log E with E ~ Exp(1), i.e. Gumbel(0, 1) noise (the same draw as ``F.gumbel_softmax``)."""
+    if isinstance(shape, torch.Size):
+        shape = tuple(shape)
+    if not isinstance(shape, tuple) or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in shape):
+        raise ValueError(f"shape must be a tuple of sizes >= 0, got {shape!r}")
     return -torch.empty(shape).exponential_(generator=generator).log().to(device)
 
 
@@ -76,14 +80,18 @@ def gumbel_softmax(logits: torch.Tensor, tau: float, hard: bool = False,
 
 
 # --------------------------------------------------------------------------- estimators on a categorical
-def _check_problem(logits: torch.Tensor, n: int):
-    if not isinstance(logits, torch.Tensor) or logits.dim() != 1 or logits.numel() < 2:
-        raise ValueError("logits must be a 1-D tensor with at least 2 classes")
-    return check_positive_int(n, "n")
+def _check_problem(logits: torch.Tensor, n: int | None, f=None):
+    checks.tensor(logits, "logits", dims=1, kind="float", finite=True)
+    if logits.numel() < 2:
+        raise ValueError(f"logits must hold at least 2 classes, got {logits.numel()}")
+    if f is not None and not callable(f):
+        raise TypeError(f"f must be a function of one-hot rows, got {type(f).__name__}")
+    return None if n is None else check_positive_int(n, "n")
 
 
 def exact_gradient(logits: torch.Tensor, f) -> torch.Tensor:
     """∇_θ Σ_x softmax(θ)_x f(e_x) by enumerating the K classes; f maps one-hot rows (N, K) to (N,)."""
+    _check_problem(logits, None, f)
     theta = logits.detach().clone().requires_grad_(True)
     K = theta.numel()
     objective = (theta.softmax(-1) * f(torch.eye(K, dtype=theta.dtype))).sum()
@@ -97,7 +105,9 @@ def reinforce_gradients(logits: torch.Tensor, f, n: int, baseline: bool = False,
 
     With ``baseline`` b_i is the mean of f over the other n − 1 samples (independent of x_i: unbiased).
     """
-    n = _check_problem(logits, n)
+    n = _check_problem(logits, n, f)
+    if not isinstance(baseline, bool):
+        raise TypeError(f"baseline must be True or False, got {baseline!r}")
     if baseline and n < 2:
         raise ValueError("a leave-one-out baseline needs n >= 2 samples")
     p = logits.detach().softmax(-1)  # (K,)
@@ -111,7 +121,9 @@ def reinforce_gradients(logits: torch.Tensor, f, n: int, baseline: bool = False,
 def gumbel_gradients(logits: torch.Tensor, f, n: int, tau: float, hard: bool = False,
                      generator: torch.Generator | None = None) -> torch.Tensor:
     """n per-sample Gumbel-softmax (or straight-through, ``hard``) estimates (n, K): ∇_θ f(y_i)."""
-    n = _check_problem(logits, n)
+    n = _check_problem(logits, n, f)
+    if not isinstance(hard, bool):
+        raise TypeError(f"hard must be True or False, got {hard!r}")
     theta = logits.detach().expand(n, -1).clone().requires_grad_(True)  # one copy of θ per sample
     y = gumbel_softmax(theta, tau, hard=hard, generator=generator)  # (n, K)
     (grad,) = torch.autograd.grad(f(y).sum(), theta)
@@ -119,10 +131,15 @@ def gumbel_gradients(logits: torch.Tensor, f, n: int, tau: float, hard: bool = F
 
 
 # --------------------------------------------------------------------------- the synthetic oracle
+def _check_start_id(start_id, vocab_size: int) -> None:
+    if isinstance(start_id, bool) or not isinstance(start_id, int) or not 0 <= start_id < vocab_size:
+        raise ValueError(f"start_id must be a token id in [0, {vocab_size}), got {start_id!r}")
+
+
 def make_oracle(vocab_size: int, d_hidden: int = 32, d_embed: int = 32, std: float = 1.0, seed: int = 0) -> RecurrentLM:
     """A RecurrentLM (LSTM) with every parameter drawn from N(0, std²), as in SeqGAN's oracle; frozen."""
-    if not std > 0:
-        raise ValueError(f"std must be positive, got {std!r}")
+    d_hidden, d_embed = check_positive_int(d_hidden, "d_hidden"), check_positive_int(d_embed, "d_embed")
+    std, seed = checks.number(std, "std", low=0.0, low_open=True), checks.nonneg_int(seed, "seed")
     oracle = RecurrentLM(vocab_size, "lstm", d_embed, d_hidden)
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -147,6 +164,8 @@ def _inputs(seqs: torch.Tensor, start_id: int) -> torch.Tensor:
 
 def mle_loss(lm, seqs: torch.Tensor, start_id: int = 0) -> torch.Tensor:
     """The maximum-likelihood (teacher-forcing) loss of a batch of sequences (B, T): the mean per-token NLL."""
+    checks.token_ids(checks.tensor(seqs, "seqs", dims=2, kind="int"), lm.vocab_size, "seqs")
+    _check_start_id(start_id, lm.vocab_size)
     logits, _ = lm(_inputs(seqs, start_id))  # (B, T, V)
     return F.cross_entropy(logits.transpose(1, 2), seqs)
 
@@ -274,6 +293,9 @@ def make_seqgan_step(length: int, n_rollouts: int = 8, d_steps: int = 1, start_i
 def soft_sample(G: RecurrentLM, n: int, length: int, tau: float, start_id: int = 0, hard: bool = False) -> torch.Tensor:
     """Relaxed sequences (n, T, V): y_t = gumbel_softmax(logits_t, τ), fed back as the soft input y_t E."""
     n, length, tau = check_positive_int(n, "n"), check_positive_int(length, "length"), _check_tau(tau)
+    _check_start_id(start_id, G.vocab_size)
+    if not isinstance(hard, bool):
+        raise TypeError(f"hard must be True or False, got {hard!r}")
     device = next(G.parameters()).device
     start = F.one_hot(torch.full((n,), start_id, device=device), G.vocab_size).float()  # (n, V)
     state, x, ys = G.init_state(n, device), start, []

@@ -456,8 +456,9 @@ def decay_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
     none on biases, normalisation gains, or embeddings (token tables of ``nn.Embedding`` and
     position tables, whose names contain "emb"), where shrinking towards 0 has no regularising
     meaning. Shared (tied) parameters appear once."""
-    if not (isinstance(weight_decay, (int, float)) and weight_decay >= 0):
-        raise ValueError(f"weight_decay must be a non-negative number, got {weight_decay!r}")
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    weight_decay = checks.number(weight_decay, "weight_decay", low=0.0)
     embeddings = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding)}
     decay, no_decay = [], []
     for name, p in model.named_parameters():  # tied parameters are listed once

@@ -149,6 +149,9 @@ class Block(nn.Module):
 
     def __init__(self, d_model: int, n_heads: int, dropout: float = 0.0, cross: bool = False):
         super().__init__()
+        d_model = check_positive_int(d_model, "d_model")
+        if not isinstance(cross, bool):
+            raise TypeError(f"cross must be True or False, got {cross!r}")
         self.ln1 = nn.LayerNorm(d_model)
         self.attn = MultiHeadAttention(d_model, n_heads, dropout)
         self.cross = MultiHeadAttention(d_model, n_heads, dropout) if cross else None
@@ -277,7 +280,9 @@ def gpt_param_count(vocab_size: int, block_size: int, d_model: int, n_layers: in
 
     Per block: attention 4d² + 4d, MLP 8d² + 5d, two LayerNorms 4d.
     """
-    V, T, d, L = vocab_size, block_size, d_model, n_layers
+    V, T = check_positive_int(vocab_size, "vocab_size"), check_positive_int(block_size, "block_size")
+    d, L = check_positive_int(d_model, "d_model"), check_positive_int(n_layers, "n_layers")
+    checks.one_of(positions, "positions", ("learned", "sinusoidal"))
     n = V * d + L * (12 * d * d + 13 * d) + 2 * d
     if positions == "learned":
         n += T * d

@@ -247,7 +247,7 @@ def max_error(actual, expected, tol: float) -> str:
     output states the bound that was tested. Both arguments are converted to float64 tensors
     of the same shape; a larger error (or a NaN) raises ``AssertionError`` with the measured value.
     """
-    if not (isinstance(tol, (int, float)) and tol > 0 and math.isfinite(tol)):
+    if isinstance(tol, bool) or not (isinstance(tol, (int, float)) and tol > 0 and math.isfinite(tol)):
         raise ValueError(f"tol must be a positive finite number, got {tol!r}")
     def as_float64(x):  # Python floats go straight to float64 (as_tensor would round them to float32)
         if isinstance(x, torch.Tensor):
@@ -256,7 +256,7 @@ def max_error(actual, expected, tol: float) -> str:
 
     a, b = as_float64(actual), as_float64(expected)
     if a.shape != b.shape:
-        raise ValueError(f"shapes differ: {tuple(a.shape)} vs {tuple(b.shape)}")
+        raise ValueError(f"actual and expected have different shapes: {tuple(a.shape)} vs {tuple(b.shape)}")
     err = (a - b).abs().max().item() if a.numel() else 0.0
     if not err <= tol:  # also catches NaN
         raise AssertionError(f"max |Δ| = {err:.3g} exceeds the tolerance {tol:g}")

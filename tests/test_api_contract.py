@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 # the few messages that name the problem by another word than the argument's name
-NAMED_OTHERWISE = {("Diffusion.loss", "x0"): "y must hold one label per sample"}
+NAMED_OTHERWISE = {("Diffusion.loss", "x0"): "y must hold one label per sample",
+                   ("utils.get_device", "prefer"): "device"}
 
 
 def _ids(case):

