@@ -503,8 +503,8 @@ def retrieval_accuracy(model, tok, turns: list[str], replies: list[str], n_distr
 
 def chained(pairs: list[tuple[str, str]]):
     """``exclude`` for ``retrieval_hits`` on consecutive (turn, reply) pairs of a play, where one pair's reply is
-    often the next pair's turn: rules out a distractor turn that is the reply itself or the turn or reply of a
-    neighbouring pair (i - 1, i + 1), which answer or continue the same exchange."""
+    often the next pair's turn: rules out the turns of the neighbouring pairs (i - 1, i + 1), a turn equal to the
+    reply itself, and a turn equal to turn i (the same line spoken twice)."""
     def exclude(i: int, j: int) -> bool:
         return abs(i - j) <= 1 or pairs[j][0] == pairs[i][1] or pairs[j][0] == pairs[i][0]
     return exclude

@@ -713,7 +713,7 @@ print("encoder–decoder: encoder state at the first position changes:", not tor
 # **Exercise 1 — the causal mask (easy, ≈ 5 min).** Return a boolean (T, T) tensor, True where query
 # t may attend to key s.
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "causal_mask_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 from cgen_lessons.exercises import check
 
 
@@ -723,7 +723,7 @@ def my_causal_mask(T):
     ### END SOLUTION
 
 
-# %%
+# %% nbgrader={"grade": true, "grade_id": "causal_mask_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 # NBVAL_CHECK_OUTPUT
 check("causal_mask", my_causal_mask)
 
@@ -731,7 +731,7 @@ check("causal_mask", my_causal_mask)
 # **Exercise 2 — one causal attention head (medium, ≈ 15 min).** Given $x$ $(B, T, d)$ and $W_q, W_k, W_v$
 # $(d_k, d)$, return the head's output $(B, T, d_k)$ (§2).
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "attention_head_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 import math
 
 
@@ -745,7 +745,7 @@ def my_attention_head(x, W_q, W_k, W_v):
     ### END SOLUTION
 
 
-# %%
+# %% nbgrader={"grade": true, "grade_id": "attention_head_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 # NBVAL_CHECK_OUTPUT
 check("attention_head", my_attention_head)
 
@@ -754,7 +754,7 @@ check("attention_head", my_attention_head)
 # that divides d, return (B, h, T, d/h), head j holding features $j\,d/h, \dots, (j+1)\,d/h - 1$ of
 # every position — the reshape inside multi-head attention (§3).
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "split_heads_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 def my_split_heads(x, h):
     ### BEGIN SOLUTION
     B, T, d = x.shape
@@ -762,7 +762,7 @@ def my_split_heads(x, h):
     ### END SOLUTION
 
 
-# %%
+# %% nbgrader={"grade": true, "grade_id": "split_heads_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 # NBVAL_CHECK_OUTPUT
 check("split_heads", my_split_heads)
 

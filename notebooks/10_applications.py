@@ -1,3 +1,18 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.16.4
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
 # # 10 · Applications, measured
 #
@@ -441,15 +456,18 @@ for judge, model in judges.items():
 
 # %% [markdown]
 # Under the second GPT every row's interval contains the 10 % of chance. Greedy decoding falls from 22 % to
-# 10 %, and the generator's margin over the independent judge, +0.12 [+0.03, +0.21], is the self-preference the
-# caveat warned about: the generator rates its own most probable replies as specific to their turns, a judge that
-# did not produce them does not. The true replies' 6 % under the generator is not below chance beyond the noise
-# of 100 turns — its interval, [2%, 11%], contains 10 % — and keeping the neighbouring speeches out of the
-# distractors changes none of the hits (0 turns under either judge), so the chained structure of the pairs is
-# not the cause either. What that row does show is a model that barely uses the turn (the two perplexities
-# above). MMI against likelihood reranking: +0.00 [+0.00, +0.00] under the generator (the two rerankings differ
-# on 5% of the turns and no hit changed) and -0.01 [-0.03, +0.00] under the second GPT — no difference that 100
-# turns can resolve. Each model here is one training seed, scored on one draw of distractors.
+# 10 %, and the generator rates every set of *its own* replies higher than the second GPT does — consistent with
+# the self-preference the caveat warned about, and resolved for greedy decoding (+0.12 [+0.03, +0.21]) and MMI
+# reranking (+0.09 [+0.01, +0.17]), not for beam search (+0.04 [-0.04, +0.12]); on the true replies, which
+# neither model wrote, the sign is the other way (-0.05 [-0.12, +0.01]). The true replies' 6 % under the
+# generator is not below chance beyond the noise of 100 turns — its interval, [2%, 11%], contains 10 % — and
+# keeping the neighbouring speeches out of the distractors changes none of the hits (0 turns under either
+# judge); that test is weak, since only about one reply in six has a neighbour among its nine distractors to
+# begin with. What the row does show is a model that barely uses the turn (the two perplexities above). MMI
+# against likelihood reranking: +0.00 [+0.00, +0.00] under the generator and -0.01 [-0.03, +0.00] under the
+# second GPT — the two rerankings chose differently on 5% of the turns, and those few turns are all the
+# evidence there is. Each model here is one training seed, scored on one draw of distractors; the intervals
+# count only the sampling of turns.
 #
 # `benchmarks/dialogue.py` trains the same architecture longer — with batches
 # of 64, checking the reply perplexity on the validation plays every 250 steps and keeping the
@@ -667,13 +685,15 @@ print("values inside (−1, 1):", bool((out.abs() < 1).all()),
 #
 # <a id="errata-c-6-applications"></a>**Article C §6 — data augmentation, medical diagnosis and financial forecasting among the uses of
 # generation.** C lists them without a model, data or measurement. Data augmentation is a real use whose
-# benefit must be shown per task (chapter 07 §7 found no clear gain in its setting); diagnosis is
-# classification. Forecasting is the subtle one: a point forecast of tomorrow's price is regression, but
+# benefit must be shown per task (chapter 07 §7 found no clear gain in its setting). C's medical item is
+# generating medical images and case reports to assist diagnosis: generation, but a diagnosis made from them is
+# classification, and a synthetic scan or report is only useful once shown to be faithful. Forecasting is the
+# subtle one: a point forecast of tomorrow's price is regression, but
 # *probabilistic* forecasting — sampling whole future paths from $p(x_{t+1:t+h} \mid x_{1:t})$ — is
 # generative modelling in the sense of this course, done with autoregressive networks (DeepAR, Salinas
 # et al. 2020) and with diffusion models (TimeGrad, Rasul et al. 2021). Such a model is judged by how well
-# its sampled paths are calibrated on held-out periods (e.g. by the continuous ranked probability score),
-# which C neither describes nor reports.
+# its sampled paths are calibrated and sharp on held-out periods (e.g. by the continuous ranked probability
+# score), which C neither describes nor reports.
 #
 # The application lists of D §1.2 and E §1.1 (translation, dialogue, writing, summarisation,
 # speech and image synthesis) are accurate as lists; this chapter measured three of them.
@@ -748,7 +768,7 @@ print(f"a 7-billion-parameter model (32 layers, d = 4096, bfloat16): weights {w:
 # of phoneme lists, one reference per word), return the corpus PER of §2.2 (use
 # `cgen_lessons.metrics.edit_distance`).
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "phoneme_error_rate_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 from cgen_lessons.exercises import check
 from cgen_lessons.metrics import edit_distance
 
@@ -760,7 +780,7 @@ def my_phoneme_error_rate(hypotheses, references):
     ### END SOLUTION
 
 
-# %%
+# %% nbgrader={"grade": true, "grade_id": "phoneme_error_rate_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 # NBVAL_CHECK_OUTPUT
 check("phoneme_error_rate", my_phoneme_error_rate)
 
@@ -768,7 +788,7 @@ check("phoneme_error_rate", my_phoneme_error_rate)
 # **Exercise 2 — edit distance (medium, ≈ 15 min).** Return the Levenshtein distance between two
 # sequences (the numerator of PER).
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "edit_distance_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 def my_edit_distance(a, b):
     ### BEGIN SOLUTION
     row = list(range(len(b) + 1))  # D[0][j] = j
@@ -780,7 +800,7 @@ def my_edit_distance(a, b):
     ### END SOLUTION
 
 
-# %%
+# %% nbgrader={"grade": true, "grade_id": "edit_distance_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 # NBVAL_CHECK_OUTPUT
 check("edit_distance", my_edit_distance)
 
@@ -789,7 +809,7 @@ check("edit_distance", my_edit_distance)
 # characters), the slot character and a position `step`, return the boolean mask (V,) of the
 # characters allowed there (§4).
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "format_mask_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 def my_format_mask(template, vocab, slot, step):
     ### BEGIN SOLUTION
     if template[step] != slot:  # a literal: only that character
@@ -799,7 +819,7 @@ def my_format_mask(template, vocab, slot, step):
     ### END SOLUTION
 
 
-# %%
+# %% nbgrader={"grade": true, "grade_id": "format_mask_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 # NBVAL_CHECK_OUTPUT
 check("format_mask", my_format_mask)
 
@@ -825,10 +845,11 @@ check("format_mask", my_format_mask)
 # - Dialogue models trained by likelihood and decoded for likelihood (greedy, beam) answer
 #   everything the same way. Sampling restores diversity. MMI reranking,
 #   $\log p(T \mid S) - \lambda \log p(T)$, aims at replies specific to their turn; among 8 candidates it
-#   seldom changes the choice: on the chapter's 100 turns no retrieval hit changed, and the benchmark's
+#   seldom changes the choice: on the chapter's 100 turns no retrieval hit changed under the generator and
+#   one under the second GPT, and the benchmark's
 #   35 % against 32 % on 500 turns has no interval (its file keeps only the rates).
-#   A generator is a biased judge of its own replies: scored by a second GPT, greedy decoding's
-#   apparent specificity fell to chance.
+#   Here the generator favoured its own replies: scored by a second GPT (another seed), greedy
+#   decoding's apparent specificity fell to chance.
 # - Masking logits enforces a form exactly but samples from a different distribution than the
 #   model conditioned on the form; rejection sampling is exact and costs $1/P(F)$ draws.
 # - Article A's table of generated sentences could not have come from its code, and its finance

@@ -1,3 +1,18 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.16.4
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
 # %% [markdown]
 # # 11 · Scaling up: data-parallel training
 #
@@ -354,7 +369,8 @@ for name, gbytes_per_s in [("10 Gbit/s Ethernet (assumed 1.25 GB/s)", 1.25),
 #   t_\text{tree} \approx 2\log_2 W\,\alpha + 2\,\frac{4N}{\beta}.$$
 #
 # A reduction up a binary tree and a broadcast back down need only $2\log_2 W$ message steps; pipelined
-# over two complementary trees, they keep the ring's bandwidth term as well (Sanders, Speck & Träff 2009).
+# over two complementary trees, they approach the ring's bandwidth term as well (Sanders, Speck & Träff 2009);
+# the formula is that limit, an optimistic bound that leaves out the pipeline's start-up.
 # NCCL implements both and picks one per call from the message size and the number of ranks: rings for
 # large messages on few ranks, trees when the latency term dominates. With an assumed per-message latency
 # and link speed (not measured here), for the gradient above and for a small message:
@@ -381,7 +397,7 @@ for W in (8, 64, 1024):
 # %% [markdown]
 # On 8 ranks the ring and the tree move this gradient in about the same time (0.302 against 0.295 ms),
 # though the latency is already 23 % of the ring's time; on 1,024 ranks the ring's $2(W-1)$ hops are 97 %
-# of it (10.495 ms), against 0.365 ms for the tree. A 4 KB message is all latency for the ring at every size shown.
+# of it (10.495 ms), against 0.365 ms for the tree. A 4 KB message is all latency for the ring at every $W$ shown.
 # This is why DDP groups gradients into buckets of several megabytes before it all-reduces them, and why
 # NCCL switches to trees on many ranks. Both numbers in the model are assumptions: measure $\alpha$ and
 # $\beta$ on the cluster you use.
@@ -447,7 +463,7 @@ print("after the full recipe, bf16 autocast is within 0.02 nats/char of fp32 on 
 # ended about 0.13 nats/char behind fp32 — but over the full recipe the two end level. Whether
 # bf16 is *faster* depends on the hardware and the thread count: the benchmark machine's CPU has bfloat16
 # instructions (AVX-512 BF16), and the benchmark table of §5.1 shows the gain (largest for one thread), yet
-# the two-thread runs above took 17.0 s in fp32 and 20.3 s in bf16 on the machine that made these outputs;
+# the two-thread runs above took 19.9 s in fp32 and 25.3 s in bf16 on the machine that made these outputs;
 # on a CPU without such instructions autocast can be much slower than float32. GPUs with tensor cores multiply
 # bf16/fp16 matrices several times faster than float32.
 #
@@ -543,28 +559,33 @@ fsdp = distributed.launch(["fsdp", "--steps", "1", "--save", str(work / "fsdp.pt
 fsdp_state = torch.load(work / "fsdp.pt", weights_only=True)
 seed_everything(0)
 reference = GPT(V, s.block, s.d_model, s.n_heads, s.n_layers)
-before = {n: p.detach().clone() for n, p in reference.named_parameters()}
 opt = torch.optim.AdamW(train.decay_groups(reference, s.weight_decay), lr=s.lr)
 reference(x, y)[1].backward()  # the whole batch of §3.1, in one process
 opt.step()
 fsdp_error = max(((fsdp_state["grads"][n] - p.grad).abs().max() / p.grad.abs().max()).item()
                  for n, p in reference.named_parameters())
-# the weights after the step: the update FSDP's ranks applied to their shards against the one-process update,
-# in the norm over all parameters (Adam's first step is about lr · sign(g): where g is within rounding of 0, the
-# sign — and that element's update — may differ, so a per-element maximum would test rounding, not FSDP)
-update_diff = sum(((fsdp_state["weights"][n] - p.detach()) ** 2).sum() for n, p in reference.named_parameters())
-update_size = sum(((p.detach() - before[n]) ** 2).sum() for n, p in reference.named_parameters())
-fsdp_weight_error = (update_diff / update_size).sqrt().item()
+# the weights after the step, element by element, against the one-process step. Adam's first step is
+# lr · g / (|g| + ε) ≈ lr · sign(g) (plus AdamW's decay lr · λ · w): where g is within rounding of 0 its sign, and
+# that element's step, may differ between two correct runs, so those elements (|g| below 1e-4 of the tensor's
+# largest) are left out; elsewhere the two steps must agree to 1e-3 of the learning rate — a run that dropped the
+# weight decay (lr · λ · |w|, about 2e-3 lr here) or skipped a shard's step would fail
+fsdp_weight_error, skipped = 0.0, 0
+for n, p in reference.named_parameters():
+    clear = p.grad.abs() > 1e-4 * p.grad.abs().max()
+    skipped += int((~clear).sum())
+    gap = (fsdp_state["weights"][n] - p.detach()).abs()[clear]
+    fsdp_weight_error = max(fsdp_weight_error, gap.max().item() / s.lr if gap.numel() else 0.0)
 print(f"parameters in the model: {fsdp['params_total']:,}; held per rank: {fsdp['params_per_rank']}")
-print(f"after one AdamW step: largest gradient difference {fsdp_error:.0e} of the largest gradient; "
-      f"the weight update differs by {fsdp_weight_error:.0e} of its norm")
+print(f"after one AdamW step: largest gradient difference {fsdp_error:.0e} of the largest gradient; largest weight "
+      f"difference {fsdp_weight_error:.0e} of the learning rate ({skipped} of {fsdp['params_total']:,} elements "
+      f"with a gradient within rounding of 0 left out)")
 
 # %%
 # NBVAL_CHECK_OUTPUT
 per_rank = fsdp["params_per_rank"]
 print(f"FSDP over 2 ranks: each rank holds about half of the parameters: {max(per_rank) < 0.51 * sum(per_rank)}; "
       f"the gradients equal the single-process step's to 1e-5: {fsdp_error < 1e-5}; "
-      f"so do the weights after the step, to 1 % of the update: {fsdp_weight_error < 0.01}")
+      f"so do the weights after the step, to 1e-3 of the learning rate: {fsdp_weight_error < 1e-3}")
 
 # %% [markdown]
 # ## 6 · Applications: from this laptop to a cluster
@@ -645,7 +666,7 @@ for W in (2, 8, 64):
 # **Exercise 1 — a rank's shard (easy, ≈ 5 min).** Return rank `rank`'s rows of a batch for
 # `world_size` ranks, the contiguous rows $[rn/W, (r+1)n/W)$ that `fit` uses (§4.1).
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "shard_rows_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 from cgen_lessons.exercises import check
 
 
@@ -656,7 +677,7 @@ def my_shard_rows(batch, rank, world_size):
     ### END SOLUTION
 
 
-# %%
+# %% nbgrader={"grade": true, "grade_id": "shard_rows_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 # NBVAL_CHECK_OUTPUT
 check("shard_rows", my_shard_rows)
 
@@ -665,7 +686,7 @@ check("shard_rows", my_shard_rows)
 # state per rank for `n_params` parameters, `world_size` ranks and a strategy `"ddp"`, `"zero1"`,
 # `"zero2"` or `"fsdp"` (§5.6).
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "memory_per_rank_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 def my_memory_per_rank(n_params, world_size, strategy):
     ### BEGIN SOLUTION
     weights, grads, optimizer = 2.0 * n_params, 2.0 * n_params, 12.0 * n_params
@@ -676,7 +697,7 @@ def my_memory_per_rank(n_params, world_size, strategy):
     ### END SOLUTION
 
 
-# %%
+# %% nbgrader={"grade": true, "grade_id": "memory_per_rank_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 # NBVAL_CHECK_OUTPUT
 check("memory_per_rank", my_memory_per_rank)
 
@@ -685,7 +706,7 @@ check("memory_per_rank", my_memory_per_rank)
 # of $W$ vectors (one per rank, length divisible by $W$): return `(results, sent)`, each rank's
 # final vector and the number of elements each rank sent.
 
-# %%
+# %% nbgrader={"grade": false, "grade_id": "ring_allreduce_solution", "locked": false, "schema_version": 3, "solution": true, "task": false} tags=["hide-input"]
 def my_ring_allreduce(tensors):
     ### BEGIN SOLUTION
     W = len(tensors)
@@ -705,7 +726,7 @@ def my_ring_allreduce(tensors):
     ### END SOLUTION
 
 
-# %%
+# %% nbgrader={"grade": true, "grade_id": "ring_allreduce_check", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 # NBVAL_CHECK_OUTPUT
 check("ring_allreduce", my_ring_allreduce)
 
@@ -727,7 +748,8 @@ check("ring_allreduce", my_ring_allreduce)
 # - On two cores, two single-threaded processes are faster than one single-threaded process but
 #   no faster than one process using both cores (slower in fp32 in the benchmark): a second process
 #   brings no new hardware. The all-reduce costs a few percent of a step. The ring all-reduce sends $2\frac{W-1}{W}N$ numbers per rank whatever $W$,
-#   but in $2(W-1)$ sequential messages: on many ranks or for small messages its latency dominates, and trees ($2\log_2 W$ steps) win.
+#   but in $2(W-1)$ sequential messages: in the $\alpha$–$\beta$ model, on many ranks or for small messages its latency
+#   dominates and trees ($2\log_2 W$ steps) win.
 # - Adam's training state costs 16 bytes per parameter in fp32 and in mixed precision; FSDP
 #   shards it $W$ ways at the price of gathering weights layer by layer, and on two CPU processes its step
 #   matched the one-process step in gradients and updated weights.
@@ -746,9 +768,9 @@ print(f"chapter run time: {time.perf_counter() - chapter_start:.0f} s")
 # - McCandlish, S., Kaplan, J., Amodei, D., OpenAI Dota Team (2018). An empirical model of large-batch training. arXiv:1812.06162.
 # - Micikevicius, P., et al. (2018). Mixed precision training. *ICLR*.
 # - Patarasuk, P., Yuan, X. (2009). Bandwidth optimal all-reduce algorithms for clusters of workstations. *Journal of Parallel and Distributed Computing* 69(2).
-# - Sanders, P., Speck, J., Träff, J. L. (2009). Two-tree algorithms for full bandwidth broadcast, reduction and scan. *Parallel Computing* 35(12).
-# - Thakur, R., Rabenseifner, R., Gropp, W. (2005). Optimization of collective communication operations in MPICH. *International Journal of High Performance Computing Applications* 19(1).
 # - Rajbhandari, S., Rasley, J., Ruwase, O., He, Y. (2020). ZeRO: memory optimizations toward training trillion parameter models. *SC20*.
+# - Sanders, P., Speck, J., Träff, J. L. (2009). Two-tree algorithms for full bandwidth broadcast, reduction and scan. *Parallel Computing* 35(12).
 # - Shoeybi, M., Patwary, M., Puri, R., LeGresley, P., Casper, J., Catanzaro, B. (2019). Megatron-LM: training multi-billion parameter language models using model parallelism. arXiv:1909.08053.
+# - Thakur, R., Rabenseifner, R., Gropp, W. (2005). Optimization of collective communication operations in MPICH. *International Journal of High Performance Computing Applications* 19(1).
 # - Zhao, Y., Gu, A., Varma, R., et al. (2023). PyTorch FSDP: experiences on scaling fully sharded data parallel. *Proceedings of the VLDB Endowment* 16(12).
 # - PyTorch documentation: `torch.distributed`, `torchrun` (elastic launch), `DistributedDataParallel`, `fully_shard` (FSDP2), `torch.autocast`.

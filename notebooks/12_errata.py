@@ -750,7 +750,9 @@ if keras_listings.keras_available():
 # ## What we could not settle
 #
 # <a id="errata-uncertain"></a>The rows marked *uncertain* (counted in the first table) are these. A §6.4's forecasts of
-# future applications cannot be checked at all. (C §9.3's remedies for mode collapse were listed
+# future applications cannot be checked at all, and C §6's list (data augmentation, generated medical images and
+# reports, generated market predictions) names real directions without a model, data or measurement, so there is
+# nothing to refute or confirm (chapter 10 §5 says what each would have to show). (C §9.3's remedies for mode collapse were listed
 # here until chapter 06 §4 measured two of them — longer training and a stronger discriminator —
 # and found that neither cures collapse; that row is now an error.) A §7.3's last sentence is cut off mid-clause. C §7.1.2's courses and C §7.3.3's three
 # case studies could be neither found nor ruled out offline; they look invented — invented-looking

@@ -38,3 +38,17 @@ def test_committed_notebook_has_outputs(source):
     checked = [c for c in code if c.source.lstrip().startswith("# NBVAL_CHECK_OUTPUT")]
     assert checked, f"{source.name} has no NBVAL_CHECK_OUTPUT cell: nbval would check none of its claims"
     assert all(c.outputs for c in checked), "a NBVAL_CHECK_OUTPUT cell has no committed output"
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_pair_keeps_the_exercise_metadata(source):
+    """The exercise cells' nbgrader ids and tags live in both files: a bare `jupytext --sync` under the
+    pyproject's `-all` filters drops them from the .py (and the next sync from the .ipynb), which would break
+    the student copies and the workshop's grading."""
+    def marked(nb):
+        return [(c.metadata.get("nbgrader", {}).get("grade_id"), tuple(c.metadata.get("tags", ())))
+                for c in nb.cells if "nbgrader" in c.metadata or c.metadata.get("tags")]
+
+    py, nb = marked(jupytext.read(source)), marked(jupytext.read(source.with_suffix(".ipynb")))
+    assert py == nb, f"{source.name}: exercise metadata differs between .py ({len(py)}) and .ipynb ({len(nb)})"
+    assert len(nb) >= 6, f"{source.name}: expected the exercise cells' metadata, found {len(nb)} marked cells"
